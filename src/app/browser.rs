@@ -1,0 +1,333 @@
+//! The prediction browser: every row with its true and predicted class, confidence and ✓/✗;
+//! filters (all / errors / correct, predicted class, confidence range), sortable columns and
+//! ↑/↓ keys. Selecting a row drives the rest of the window.
+
+use egui_extras::{Column, TableBuilder};
+
+use crate::analysis::Predictions;
+use crate::data::Dataset;
+use crate::session::Session;
+
+/// Which rows the browser shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Outcome {
+    #[default]
+    All,
+    Errors,
+    Correct,
+}
+
+/// Column the rows are sorted by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortKey {
+    #[default]
+    Row,
+    True,
+    Predicted,
+    Confidence,
+}
+
+/// The browser's filter, sort and selection.
+#[derive(Clone, Debug)]
+pub struct BrowserState {
+    pub outcome: Outcome,
+    /// Only rows predicted as this class.
+    pub predicted_class: Option<usize>,
+    /// Confidence range shown, inclusive.
+    pub confidence: (f32, f32),
+    pub sort: SortKey,
+    pub descending: bool,
+    pub selected: Option<usize>,
+    /// Rows passing the filter, in display order; recomputed when the filter changes.
+    visible: Vec<usize>,
+    scroll_to_selected: bool,
+}
+
+impl Default for BrowserState {
+    fn default() -> Self {
+        BrowserState {
+            outcome: Outcome::All,
+            predicted_class: None,
+            confidence: (0.0, 1.0),
+            sort: SortKey::Row,
+            descending: false,
+            selected: None,
+            visible: Vec::new(),
+            scroll_to_selected: false,
+        }
+    }
+}
+
+impl BrowserState {
+    /// The rows shown, in order.
+    pub fn visible(&self) -> &[usize] {
+        &self.visible
+    }
+
+    /// Recomputes the visible rows from the filter and sort.
+    pub fn refresh(&mut self, data: &Dataset, predictions: &Predictions) {
+        let truth = data.classes();
+        let (lo, hi) = self.confidence;
+        let mut rows: Vec<usize> = (0..predictions.len())
+            .filter(|&r| match self.outcome {
+                Outcome::All => true,
+                Outcome::Errors => predictions.is_correct(r, truth) == Some(false),
+                Outcome::Correct => predictions.is_correct(r, truth) == Some(true),
+            })
+            .filter(|&r| {
+                self.predicted_class
+                    .is_none_or(|c| predictions.predicted.get(r) == Some(&c))
+            })
+            .filter(|&r| {
+                predictions
+                    .confidence
+                    .get(r)
+                    .is_none_or(|&p| p.is_nan() || (lo..=hi).contains(&p))
+            })
+            .collect();
+        let key = |r: usize| -> (usize, f32) {
+            match self.sort {
+                SortKey::Row => (r, 0.0),
+                SortKey::True => (truth.and_then(|t| t.get(r).copied()).unwrap_or(0), 0.0),
+                SortKey::Predicted => (predictions.predicted.get(r).copied().unwrap_or(0), 0.0),
+                SortKey::Confidence => (0, predictions.confidence.get(r).copied().unwrap_or(0.0)),
+            }
+        };
+        // Stable sort on the key, then by row, so equal keys keep row order.
+        rows.sort_by(|&a, &b| key(a).0.cmp(&key(b).0).then(key(a).1.total_cmp(&key(b).1)));
+        if self.descending {
+            rows.reverse();
+        }
+        self.visible = rows;
+        if self.selected.is_none_or(|s| !self.visible.contains(&s)) {
+            self.selected = self.visible.first().copied();
+        }
+    }
+
+    /// Moves the selection `step` rows up (negative) or down among the visible rows.
+    fn step(&mut self, step: isize) {
+        let Some(last) = self.visible.len().checked_sub(1) else {
+            return;
+        };
+        let at = self
+            .selected
+            .and_then(|s| self.visible.iter().position(|&r| r == s))
+            .unwrap_or(0);
+        let next = at.saturating_add_signed(step).min(last);
+        self.selected = Some(self.visible[next]);
+        self.scroll_to_selected = true;
+    }
+}
+
+/// Draws the browser: filters, then the table of rows.
+pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session) {
+    let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
+        ui.weak("Open a dataset to see predictions.");
+        return;
+    };
+    let class_names = session.model.task().class_names();
+    let before = (
+        state.outcome,
+        state.predicted_class,
+        state.confidence,
+        state.sort,
+        state.descending,
+    );
+
+    ui.horizontal(|ui| {
+        ui.label("Show");
+        ui.selectable_value(&mut state.outcome, Outcome::All, "All");
+        let labelled = data.classes().is_some();
+        ui.add_enabled_ui(labelled, |ui| {
+            ui.selectable_value(&mut state.outcome, Outcome::Errors, "Errors")
+                .on_disabled_hover_text("The data has no labels");
+            ui.selectable_value(&mut state.outcome, Outcome::Correct, "Correct");
+        });
+    });
+    if !class_names.is_empty() {
+        ui.horizontal(|ui| {
+            let label = ui.label("Predicted");
+            let text = state
+                .predicted_class
+                .map_or("any class", |c| class_names[c].as_str());
+            egui::ComboBox::from_id_salt("predicted_class")
+                .selected_text(text)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut state.predicted_class, None, "any class");
+                    for (c, name) in class_names.iter().enumerate() {
+                        ui.selectable_value(&mut state.predicted_class, Some(c), name);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        ui.horizontal(|ui| {
+            let from = ui.label("Confidence from");
+            let (lo, hi) = &mut state.confidence;
+            ui.add(
+                egui::DragValue::new(lo)
+                    .range(0.0..=1.0)
+                    .speed(0.01)
+                    .fixed_decimals(2),
+            )
+            .labelled_by(from.id);
+            let to = ui.label("to");
+            ui.add(
+                egui::DragValue::new(hi)
+                    .range(0.0..=1.0)
+                    .speed(0.01)
+                    .fixed_decimals(2),
+            )
+            .labelled_by(to.id);
+        });
+    }
+    let after = (
+        state.outcome,
+        state.predicted_class,
+        state.confidence,
+        state.sort,
+        state.descending,
+    );
+    if before != after {
+        state.refresh(data, predictions);
+    }
+
+    if ui.ui_contains_pointer() || !ui.ctx().egui_wants_keyboard_input() {
+        let (up, down) = ui.input(|i| {
+            (
+                i.key_pressed(egui::Key::ArrowUp),
+                i.key_pressed(egui::Key::ArrowDown),
+            )
+        });
+        if up {
+            state.step(-1);
+        }
+        if down {
+            state.step(1);
+        }
+    }
+
+    let shown = state.visible.len();
+    ui.weak(format!("{shown} of {} rows", predictions.len()));
+    ui.separator();
+    rows_table(ui, state, data, predictions, class_names);
+}
+
+fn rows_table(
+    ui: &mut egui::Ui,
+    state: &mut BrowserState,
+    data: &Dataset,
+    predictions: &Predictions,
+    class_names: &[String],
+) {
+    let truth = data.classes();
+    let regression = class_names.is_empty();
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    let mut table = TableBuilder::new(ui)
+        .striped(true)
+        .animate_scrolling(false)
+        .sense(egui::Sense::click())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::auto().at_least(44.0))
+        .column(Column::auto().at_least(70.0).clip(true))
+        .column(Column::auto().at_least(70.0).clip(true))
+        .column(Column::auto().at_least(56.0))
+        .column(Column::remainder().at_least(20.0));
+    if state.scroll_to_selected
+        && let Some(pos) = state
+            .selected
+            .and_then(|s| state.visible.iter().position(|&r| r == s))
+    {
+        table = table.scroll_to_row(pos, None);
+        state.scroll_to_selected = false;
+    }
+    let mut clicked = None;
+    let mut resort = None;
+    table
+        .header(row_height, |mut header| {
+            for (key, title) in [
+                (SortKey::Row, "Row"),
+                (SortKey::True, "True"),
+                (SortKey::Predicted, "Predicted"),
+                (
+                    SortKey::Confidence,
+                    if regression { "Value" } else { "Conf." },
+                ),
+            ] {
+                header.col(|ui| {
+                    let arrow = match (state.sort == key, state.descending) {
+                        (false, _) => "",
+                        (true, false) => " ▲",
+                        (true, true) => " ▼",
+                    };
+                    if ui
+                        .selectable_label(state.sort == key, format!("{title}{arrow}"))
+                        .clicked()
+                    {
+                        resort = Some(key);
+                    }
+                });
+            }
+            header.col(|ui| {
+                ui.strong("✓");
+            });
+        })
+        .body(|body| {
+            body.rows(row_height, state.visible.len(), |mut row| {
+                let r = state.visible[row.index()];
+                row.set_selected(state.selected == Some(r));
+                row.col(|ui| {
+                    if ui
+                        .selectable_label(state.selected == Some(r), format!("#{r}"))
+                        .clicked()
+                    {
+                        clicked = Some(r);
+                    }
+                });
+                row.col(|ui| {
+                    let label = match (truth, &data.labels) {
+                        (Some(t), _) => class_names[t[r]].clone(),
+                        (None, Some(crate::data::Labels::Values(v))) => format!("{:.4}", v[r]),
+                        _ => "–".into(),
+                    };
+                    ui.label(label);
+                });
+                row.col(|ui| {
+                    ui.label(match predictions.predicted.get(r) {
+                        Some(&c) => class_names[c].clone(),
+                        None => format!("{:.4}", predictions.outputs[[r, 0]]),
+                    });
+                });
+                row.col(|ui| {
+                    if let Some(p) = predictions.confidence.get(r) {
+                        ui.label(format!("{:.1}%", p * 100.0));
+                    }
+                });
+                row.col(|ui| match predictions.is_correct(r, truth) {
+                    Some(true) => {
+                        ui.colored_label(super::theme::GOOD, "✓");
+                    }
+                    Some(false) => {
+                        ui.colored_label(super::theme::BAD, "✗");
+                    }
+                    None => {}
+                });
+                if row.response().clicked() {
+                    clicked = Some(r);
+                }
+            });
+        });
+    if let Some(r) = clicked {
+        state.selected = Some(r);
+    }
+    if let Some(key) = resort {
+        if state.sort == key {
+            state.descending = !state.descending;
+        } else {
+            state.sort = key;
+            state.descending = key == SortKey::Confidence;
+        }
+        state.refresh(data, predictions);
+        state.scroll_to_selected = true;
+    }
+}

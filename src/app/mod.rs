@@ -1,0 +1,343 @@
+//! The window (eframe/egui). Thin: panels read state and push [`Command`]s; [`LoupeApp`] applies
+//! them between frames and runs all loading on worker [`jobs`]. No maths here.
+//!
+//! - `top_bar`: open model/data, recent files, model and data chips, job progress, errors.
+//! - `browser`: the prediction browser on the left.
+//! - `prediction_card`: the selected row's prediction in the centre.
+
+mod browser;
+pub mod jobs;
+mod prediction_card;
+pub mod theme;
+mod top_bar;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::session::{Origin, Session, Source};
+
+pub use browser::{BrowserState, Outcome, SortKey};
+use jobs::Job;
+
+/// How many recent model/data pairs are remembered.
+const MAX_RECENT: usize = 10;
+
+/// Opens the window on `source` and runs until it is closed.
+pub fn run(source: Source) -> anyhow::Result<()> {
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        anyhow::bail!(
+            "no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset); \
+             use the command line instead: `loupe info MODEL`, `loupe predict MODEL DATA`"
+        );
+    }
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Loupe")
+            .with_app_id("loupe")
+            .with_inner_size([1280.0, 820.0])
+            .with_min_inner_size([720.0, 480.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Loupe",
+        options,
+        Box::new(move |cc| {
+            let settings: Settings = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+                .unwrap_or_default();
+            theme::install_fonts(&cc.egui_ctx);
+            let mut app = LoupeApp::new(settings);
+            app.open(&cc.egui_ctx, source);
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!("cannot open a window: {e}; use `loupe info` or `loupe predict` instead")
+    })
+}
+
+/// A model/data pair opened before, remembered across runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recent {
+    pub model: PathBuf,
+    pub data: Option<PathBuf>,
+}
+
+impl fmt::Display for Recent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = |p: &PathBuf| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        match &self.data {
+            Some(d) => write!(f, "{} + {}", name(&self.model), name(d)),
+            None => write!(f, "{}", name(&self.model)),
+        }
+    }
+}
+
+/// What persists between runs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub recent: Vec<Recent>,
+}
+
+/// What a panel asks the app to do.
+#[derive(Clone, Debug)]
+pub enum Command {
+    PickModel,
+    PickData,
+    OpenSample,
+    OpenRecent(Recent),
+    Open(Source),
+    CancelJob,
+    DismissError,
+}
+
+/// A file chosen in a dialog.
+enum Picked {
+    Model(PathBuf),
+    Data(PathBuf),
+}
+
+/// The application: persisted settings, the open session, and runtime state.
+pub struct LoupeApp {
+    settings: Settings,
+    /// What is open now (the session was loaded from it).
+    source: Option<Source>,
+    session: Option<Session>,
+    pub browser: BrowserState,
+    loading: Option<(Source, Job<(Session, Option<String>)>)>,
+    picking: Option<Job<Option<Picked>>>,
+    error: Option<String>,
+    commands: Vec<Command>,
+}
+
+impl LoupeApp {
+    /// An empty window with `settings`.
+    pub fn new(settings: Settings) -> Self {
+        LoupeApp {
+            settings,
+            source: None,
+            session: None,
+            browser: BrowserState::default(),
+            loading: None,
+            picking: None,
+            error: None,
+            commands: Vec::new(),
+        }
+    }
+
+    /// A window already showing `session` (tests and embedding).
+    pub fn with_session(source: Source, session: Session) -> Self {
+        let mut app = LoupeApp::new(Settings::default());
+        app.install(source, session, None);
+        app
+    }
+
+    /// The open session, if any.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The error shown in the window, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// True while something loads.
+    pub fn is_busy(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// Starts loading `source` on a worker.
+    pub fn open(&mut self, ctx: &egui::Context, source: Source) {
+        let job_source = source.clone();
+        let job = Job::spawn("Loading…", ctx, move || {
+            Session::load_keeping_model(&job_source)
+        });
+        self.loading = Some((source, job));
+    }
+
+    /// Draws the whole window and applies what the user asked for.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll_jobs();
+        let (dropped_model, dropped_data) = top_bar::dropped_paths(&ctx);
+        if let Some(source) = self.source_with(dropped_model, dropped_data) {
+            self.commands.push(Command::Open(source));
+        }
+
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            let bar = top_bar::TopBar {
+                session: self.session.as_ref(),
+                recent: &self.settings.recent,
+                busy: self.loading.as_ref().map(|(_, job)| job.label.as_str()),
+                error: self.error.as_deref(),
+            };
+            top_bar::top_bar_ui(ui, bar, &mut self.commands);
+        });
+        if let Some(session) = &self.session {
+            egui::Panel::left("browser")
+                .default_size(400.0)
+                .min_size(300.0)
+                .show(ui, |ui| {
+                    browser::browser_ui(ui, &mut self.browser, session);
+                });
+        }
+        egui::CentralPanel::default().show(ui, |ui| match (&self.session, self.browser.selected) {
+            (Some(session), Some(row)) => prediction_card::prediction_card_ui(ui, session, row),
+            (Some(session), None) => {
+                ui.heading(session.model.name());
+                ui.label(if session.data.is_some() {
+                    "No row matches the filter."
+                } else {
+                    "Open a dataset (Open data…, or drop a CSV on the window) to see predictions."
+                });
+            }
+            (None, _) if self.loading.is_some() => {
+                ui.spinner();
+            }
+            (None, _) => {
+                ui.heading("Open an ONNX model to begin");
+                ui.label("Open model…, drop a .onnx file here, or open the bundled sample.");
+            }
+        });
+        self.apply_commands(&ctx);
+    }
+
+    fn poll_jobs(&mut self) {
+        if let Some((_, job)) = &self.loading
+            && let Some(result) = job.poll()
+        {
+            let Some((source, _)) = self.loading.take() else {
+                return;
+            };
+            match result {
+                Ok((session, warning)) => self.install(source, session, warning),
+                Err(e) => self.error = Some(format!("{e:#}")),
+            }
+        }
+        if let Some(job) = &self.picking
+            && let Some(result) = job.poll()
+        {
+            self.picking = None;
+            match result {
+                Ok(Some(Picked::Model(path))) => {
+                    if let Some(source) = self.source_with(Some(path), None) {
+                        self.commands.push(Command::Open(source));
+                    }
+                }
+                Ok(Some(Picked::Data(path))) => {
+                    if let Some(source) = self.source_with(None, Some(path)) {
+                        self.commands.push(Command::Open(source));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => self.error = Some(format!("{e:#}")),
+            }
+        }
+    }
+
+    /// The open source with a new model and/or data file; `None` if nothing changes.
+    fn source_with(&mut self, model: Option<PathBuf>, data: Option<PathBuf>) -> Option<Source> {
+        if model.is_none() && data.is_none() {
+            return None;
+        }
+        let current = self.source.clone();
+        let model = match (model, &current) {
+            (Some(m), _) => Origin::File(m),
+            (None, Some(s)) => s.model.clone(),
+            (None, None) => {
+                self.error = Some("open a model first, then its data".into());
+                return None;
+            }
+        };
+        let data = data
+            .map(Origin::File)
+            .or_else(|| current.as_ref().and_then(|s| s.data.clone()));
+        let label = current.and_then(|s| s.label);
+        Some(Source { model, data, label })
+    }
+
+    fn install(&mut self, source: Source, session: Session, warning: Option<String>) {
+        if let Origin::File(model) = &source.model {
+            let data = match &source.data {
+                Some(Origin::File(d)) if session.data.is_some() => Some(d.clone()),
+                _ => None,
+            };
+            let entry = Recent {
+                model: model.clone(),
+                data,
+            };
+            self.settings.recent.retain(|r| *r != entry);
+            self.settings.recent.insert(0, entry);
+            self.settings.recent.truncate(MAX_RECENT);
+        }
+        let mut source = source;
+        if session.data.is_none() {
+            source.data = None;
+        }
+        self.error = warning;
+        self.browser.selected = None;
+        if let (Some(data), Some(predictions)) = (&session.data, &session.predictions) {
+            self.browser.refresh(data, predictions);
+        }
+        self.source = Some(source);
+        self.session = Some(session);
+    }
+
+    fn apply_commands(&mut self, ctx: &egui::Context) {
+        for command in std::mem::take(&mut self.commands) {
+            match command {
+                Command::PickModel => self.pick(ctx, true),
+                Command::PickData => self.pick(ctx, false),
+                Command::OpenSample => self.open(ctx, Source::sample()),
+                Command::OpenRecent(r) => self.open(ctx, Source::files(r.model, r.data, None)),
+                Command::Open(source) => self.open(ctx, source),
+                Command::CancelJob => self.loading = None,
+                Command::DismissError => self.error = None,
+            }
+        }
+    }
+
+    /// Shows a file dialog on a worker, so the window keeps drawing while it is open.
+    fn pick(&mut self, ctx: &egui::Context, model: bool) {
+        if self.picking.is_some() {
+            return;
+        }
+        self.picking = Some(Job::spawn("Choosing a file…", ctx, move || {
+            let dialog = rfd::FileDialog::new();
+            Ok(if model {
+                dialog
+                    .add_filter("ONNX model", &["onnx"])
+                    .pick_file()
+                    .map(Picked::Model)
+            } else {
+                dialog
+                    .add_filter("CSV data", &["csv", "tsv", "txt"])
+                    .pick_file()
+                    .map(Picked::Data)
+            })
+        }));
+    }
+}
+
+impl eframe::App for LoupeApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}

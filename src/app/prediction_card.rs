@@ -1,0 +1,137 @@
+//! The selected row's prediction card: predicted class and confidence, the true class, the
+//! probability of every class as a bar, and the row's feature values.
+
+use crate::data::{Labels, Split};
+use crate::session::Session;
+
+use super::theme;
+
+/// Draws the card for `row`.
+pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
+    let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
+        return;
+    };
+    if row >= predictions.len() {
+        return;
+    }
+    let class_names = session.model.task().class_names();
+    let truth = data.classes();
+
+    ui.heading(format!("Row {row}"));
+    ui.horizontal_wrapped(|ui| {
+        match predictions.predicted.get(row) {
+            Some(&c) => {
+                ui.label("Predicted");
+                ui.strong(&class_names[c]);
+                ui.label(format!(
+                    "with probability {:.1}%",
+                    predictions.confidence[row] * 100.0
+                ));
+            }
+            None => {
+                ui.label("Predicted value");
+                ui.strong(format!("{:.4}", predictions.outputs[[row, 0]]));
+            }
+        }
+        match (&data.labels, predictions.is_correct(row, truth)) {
+            (Some(Labels::Classes(t)), correct) => {
+                ui.separator();
+                ui.label("True class");
+                ui.strong(&class_names[t[row]]);
+                match correct {
+                    Some(true) => ui.colored_label(theme::GOOD, "✓ correct"),
+                    _ => ui.colored_label(theme::BAD, "✗ wrong"),
+                };
+            }
+            (Some(Labels::Values(v)), _) => {
+                ui.separator();
+                ui.label(format!("True value {:.4}", v[row]));
+            }
+            (None, _) => {}
+        }
+        if let Some(split) = data.split.as_ref().and_then(|s| s.get(row)) {
+            ui.separator();
+            ui.weak(match split {
+                Split::Train => "training row",
+                Split::Test => "test row",
+                Split::Other => "other split",
+            });
+        }
+    });
+    ui.add_space(8.0);
+
+    if !class_names.is_empty() {
+        ui.label(egui::RichText::new("Class probabilities").strong());
+        egui::Grid::new("class_probabilities")
+            .num_columns(3)
+            .spacing([12.0, 4.0])
+            .show(ui, |ui| {
+                for (c, name) in class_names.iter().enumerate() {
+                    let p = predictions.outputs[[row, c]];
+                    ui.label(name);
+                    probability_bar(ui, p, predictions.predicted.get(row) == Some(&c));
+                    ui.monospace(format!("{:>6.2}%", p * 100.0));
+                    ui.end_row();
+                }
+            });
+        ui.add_space(8.0);
+    }
+
+    ui.label(egui::RichText::new("Values").strong());
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            egui::Grid::new("row_values")
+                .num_columns(2)
+                .striped(true)
+                .spacing([24.0, 4.0])
+                .show(ui, |ui| {
+                    for (f, name) in data.feature_names.iter().enumerate() {
+                        ui.label(name);
+                        ui.monospace(format_value(data.x[[row, f]]));
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+/// A horizontal bar filled to `p` (0..1).
+fn probability_bar(ui: &mut egui::Ui, p: f32, predicted: bool) {
+    let size = egui::vec2(220.0, ui.text_style_height(&egui::TextStyle::Body));
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+    let fill = if p.is_finite() {
+        p.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let mut bar = rect;
+    bar.set_width(rect.width() * fill);
+    painter.rect_filled(
+        bar,
+        2.0,
+        if predicted {
+            theme::ACCENT
+        } else {
+            theme::MUTED
+        },
+    );
+    response.on_hover_text(format!("{:.4}", p));
+}
+
+/// A value with as many digits as it needs, as people write it.
+pub fn format_value(v: f32) -> String {
+    let a = v.abs();
+    if v == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{v:.3e}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}

@@ -1,0 +1,156 @@
+//! The top bar: open model / open data, recent files, chips naming the model and dataset, the
+//! running job with Cancel, and the error banner.
+
+use std::path::PathBuf;
+
+use crate::session::Session;
+
+use super::{Command, Recent, theme};
+
+/// What the top bar needs to know.
+pub struct TopBar<'a> {
+    pub session: Option<&'a Session>,
+    pub recent: &'a [Recent],
+    /// Label of the running job, if any.
+    pub busy: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// Draws the bar; user actions are pushed onto `commands`.
+pub fn top_bar_ui(ui: &mut egui::Ui, bar: TopBar, commands: &mut Vec<Command>) {
+    ui.horizontal_wrapped(|ui| {
+        ui.strong("Loupe");
+        ui.separator();
+        if ui.button("Open model…").clicked() {
+            commands.push(Command::PickModel);
+        }
+        if ui.button("Open data…").clicked() {
+            commands.push(Command::PickData);
+        }
+        ui.menu_button("Recent", |ui| {
+            if bar.recent.is_empty() {
+                ui.weak("Nothing opened yet");
+            }
+            for entry in bar.recent {
+                if ui.button(entry.to_string()).clicked() {
+                    commands.push(Command::OpenRecent(entry.clone()));
+                    ui.close();
+                }
+            }
+        });
+        if ui
+            .button("Sample")
+            .on_hover_text("Open the bundled breast cancer model and data")
+            .clicked()
+        {
+            commands.push(Command::OpenSample);
+        }
+        ui.separator();
+        if let Some(session) = bar.session {
+            model_chip(ui, session);
+            data_chip(ui, session);
+        }
+        if let Some(label) = bar.busy {
+            ui.separator();
+            ui.spinner();
+            ui.label(label);
+            if ui.button("Cancel").clicked() {
+                commands.push(Command::CancelJob);
+            }
+        }
+    });
+    if let Some(error) = bar.error {
+        ui.horizontal(|ui| {
+            ui.colored_label(theme::BAD, format!("⚠ {error}"));
+            if ui.small_button("Dismiss").clicked() {
+                commands.push(Command::DismissError);
+            }
+        });
+    }
+}
+
+fn model_chip(ui: &mut egui::Ui, session: &Session) {
+    let model = &session.model;
+    let sig = model.signature();
+    let classes = model.task().class_names();
+    let summary = if classes.is_empty() {
+        format!(
+            "{} · {} features → regression",
+            model.name(),
+            model.n_features()
+        )
+    } else {
+        format!(
+            "{} · {} features → {} classes",
+            model.name(),
+            model.n_features(),
+            classes.len()
+        )
+    };
+    let mut details = String::new();
+    for input in &sig.inputs {
+        details.push_str(&format!("input  {input}\n"));
+    }
+    for output in &sig.outputs {
+        details.push_str(&format!("output {output}\n"));
+    }
+    details.push_str(&format!("scores `{}`\n", model.score_output()));
+    if !classes.is_empty() {
+        details.push_str(&format!("classes {}\n", classes.join(", ")));
+    }
+    if !sig.producer.is_empty() {
+        details.push_str(&format!("made by {}\n", sig.producer));
+    }
+    if let Some(d) = &model.card().description {
+        details.push_str(d);
+    }
+    ui.label(egui::RichText::new(format!("Model {summary}")).monospace())
+        .on_hover_text(details.trim_end());
+}
+
+fn data_chip(ui: &mut egui::Ui, session: &Session) {
+    let Some(data) = &session.data else {
+        ui.weak("no data");
+        return;
+    };
+    let mut text = format!(
+        "Data {} · {} rows × {} features",
+        data.source,
+        data.len(),
+        data.feature_names.len()
+    );
+    if let (Some(truth), Some(predictions)) = (data.classes(), &session.predictions) {
+        let correct = (0..data.len())
+            .filter(|&r| predictions.is_correct(r, Some(truth)) == Some(true))
+            .count();
+        text.push_str(&format!(
+            " · accuracy {:.1}%",
+            100.0 * correct as f64 / data.len() as f64
+        ));
+    }
+    let mut hover = match &data.label_column {
+        Some(c) => format!("label column `{c}`"),
+        None => "no label column".to_string(),
+    };
+    if !data.ignored_columns.is_empty() {
+        hover.push_str(&format!("\nnot used: {}", data.ignored_columns.join(", ")));
+    }
+    ui.label(egui::RichText::new(text).monospace())
+        .on_hover_text(hover);
+}
+
+/// Paths dropped onto the window, split into models and data.
+pub fn dropped_paths(ctx: &egui::Context) -> (Option<PathBuf>, Option<PathBuf>) {
+    let dropped: Vec<PathBuf> = ctx.input(|i| {
+        i.raw
+            .dropped_files
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect()
+    });
+    let is = |p: &PathBuf, ext: &str| p.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext));
+    let model = dropped.iter().find(|p| is(p, "onnx")).cloned();
+    let data = dropped.iter().find(|p| !is(p, "onnx")).cloned();
+    (model, data)
+}

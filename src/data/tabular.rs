@@ -1,0 +1,439 @@
+//! Matching a [`Table`] to a model: which columns are the features (by the card's names, else by
+//! header order and count), which is the label, which records the split; every feature cell a
+//! finite number.
+
+use ndarray::Array2;
+
+use super::{DataError, Table};
+
+/// Names a label column may have when the user does not say (`--label`).
+const LABEL_NAMES: [&str; 6] = ["label", "target", "class", "y", "diagnosis", "outcome"];
+/// Name of the column recording the train/test split.
+const SPLIT_NAME: &str = "split";
+
+/// What the model expects of the data.
+#[derive(Clone, Copy, Debug)]
+pub struct Schema<'a> {
+    /// Number of features per row.
+    pub n_features: usize,
+    /// Feature names from the model card; columns are then matched by name.
+    pub feature_names: Option<&'a [String]>,
+    /// The model's classes; empty for a regressor.
+    pub class_names: &'a [String],
+    /// The label column the user named, if any.
+    pub label_column: Option<&'a str>,
+}
+
+impl<'a> Schema<'a> {
+    /// What `model` expects, with the label column the user named (if any).
+    pub fn for_model(model: &'a crate::model::OnnxModel, label_column: Option<&'a str>) -> Self {
+        Schema {
+            n_features: model.n_features(),
+            feature_names: model.feature_names(),
+            class_names: model.task().class_names(),
+            label_column,
+        }
+    }
+}
+
+/// True labels, as class indices or as regression targets.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Labels {
+    Classes(Vec<usize>),
+    Values(Vec<f32>),
+}
+
+/// Which part of the data a row belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Test,
+    Other,
+}
+
+/// Rows matched to a model: features (rows × features), labels and split where present.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// The file name, for messages and titles.
+    pub source: String,
+    pub feature_names: Vec<String>,
+    pub x: Array2<f32>,
+    pub label_column: Option<String>,
+    pub labels: Option<Labels>,
+    pub split: Option<Vec<Split>>,
+    /// Columns that are neither a feature, the label nor the split (ids, notes, …).
+    pub ignored_columns: Vec<String>,
+}
+
+impl Dataset {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.x.nrows()
+    }
+
+    /// True when there are no rows (never, for a dataset read from a file).
+    pub fn is_empty(&self) -> bool {
+        self.x.nrows() == 0
+    }
+
+    /// Class index of each row's true label, for a labelled classification dataset.
+    pub fn classes(&self) -> Option<&[usize]> {
+        match &self.labels {
+            Some(Labels::Classes(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Matches `table` to `schema`.
+    pub fn from_table(table: &Table, schema: Schema) -> Result<Dataset, DataError> {
+        let invalid = |reason: String| DataError::Invalid {
+            file: table.source.clone(),
+            reason,
+        };
+        let is_card_feature = |name: &str| {
+            schema
+                .feature_names
+                .is_some_and(|f| f.iter().any(|n| n == name))
+        };
+
+        let label_ix = match schema.label_column {
+            Some(name) => Some(table.column(name).ok_or_else(|| {
+                invalid(format!(
+                    "no label column `{name}`; the columns are {}",
+                    list(&table.header)
+                ))
+            })?),
+            None => LABEL_NAMES
+                .iter()
+                .filter_map(|n| table.column(n))
+                .find(|&ix| !is_card_feature(&table.header[ix])),
+        };
+        let split_ix = table
+            .column(SPLIT_NAME)
+            .filter(|&ix| Some(ix) != label_ix && !is_card_feature(&table.header[ix]));
+
+        let feature_ix = match schema.feature_names {
+            Some(names) => by_name(table, names).map_err(invalid)?,
+            None => by_order(table, schema.n_features, label_ix, split_ix).map_err(invalid)?,
+        };
+        if feature_ix.len() != schema.n_features {
+            return Err(invalid(format!(
+                "the model takes {} features but its card names {}",
+                schema.n_features,
+                feature_ix.len()
+            )));
+        }
+
+        let mut x = Array2::zeros((table.rows.len(), feature_ix.len()));
+        for (r, row) in table.rows.iter().enumerate() {
+            for (f, &c) in feature_ix.iter().enumerate() {
+                x[[r, f]] =
+                    parse_number(&row[c]).map_err(|reason| cell_error(table, r, c, reason))?;
+            }
+        }
+        let labels = label_ix
+            .map(|c| parse_labels(table, c, schema.class_names))
+            .transpose()?;
+        let split = split_ix.map(|c| {
+            table
+                .rows
+                .iter()
+                .map(|row| match row[c].to_ascii_lowercase().as_str() {
+                    "train" | "training" => Split::Train,
+                    "test" | "testing" => Split::Test,
+                    _ => Split::Other,
+                })
+                .collect()
+        });
+        let used: Vec<usize> = feature_ix
+            .iter()
+            .copied()
+            .chain(label_ix)
+            .chain(split_ix)
+            .collect();
+        Ok(Dataset {
+            source: table.source.clone(),
+            feature_names: feature_ix
+                .iter()
+                .map(|&c| table.header[c].clone())
+                .collect(),
+            x,
+            label_column: label_ix.map(|c| table.header[c].clone()),
+            labels,
+            split,
+            ignored_columns: (0..table.header.len())
+                .filter(|c| !used.contains(c))
+                .map(|c| table.header[c].clone())
+                .collect(),
+        })
+    }
+}
+
+fn by_name(table: &Table, names: &[String]) -> Result<Vec<usize>, String> {
+    let missing: Vec<&String> = names.iter().filter(|n| table.column(n).is_none()).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{} column{} the model card names {} missing: {}",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            if missing.len() == 1 { "is" } else { "are" },
+            list(&missing)
+        ));
+    }
+    Ok(names.iter().filter_map(|n| table.column(n)).collect())
+}
+
+/// Without names from the card: every numeric column but the label and split, in header order,
+/// and there must be exactly as many as the model takes.
+fn by_order(
+    table: &Table,
+    n_features: usize,
+    label_ix: Option<usize>,
+    split_ix: Option<usize>,
+) -> Result<Vec<usize>, String> {
+    let numeric: Vec<usize> = (0..table.header.len())
+        .filter(|&c| Some(c) != label_ix && Some(c) != split_ix)
+        .filter(|&c| table.rows.iter().any(|row| row[c].parse::<f64>().is_ok()))
+        .collect();
+    if numeric.len() == n_features {
+        return Ok(numeric);
+    }
+    let names: Vec<&String> = numeric.iter().map(|&c| &table.header[c]).collect();
+    Err(format!(
+        "the model takes {n_features} features but the file has {} numeric columns ({}); \
+         name the features in the model card or remove the extra columns",
+        numeric.len(),
+        list(&names)
+    ))
+}
+
+fn parse_number(cell: &str) -> Result<f32, String> {
+    if cell.is_empty() {
+        return Err("missing value".into());
+    }
+    match cell.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.abs() <= f32::MAX as f64 => Ok(v as f32),
+        Ok(_) => Err(format!("`{cell}` is not a finite number")),
+        Err(_) => Err(format!("`{}` is not a number", shorten(cell))),
+    }
+}
+
+fn parse_labels(table: &Table, column: usize, class_names: &[String]) -> Result<Labels, DataError> {
+    if class_names.is_empty() {
+        let values = table
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(r, row)| parse_number(&row[column]).map_err(|e| cell_error(table, r, column, e)))
+            .collect::<Result<_, _>>()?;
+        return Ok(Labels::Values(values));
+    }
+    let classes = table
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(r, row)| {
+            class_index(&row[column], class_names).ok_or_else(|| {
+                let reason = if row[column].is_empty() {
+                    "missing label".to_string()
+                } else {
+                    format!(
+                        "label `{}` is not one of the model's classes ({})",
+                        shorten(&row[column]),
+                        class_names.join(", ")
+                    )
+                };
+                cell_error(table, r, column, reason)
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Labels::Classes(classes))
+}
+
+/// A label names a class (exactly, then ignoring case), or is its index.
+fn class_index(label: &str, class_names: &[String]) -> Option<usize> {
+    class_names
+        .iter()
+        .position(|c| c == label)
+        .or_else(|| {
+            class_names
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(label))
+        })
+        .or_else(|| {
+            let ix = label
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.fract() == 0.0 && *v >= 0.0)?;
+            Some(ix as usize).filter(|&i| i < class_names.len())
+        })
+}
+
+fn cell_error(table: &Table, row: usize, column: usize, reason: String) -> DataError {
+    DataError::Cell {
+        file: table.source.clone(),
+        row,
+        line: table.lines[row],
+        column: table.header[column].clone(),
+        reason,
+    }
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 40;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
+}
+
+/// `a`, `b`, `c` … at most eight names, for messages.
+fn list<S: AsRef<str>>(names: &[S]) -> String {
+    const MAX: usize = 8;
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(MAX)
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect();
+    if names.len() > MAX {
+        shown.push(format!("and {} more", names.len() - MAX));
+    }
+    shown.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> Table {
+        Table::from_reader("t.csv", text.as_bytes()).unwrap()
+    }
+
+    fn classes() -> Vec<String> {
+        vec!["malignant".into(), "benign".into()]
+    }
+
+    fn schema<'a>(n: usize, names: Option<&'a [String]>, classes: &'a [String]) -> Schema<'a> {
+        Schema {
+            n_features: n,
+            feature_names: names,
+            class_names: classes,
+            label_column: None,
+        }
+    }
+
+    #[test]
+    fn label_and_split_found_by_name_features_by_order() {
+        let c = classes();
+        let d = Dataset::from_table(
+            &table("a,diagnosis,b,split\n1,benign,2,train\n3,Malignant,4,test\n"),
+            schema(2, None, &c),
+        )
+        .unwrap();
+        assert_eq!(d.feature_names, ["a", "b"]);
+        assert_eq!(d.x, ndarray::array![[1.0, 2.0], [3.0, 4.0]]);
+        assert_eq!(d.labels, Some(Labels::Classes(vec![1, 0])));
+        assert_eq!(d.split, Some(vec![Split::Train, Split::Test]));
+    }
+
+    #[test]
+    fn columns_reordered_in_the_file_are_matched_by_card_names() {
+        let c = classes();
+        let names = vec!["a".to_string(), "b".to_string()];
+        let d = Dataset::from_table(
+            &table("id,b,a,label\nx1,2,1,0\n"),
+            schema(2, Some(&names), &c),
+        )
+        .unwrap();
+        assert_eq!(d.x, ndarray::array![[1.0, 2.0]]);
+        assert_eq!(d.ignored_columns, ["id"]);
+        assert_eq!(
+            d.labels,
+            Some(Labels::Classes(vec![0])),
+            "an index is a label too"
+        );
+    }
+
+    #[test]
+    fn missing_value_names_row_and_column() {
+        let c = classes();
+        let err = Dataset::from_table(&table("a,b\n1,2\n3,\n"), schema(2, None, &c)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv: row 1 (line 3), column `b`: missing value"
+        );
+    }
+
+    #[test]
+    fn non_number_and_nan_are_errors_not_zeros() {
+        let c = classes();
+        let err = Dataset::from_table(&table("a,b\n1,2\nx,3\n"), schema(2, None, &c)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv: row 1 (line 3), column `a`: `x` is not a number"
+        );
+        let err = Dataset::from_table(&table("a,b\n1,NaN\n"), schema(2, None, &c)).unwrap_err();
+        assert!(
+            err.to_string().ends_with("`NaN` is not a finite number"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_extra_numeric_column_is_a_named_mismatch() {
+        let c = classes();
+        let err =
+            Dataset::from_table(&table("a,b,extra\n1,2,3\n"), schema(2, None, &c)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv: the model takes 2 features but the file has 3 numeric columns (`a`, `b`, `extra`); \
+             name the features in the model card or remove the extra columns"
+        );
+    }
+
+    #[test]
+    fn a_column_missing_from_the_card_is_named() {
+        let c = classes();
+        let names = vec!["a".to_string(), "zz".to_string()];
+        let err =
+            Dataset::from_table(&table("a,b\n1,2\n"), schema(2, Some(&names), &c)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv: 1 column the model card names is missing: `zz`"
+        );
+    }
+
+    #[test]
+    fn unknown_label_is_reported() {
+        let c = classes();
+        let err =
+            Dataset::from_table(&table("a,label\n1,maybe\n"), schema(1, None, &c)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("label `maybe` is not one of the model's classes (malignant, benign)")
+        );
+    }
+
+    #[test]
+    fn user_named_label_column_must_exist() {
+        let c = classes();
+        let s = Schema {
+            label_column: Some("truth"),
+            ..schema(1, None, &c)
+        };
+        let err = Dataset::from_table(&table("a,b\n1,2\n"), s).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv: no label column `truth`; the columns are `a`, `b`"
+        );
+    }
+
+    #[test]
+    fn text_columns_are_ignored_without_a_card() {
+        let c = classes();
+        let d = Dataset::from_table(&table("name,a\nann,1\nbob,2\n"), schema(1, None, &c)).unwrap();
+        assert_eq!(d.ignored_columns, ["name"]);
+        assert!(d.labels.is_none());
+    }
+}

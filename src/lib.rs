@@ -1,0 +1,16 @@
+//! Loupe: open an ONNX model and a dataset and see why the model predicts what it does.
+//!
+//! The engine is a pipeline of modules, each usable as a library without the GUI:
+//! [`model`] (ONNX → runnable model) → [`data`] (CSV → dataset matched to the model) →
+//! [`analysis`] (predictions and metrics) → [`export`] (files users keep). The `app` module
+//! (feature `gui`) is a thin egui front-end over the same calls, as is the `loupe` command line.
+
+pub mod analysis;
+pub mod data;
+pub mod export;
+pub mod model;
+pub mod sample;
+pub mod session;
+
+#[cfg(feature = "gui")]
+pub mod app;

@@ -1,0 +1,40 @@
+//! The `loupe` binary: parse the command line, run it, exit 2 with one line on bad input.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = cli::run(cli).and_then(|action| match action {
+        cli::Action::Done => Ok(()),
+        cli::Action::OpenWindow(source) => open_window(source),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` joins the context chain on one line: "file.csv: row 3 …".
+            let message = format!("{err:#}")
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            eprintln!("loupe: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(feature = "gui")]
+fn open_window(source: loupe::session::Source) -> anyhow::Result<()> {
+    loupe::app::run(source)
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_window(_: loupe::session::Source) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this build has no window (built without the `gui` feature); use `loupe info` or `loupe predict`"
+    )
+}

@@ -1,0 +1,125 @@
+//! The optional model card, `<model>.card.json` beside the model (or the same keys in the ONNX
+//! `metadata_props`). Everything in it overrides an inferred default; nothing in it is required.
+
+use serde::{Deserialize, Serialize};
+
+/// What a card may say about a model. Unknown keys are ignored so cards can carry extra notes.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct ModelCard {
+    /// `classification` or `regression`.
+    pub task: Option<String>,
+    /// One name per class, in the order of the model's score columns.
+    pub class_names: Option<Vec<String>>,
+    /// The class a clinician cares about (e.g. `malignant`).
+    pub positive_class: Option<String>,
+    /// One name per input feature, used to match data columns by name.
+    pub feature_names: Option<Vec<String>>,
+    /// Name of the output that holds the scores.
+    pub output: Option<String>,
+    /// Image input layout and normalisation.
+    pub image: Option<ImageSpec>,
+    /// Free text shown in the app and the report.
+    pub description: Option<String>,
+}
+
+/// How an image is turned into the model's input tensor.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct ImageSpec {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub channels: Option<u32>,
+    /// `NCHW` or `NHWC`.
+    pub layout: Option<String>,
+    pub mean: Option<Vec<f32>>,
+    pub std: Option<Vec<f32>>,
+}
+
+impl ModelCard {
+    /// Parses a card from JSON text; the error says what is wrong and where.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Builds a card from ONNX `metadata_props`: each key holds a JSON value (a list may also be
+    /// written comma-separated). Keys that do not parse are ignored rather than fatal, since
+    /// exporters put all kinds of things there.
+    pub fn from_metadata<'a>(props: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut card = ModelCard::default();
+        for (key, value) in props {
+            let list = || parse_list(value);
+            let text = || Some(value.trim().to_string()).filter(|s| !s.is_empty());
+            match key {
+                "task" => card.task = text(),
+                "class_names" => card.class_names = list(),
+                "positive_class" => card.positive_class = text(),
+                "feature_names" => card.feature_names = list(),
+                "output" => card.output = text(),
+                "description" => card.description = text(),
+                "image" => card.image = serde_json::from_str(value).ok(),
+                _ => {}
+            }
+        }
+        card
+    }
+
+    /// Fills every field this card leaves empty from `other`.
+    pub fn or(self, other: ModelCard) -> ModelCard {
+        ModelCard {
+            task: self.task.or(other.task),
+            class_names: self.class_names.or(other.class_names),
+            positive_class: self.positive_class.or(other.positive_class),
+            feature_names: self.feature_names.or(other.feature_names),
+            output: self.output.or(other.output),
+            image: self.image.or(other.image),
+            description: self.description.or(other.description),
+        }
+    }
+}
+
+fn parse_list(value: &str) -> Option<Vec<String>> {
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
+        return Some(list);
+    }
+    let items: Vec<String> = value.split(',').map(|s| s.trim().to_string()).collect();
+    (items.iter().all(|s| !s.is_empty()) && !value.trim().is_empty()).then_some(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_lists_parse_as_json_or_commas() {
+        let card = ModelCard::from_metadata([
+            ("class_names", r#"["a", "b, c"]"#),
+            ("feature_names", "x1, x2,x3"),
+            ("unrelated", "whatever"),
+        ]);
+        assert_eq!(card.class_names.unwrap(), vec!["a", "b, c"]);
+        assert_eq!(card.feature_names.unwrap(), vec!["x1", "x2", "x3"]);
+    }
+
+    #[test]
+    fn card_with_wrong_type_is_an_error() {
+        let err = ModelCard::from_json(r#"{"class_names": "malignant"}"#).unwrap_err();
+        assert!(err.contains("expected a sequence"), "{err}");
+    }
+
+    #[test]
+    fn file_card_wins_over_metadata() {
+        let file = ModelCard {
+            task: Some("regression".into()),
+            ..Default::default()
+        };
+        let meta = ModelCard {
+            task: Some("classification".into()),
+            description: Some("d".into()),
+            ..Default::default()
+        };
+        let merged = file.or(meta);
+        assert_eq!(merged.task.as_deref(), Some("regression"));
+        assert_eq!(merged.description.as_deref(), Some("d"));
+    }
+}

@@ -1,0 +1,122 @@
+//! A [`Session`]: a model, a dataset matched to it, and the model's predictions on every row —
+//! what the command line and the window both work on.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::analysis::Predictions;
+use crate::data::{Dataset, Schema, Table};
+use crate::model::OnnxModel;
+
+/// Where a session's model and data come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub model: Origin,
+    /// No data: the model alone (its signature, no rows).
+    pub data: Option<Origin>,
+    /// The label column the user named; else it is found by name.
+    pub label: Option<String>,
+}
+
+/// A file on disk, or the sample bundled in the binary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Sample,
+    File(PathBuf),
+}
+
+impl Source {
+    /// The bundled sample model and data.
+    pub fn sample() -> Source {
+        Source {
+            model: Origin::Sample,
+            data: Some(Origin::Sample),
+            label: None,
+        }
+    }
+
+    /// Files on disk.
+    pub fn files(model: PathBuf, data: Option<PathBuf>, label: Option<String>) -> Source {
+        Source {
+            model: Origin::File(model),
+            data: data.map(Origin::File),
+            label,
+        }
+    }
+}
+
+/// A loaded model with its data and predictions. Cheap to clone (shared parts).
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub model: Arc<OnnxModel>,
+    pub data: Option<Arc<Dataset>>,
+    pub predictions: Option<Arc<Predictions>>,
+}
+
+impl Session {
+    /// Loads `source`: the model, then the data matched to it, then every prediction.
+    pub fn load(source: &Source) -> anyhow::Result<Session> {
+        let model = load_model(&source.model)?;
+        let data = match &source.data {
+            Some(origin) => Some(load_data(&model, origin, source.label.as_deref())?),
+            None => None,
+        };
+        Session::new(model, data)
+    }
+
+    /// Like [`Session::load`], but data that does not load or match leaves a session with the
+    /// model alone, and the reason as a warning: opening a new model keeps the window useful.
+    pub fn load_keeping_model(source: &Source) -> anyhow::Result<(Session, Option<String>)> {
+        let model = load_model(&source.model)?;
+        let (data, warning) = match &source.data {
+            Some(origin) => match load_data(&model, origin, source.label.as_deref()) {
+                Ok(d) => (Some(d), None),
+                Err(e) => (None, Some(format!("{e:#}"))),
+            },
+            None => (None, None),
+        };
+        Ok((Session::new(model, data)?, warning))
+    }
+
+    /// Runs the model on `data` and bundles the three.
+    pub fn new(model: OnnxModel, data: Option<Dataset>) -> anyhow::Result<Session> {
+        let predictions = match &data {
+            Some(d) => Some(Arc::new(
+                Predictions::compute(&model, d)
+                    .with_context(|| format!("predicting {}", d.source))?,
+            )),
+            None => None,
+        };
+        Ok(Session {
+            model: Arc::new(model),
+            data: data.map(Arc::new),
+            predictions,
+        })
+    }
+}
+
+/// Loads a model, naming its file in any error.
+pub fn load_model(origin: &Origin) -> anyhow::Result<OnnxModel> {
+    match origin {
+        Origin::Sample => crate::sample::model(),
+        Origin::File(path) => OnnxModel::load(path).with_context(|| format!("{}", path.display())),
+    }
+}
+
+/// Reads a CSV and matches it to `model`.
+pub fn load_data(
+    model: &OnnxModel,
+    origin: &Origin,
+    label: Option<&str>,
+) -> anyhow::Result<Dataset> {
+    let table = match origin {
+        Origin::Sample => crate::sample::table()?,
+        Origin::File(path) => Table::from_path(path)?,
+    };
+    Ok(Dataset::from_table(
+        &table,
+        Schema::for_model(model, label),
+    )?)
+}

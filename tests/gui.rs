@@ -1,0 +1,105 @@
+//! The window driven by egui_kittest: select rows, filter, use the keyboard — no display needed.
+#![cfg(feature = "gui")]
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use loupe::app::{LoupeApp, Outcome};
+use loupe::session::{Session, Source};
+
+fn sample_app() -> Harness<'static, LoupeApp> {
+    let source = Source::sample();
+    let session = Session::load(&source).unwrap();
+    let app = LoupeApp::with_session(source, session);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 820.0))
+        .with_context_setup(loupe::app::theme::install_fonts)
+        .build_ui_state(|ui, app: &mut LoupeApp| app.show(ui), app);
+    harness.run();
+    harness
+}
+
+#[test]
+fn selecting_a_row_shows_its_prediction_card() {
+    let mut harness = sample_app();
+    assert!(
+        harness.query_by_label("Row 0").is_some(),
+        "the first row is selected at start"
+    );
+    harness.get_by_label("#7").click();
+    harness.run();
+    assert_eq!(harness.state().browser.selected, Some(7));
+    harness.get_by_label("Row 7");
+    // The card shows the row's values and both class probabilities.
+    harness.get_by_label("worst concave points");
+    let session = harness.state().session().unwrap();
+    let p = session.predictions.as_ref().unwrap();
+    harness.get_by_label(&format!("with probability {:.1}%", p.confidence[7] * 100.0));
+    for class in 0..2 {
+        harness.get_by_label(&format!("{:>6.2}%", p.outputs[[7, class]] * 100.0));
+    }
+}
+
+#[test]
+fn errors_filter_shows_exactly_the_misclassified_rows() {
+    let mut harness = sample_app();
+    harness.get_by_label("Errors").click();
+    harness.run();
+    let app = harness.state();
+    assert_eq!(app.browser.outcome, Outcome::Errors);
+    let session = app.session().unwrap();
+    let p = session.predictions.as_ref().unwrap();
+    let truth = session.data.as_ref().unwrap().classes().unwrap();
+    let errors: Vec<usize> = (0..p.len())
+        .filter(|&r| p.predicted[r] != truth[r])
+        .collect();
+    assert_eq!(
+        errors.len(),
+        8,
+        "the MLP misclassifies 8 of 569 rows (PROVENANCE.md)"
+    );
+    assert_eq!(app.browser.visible(), errors.as_slice());
+    let first = errors[0];
+    assert_eq!(
+        app.browser.selected,
+        Some(first),
+        "selection moves into the filter"
+    );
+    harness.get_by_label(&format!("Row {first}"));
+    harness.get_by_label("8 of 569 rows");
+}
+
+#[test]
+fn arrow_keys_move_the_selection() {
+    let mut harness = sample_app();
+    harness.get_by_label("#3").click();
+    harness.run();
+    harness.key_press(egui::Key::ArrowDown);
+    harness.run();
+    assert_eq!(harness.state().browser.selected, Some(4));
+    harness.key_press(egui::Key::ArrowUp);
+    harness.key_press(egui::Key::ArrowUp);
+    harness.run();
+    assert_eq!(harness.state().browser.selected, Some(2));
+}
+
+#[test]
+fn sorting_by_confidence_puts_the_least_sure_rows_first_on_second_click() {
+    let mut harness = sample_app();
+    harness.get_by_label("Conf.").click();
+    harness.run();
+    harness.get_by_label("Conf. ▼").click();
+    harness.run();
+    let app = harness.state();
+    let p = app.session().unwrap().predictions.as_ref().unwrap();
+    let shown: Vec<f32> = app
+        .browser
+        .visible()
+        .iter()
+        .map(|&r| p.confidence[r])
+        .collect();
+    assert!(
+        shown.windows(2).all(|w| w[0] <= w[1]),
+        "ascending confidence"
+    );
+    assert_eq!(shown.len(), 569);
+}

@@ -1,0 +1,272 @@
+//! The sample models through tract against onnxruntime's committed outputs, and how model
+//! loading fails on files it cannot use.
+
+use std::path::{Path, PathBuf};
+
+use loupe::data::{Dataset, Schema, Table};
+use loupe::model::{ModelCard, OnnxModel, ScoreKind, Task};
+use prost::Message;
+use tract_onnx::pb;
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample_models")
+        .join(name)
+}
+
+fn sample_data(model: &OnnxModel) -> Dataset {
+    let table = Table::from_path(&sample("breast_cancer.csv")).unwrap();
+    Dataset::from_table(&table, Schema::for_model(model, None)).unwrap()
+}
+
+/// (label, p_malignant, p_benign) per row from `expected/<model>.csv`.
+fn expected(model: &str) -> Vec<(usize, f64, f64)> {
+    let path = sample("expected").join(model.replace(".onnx", ".csv"));
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[1].parse().unwrap(),
+                r[2].parse().unwrap(),
+                r[3].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_sample_row_matches_onnxruntime() {
+    for name in ["breast_cancer_mlp.onnx", "breast_cancer_logreg.onnx"] {
+        let model = OnnxModel::load(&sample(name)).unwrap();
+        let data = sample_data(&model);
+        let p = model.predict(data.x.view()).unwrap();
+        let want = expected(name);
+        assert_eq!(p.nrows(), 569);
+        assert_eq!(want.len(), 569);
+        let mut worst = 0.0f64;
+        for (row, &(label, p0, p1)) in want.iter().enumerate() {
+            let (g0, g1) = (p[[row, 0]] as f64, p[[row, 1]] as f64);
+            worst = worst.max((g0 - p0).abs()).max((g1 - p1).abs());
+            if (p0 - p1).abs() > 1e-4 {
+                assert_eq!(
+                    usize::from(g1 > g0),
+                    label,
+                    "{name} row {row}: label differs"
+                );
+            }
+        }
+        assert!(
+            worst < 1e-5,
+            "{name}: largest difference from onnxruntime {worst:e}"
+        );
+    }
+}
+
+#[test]
+fn default_sklearn_export_loads_zipmap_cut_and_scaler_run() {
+    let model = OnnxModel::load(&sample("breast_cancer_logreg.onnx")).unwrap();
+    let sig = model.signature();
+    assert!(sig.operators.contains_key("Scaler"));
+    assert!(sig.operators.contains_key("ZipMap"));
+    assert_eq!(
+        sig.outputs
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect::<Vec<_>>(),
+        ["output_label", "output_probability"]
+    );
+    assert_eq!(model.score_output(), "probabilities");
+    assert_eq!(model.score_kind(), ScoreKind::Probabilities);
+    assert_eq!(
+        model.task(),
+        &Task::Classification {
+            class_names: vec!["malignant".into(), "benign".into()],
+            positive_class: Some(0)
+        }
+    );
+    assert_eq!(model.n_features(), 30);
+}
+
+#[test]
+fn bundled_sample_is_the_file_on_disk() {
+    let bundled = loupe::sample::model().unwrap();
+    let file = OnnxModel::load(&sample("breast_cancer_mlp.onnx")).unwrap();
+    assert_eq!(bundled.sha256(), file.sha256());
+    let data = sample_data(&file);
+    assert_eq!(
+        bundled.predict(data.x.view()).unwrap(),
+        file.predict(data.x.view()).unwrap()
+    );
+}
+
+#[test]
+fn batching_does_not_change_results() {
+    let model = OnnxModel::load(&sample("breast_cancer_mlp.onnx")).unwrap();
+    let data = sample_data(&model);
+    let all = model.predict(data.x.view()).unwrap();
+    for row in [0, 255, 256, 568] {
+        let one = model
+            .predict(data.x.slice(ndarray::s![row..row + 1, ..]))
+            .unwrap();
+        assert_eq!(one.row(0), all.row(row), "row {row}");
+    }
+    let none = model.predict(data.x.slice(ndarray::s![0..0, ..])).unwrap();
+    assert_eq!(none.dim(), (0, 2));
+    let err = model
+        .predict(data.x.slice(ndarray::s![.., 0..29]))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "the model takes 30 values per row, got 29");
+}
+
+fn copy_without_card(name: &str, dir: &Path) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::copy(sample(name), &path).unwrap();
+    path
+}
+
+#[test]
+fn without_a_card_classes_come_from_the_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let model =
+        OnnxModel::load(&copy_without_card("breast_cancer_logreg.onnx", dir.path())).unwrap();
+    assert_eq!(model.task().class_names(), ["0", "1"]);
+    assert!(model.feature_names().is_none());
+    // Columns then match by order: the 30 numeric columns, diagnosis as label… which is a
+    // class name, not 0/1, so it must be refused with the row and column.
+    let table = Table::from_path(&sample("breast_cancer.csv")).unwrap();
+    let err = Dataset::from_table(&table, Schema::for_model(&model, None)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "breast_cancer.csv: row 0 (line 2), column `diagnosis`: label `malignant` is not one of the model's classes (0, 1)"
+    );
+}
+
+fn edit_model(name: &str, dir: &Path, edit: impl FnOnce(&mut pb::ModelProto)) -> PathBuf {
+    let bytes = std::fs::read(sample(name)).unwrap();
+    let mut proto = pb::ModelProto::decode(&bytes[..]).unwrap();
+    edit(&mut proto);
+    let path = dir.join(name);
+    std::fs::write(&path, proto.encode_to_vec()).unwrap();
+    path
+}
+
+#[test]
+fn unsupported_operator_is_named_with_its_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edit_model("breast_cancer_logreg.onnx", dir.path(), |m| {
+        let graph = m.graph.as_mut().unwrap();
+        let node = graph
+            .node
+            .iter_mut()
+            .find(|n| n.op_type == "LinearClassifier")
+            .unwrap();
+        node.op_type = "FancyClassifier".into();
+        node.name = "clf".into();
+    });
+    let err = OnnxModel::load(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "unsupported operator `FancyClassifier` (node `clf`): re-export the model with standard ONNX operators"
+    );
+}
+
+#[test]
+fn a_second_input_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edit_model("breast_cancer_logreg.onnx", dir.path(), |m| {
+        let graph = m.graph.as_mut().unwrap();
+        let mut extra = graph.input[0].clone();
+        extra.name = "mask".into();
+        graph.input.push(extra);
+    });
+    let err = OnnxModel::load(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "the model has 2 inputs (`input`, `mask`); Loupe explains models with one tensor input"
+    );
+}
+
+#[test]
+fn files_that_are_not_models_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let random = dir.path().join("random.onnx");
+    std::fs::write(
+        &random,
+        (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let err = OnnxModel::load(&random).unwrap_err().to_string();
+    assert!(err.starts_with("not an ONNX model"), "{err}");
+
+    let truncated = dir.path().join("truncated.onnx");
+    let bytes = std::fs::read(sample("breast_cancer_mlp.onnx")).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let err = OnnxModel::load(&truncated).unwrap_err().to_string();
+    assert!(err.starts_with("not an ONNX model"), "{err}");
+
+    let err = OnnxModel::load(&dir.path().join("missing.onnx"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("cannot read") && err.contains("missing.onnx"),
+        "{err}"
+    );
+}
+
+#[test]
+fn card_that_disagrees_with_the_model_is_refused() {
+    let bytes = std::fs::read(sample("breast_cancer_mlp.onnx")).unwrap();
+    let card = ModelCard {
+        class_names: Some(vec!["a".into(), "b".into(), "c".into()]),
+        ..Default::default()
+    };
+    let err = OnnxModel::from_bytes(&bytes, Some(card), "m.onnx", None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "model card: the card lists 3 class names but the model scores 2 classes"
+    );
+
+    let card = ModelCard {
+        positive_class: Some("tumour".into()),
+        ..Default::default()
+    };
+    let err = OnnxModel::from_bytes(&bytes, Some(card), "m.onnx", None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "model card: positive_class `tumour` is not one of the classes (0, 1)"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_without_card("breast_cancer_mlp.onnx", dir.path());
+    std::fs::write(
+        dir.path().join("breast_cancer_mlp.card.json"),
+        r#"{"class_names": 3}"#,
+    )
+    .unwrap();
+    let err = OnnxModel::load(&path).unwrap_err().to_string();
+    assert!(
+        err.starts_with("model card: ") && err.contains("breast_cancer_mlp.card.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn metadata_props_name_the_classes_when_there_is_no_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edit_model("breast_cancer_mlp.onnx", dir.path(), |m| {
+        m.metadata_props.push(pb::StringStringEntryProto {
+            key: "class_names".into(),
+            value: r#"["M", "B"]"#.into(),
+        });
+    });
+    let model = OnnxModel::load(&path).unwrap();
+    assert_eq!(model.task().class_names(), ["M", "B"]);
+}
