@@ -1,6 +1,6 @@
 //! The command line: parses arguments with clap and calls the library. Thin by design.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -8,7 +8,12 @@ use clap::{Parser, Subcommand};
 use loupe::analysis::ConfusionMatrix;
 use loupe::analysis::metrics::MetricsReport;
 use loupe::data::{Labels, Split};
+use loupe::explain::run::RowExplanation;
+use loupe::explain::settings::parse_targets;
+use loupe::explain::{BackgroundMethod, ExplainSettings, Link, Method, Progress};
+use loupe::export::attributions::{AttributionsFile, BackgroundSource};
 use loupe::model::{OnnxModel, ScoreKind, Task};
+use loupe::plot::render;
 use loupe::session::{Origin, Session, Source};
 
 /// Loupe: open an ONNX model and a dataset and see why the model predicts what it does.
@@ -51,6 +56,76 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Explain rows: how much each feature pushed the model's output (Shapley values).
+    Explain(ExplainArgs),
+    /// Join the JSON files of sharded `explain --shard i/n` runs into one, rows in order.
+    Merge {
+        /// Attributions JSON files written by `loupe explain --format json`.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the merged JSON here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Arguments of `loupe explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The ONNX model.
+    model: PathBuf,
+    /// A CSV dataset with a header.
+    data: PathBuf,
+    /// Rows to explain: `0..20`, `7`, `3,5,9` or `100..` (default: all rows).
+    #[arg(long, conflicts_with = "errors")]
+    rows: Option<String>,
+    /// Explain only the rows the model gets wrong.
+    #[arg(long)]
+    errors: bool,
+    /// auto (exact up to 12 features, else kernel), exact, kernel or permutation.
+    #[arg(long, default_value = "auto")]
+    method: Method,
+    /// Coalitions evaluated per row by kernel and permutation (default 2·M + 2048).
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Stop sampling a row once max std err / value range is below this (e.g. 0.01).
+    #[arg(long)]
+    tolerance: Option<f64>,
+    /// Background rows (reference population) taken from the training split.
+    #[arg(long, default_value_t = 50)]
+    background: usize,
+    /// How background rows are picked: first, random or kmeans.
+    #[arg(long, default_value = "random")]
+    background_method: BackgroundMethod,
+    /// Use every row of this CSV as the background instead.
+    #[arg(long)]
+    background_data: Option<PathBuf>,
+    /// Seed of every random choice; the same seed gives the same output.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Class(es) to explain, by name or index, comma-separated, or `all` (default: each row's
+    /// predicted class).
+    #[arg(long)]
+    target: Vec<String>,
+    /// Explain the probability (identity) or its log-odds (logit).
+    #[arg(long, default_value = "identity")]
+    link: Link,
+    /// The label column (default: found by name).
+    #[arg(long)]
+    label: Option<String>,
+    /// Write attributions.json|csv (and plots/) into this folder (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// json or csv.
+    #[arg(long, default_value = "json", value_parser = ["json", "csv"])]
+    format: String,
+    /// Also draw each row's waterfall as png or svg into OUT/plots.
+    #[arg(long, value_parser = ["png", "svg"], requires = "out")]
+    plots: Option<String>,
+    /// Explain only shard i of n (rows i, i+n, i+2n, … of the selection); merge the shards'
+    /// JSON with `loupe merge`.
+    #[arg(long)]
+    shard: Option<String>,
 }
 
 /// What `main` should do after parsing: run a headless command, or open the window.
@@ -92,6 +167,292 @@ pub fn run(cli: Cli) -> anyhow::Result<Action> {
             }
             Ok(Action::Done)
         }
+        Some(Command::Explain(args)) => {
+            explain(args)?;
+            Ok(Action::Done)
+        }
+        Some(Command::Merge { files, out }) => {
+            let parts = files
+                .iter()
+                .map(|f| {
+                    let text = std::fs::read_to_string(f)
+                        .with_context(|| format!("reading {}", f.display()))?;
+                    serde_json::from_str::<AttributionsFile>(&text)
+                        .with_context(|| format!("{} is not an attributions JSON", f.display()))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let merged = AttributionsFile::merge(parts).map_err(anyhow::Error::msg)?;
+            write_output(out.as_deref(), |w| merged.write_json(w))?;
+            Ok(Action::Done)
+        }
+    }
+}
+
+fn explain(args: ExplainArgs) -> anyhow::Result<()> {
+    let source = Source::files(
+        args.model.clone(),
+        Some(args.data.clone()),
+        args.label.clone(),
+    );
+    let session = Session::load(&source)?;
+    let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
+        unreachable!("explain always loads data")
+    };
+    let task = session.model.task();
+    let settings = ExplainSettings {
+        method: args.method,
+        samples: args.samples,
+        tolerance: args.tolerance,
+        background_rows: args.background,
+        background_method: args.background_method,
+        seed: args.seed,
+        link: args.link,
+        targets: parse_targets(&args.target, task)?,
+    };
+    settings.validate(task)?;
+
+    let mut rows = match (&args.rows, args.errors) {
+        (Some(spec), _) => parse_rows(spec, data.len())?,
+        (None, true) => {
+            let truth = data
+                .classes()
+                .context("--errors needs labelled data (no label column found)")?;
+            (0..data.len())
+                .filter(|&r| predictions.is_correct(r, Some(truth)) == Some(false))
+                .collect()
+        }
+        (None, false) => (0..data.len()).collect(),
+    };
+    if let Some(shard) = &args.shard {
+        let (i, n) = parse_shard(shard)?;
+        rows = rows
+            .into_iter()
+            .enumerate()
+            .filter(|(j, _)| j % n == i)
+            .map(|(_, r)| r)
+            .collect();
+    }
+
+    let background_file = match &args.background_data {
+        Some(path) => Some(
+            loupe::session::load_data(
+                &session.model,
+                &Origin::File(path.clone()),
+                args.label.as_deref(),
+            )
+            .with_context(|| format!("background data {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let background = settings.background(data, background_file.as_ref())?;
+    let method = settings.method.resolve(session.model.n_features());
+    let started = std::time::Instant::now();
+    let bar = TerminalProgress::new(rows.len() as u64);
+    let explanations = session.explain(&rows, &settings, &background, &bar)?;
+    bar.finish();
+
+    let source_note = BackgroundSource {
+        rows: background_file
+            .as_ref()
+            .map_or(args.background, |d| d.len()),
+        file: args
+            .background_data
+            .as_ref()
+            .map(|p| p.display().to_string()),
+    };
+    let file = AttributionsFile::build(
+        &session,
+        &settings,
+        &source_note,
+        &args.data.display().to_string(),
+        &explanations,
+    );
+    let write = |w: &mut dyn std::io::Write| {
+        if args.format == "csv" {
+            file.write_csv(w)
+        } else {
+            file.write_json(w)
+        }
+    };
+    match &args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            write_output(
+                Some(&dir.join(format!("attributions.{}", args.format))),
+                write,
+            )?;
+            if let Some(kind) = &args.plots {
+                write_plots(
+                    &session,
+                    &explanations,
+                    settings.link,
+                    &dir.join("plots"),
+                    kind,
+                )?;
+            }
+        }
+        None => write_output(None, write)?,
+    }
+    let calls: u64 = explanations.iter().map(|e| e.model_calls).sum::<u64>();
+    eprintln!(
+        "explained {} row(s) with {}{} against {} background rows, seed {}: {} model rows in {:.2} s",
+        rows.len(),
+        method.name(),
+        if args.method == Method::Auto {
+            " (auto)"
+        } else {
+            ""
+        },
+        background.len(),
+        settings.seed,
+        calls,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn write_plots(
+    session: &Session,
+    explanations: &[RowExplanation],
+    link: Link,
+    dir: &Path,
+    kind: &str,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let per_row = explanations
+        .iter()
+        .filter(|e| e.row == explanations[0].row)
+        .count();
+    for e in explanations {
+        let Some(spec) = session.waterfall(e, link, 12) else {
+            continue;
+        };
+        let name = if per_row > 1 {
+            format!(
+                "row_{}_{}.{kind}",
+                e.row,
+                sanitize(&session.target_name(e.target))
+            )
+        } else {
+            format!("row_{}.{kind}", e.row)
+        };
+        let bytes = if kind == "svg" {
+            render::waterfall_svg(&spec)?.into_bytes()
+        } else {
+            render::waterfall_png(&spec, 2)?
+        };
+        let path = dir.join(name);
+        loupe::export::atomic_write(&path, |w| w.write_all(&bytes))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A class name made safe for a file name.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes to `path` atomically, or to standard output.
+fn write_output(
+    path: Option<&Path>,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    match path {
+        Some(p) => {
+            loupe::export::atomic_write(p, fill).with_context(|| format!("writing {}", p.display()))
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            fill(&mut lock).context("writing to standard output")
+        }
+    }
+}
+
+/// `0..20`, `100..`, `7`, `3,5,9` — sorted, without duplicates, each checked against `n`.
+fn parse_rows(spec: &str, n: usize) -> anyhow::Result<Vec<usize>> {
+    let bad = || {
+        anyhow::anyhow!(
+            "--rows `{spec}`: expected a range like 0..20, a row like 7, or a list like 3,5,9"
+        )
+    };
+    let mut rows = Vec::new();
+    for part in spec.split(',').map(str::trim) {
+        if let Some((a, b)) = part.split_once("..") {
+            let start: usize = if a.is_empty() {
+                0
+            } else {
+                a.parse().map_err(|_| bad())?
+            };
+            let end: usize = if b.is_empty() {
+                n
+            } else {
+                b.parse().map_err(|_| bad())?
+            };
+            rows.extend(start..end.min(n.max(start)));
+            if end > n && !b.is_empty() {
+                anyhow::bail!("--rows `{spec}`: the data has {n} rows (0..{n})");
+            }
+        } else {
+            let r: usize = part.parse().map_err(|_| bad())?;
+            if r >= n {
+                anyhow::bail!(
+                    "--rows `{spec}`: row {r} is out of range, the data has {n} rows (0..{n})"
+                );
+            }
+            rows.push(r);
+        }
+    }
+    rows.sort_unstable();
+    rows.dedup();
+    Ok(rows)
+}
+
+/// `i/n` with i < n.
+fn parse_shard(spec: &str) -> anyhow::Result<(usize, usize)> {
+    let parsed = spec
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((i, n)) if n > 0 && i < n => Ok((i, n)),
+        _ => anyhow::bail!("--shard `{spec}`: expected i/n with 0 ≤ i < n, e.g. 0/4"),
+    }
+}
+
+/// A progress bar over rows on standard error, hidden when it is not a terminal.
+struct TerminalProgress(indicatif::ProgressBar);
+
+impl TerminalProgress {
+    fn new(rows: u64) -> Self {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(rows),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} rows {elapsed} (eta {eta})",
+        ) {
+            bar.set_style(style);
+        }
+        TerminalProgress(bar)
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn row_done(&self) {
+        self.0.inc(1);
     }
 }
 

@@ -2,13 +2,17 @@
 //!
 //! The engine is a pipeline of modules, each usable as a library without the GUI:
 //! [`model`] (ONNX → runnable model) → [`data`] (CSV → dataset matched to the model) →
-//! [`analysis`] (predictions and metrics) → [`export`] (files users keep). The `app` module
+//! [`explain`] (attributions) → [`analysis`] (predictions and metrics) → [`plot`] (charts) →
+//! [`export`] (files users keep). The `app` module
 //! (feature `gui`) is a thin egui front-end over the same calls, as is the `loupe` command line.
 
 pub mod analysis;
+pub mod assets;
 pub mod data;
+pub mod explain;
 pub mod export;
 pub mod model;
+pub mod plot;
 pub mod sample;
 pub mod session;
 

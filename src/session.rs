@@ -8,7 +8,10 @@ use anyhow::Context;
 
 use crate::analysis::Predictions;
 use crate::data::{Dataset, Schema, Table};
-use crate::model::OnnxModel;
+use crate::explain::run::{RowExplanation, explain_rows};
+use crate::explain::{Background, ExplainSettings, Link, Progress};
+use crate::model::{OnnxModel, Task};
+use crate::plot::WaterfallSpec;
 
 /// Where a session's model and data come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +97,82 @@ impl Session {
             data: data.map(Arc::new),
             predictions,
         })
+    }
+}
+
+impl Session {
+    /// Explains `rows` of the session's data with `settings` against `background`.
+    pub fn explain(
+        &self,
+        rows: &[usize],
+        settings: &ExplainSettings,
+        background: &Background,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<Vec<RowExplanation>> {
+        let (Some(data), Some(predictions)) = (&self.data, &self.predictions) else {
+            anyhow::bail!("open a dataset to explain its rows");
+        };
+        settings.validate(self.model.task())?;
+        let m = self.model.n_features();
+        let explainer = settings
+            .method
+            .explainer(m, settings.samples, settings.tolerance);
+        let targets_of = |row: usize| settings.targets_for(predictions, row);
+        Ok(explain_rows(
+            &*self.model,
+            data.x.view(),
+            rows,
+            &targets_of,
+            &*explainer,
+            background,
+            settings.link,
+            settings.seed,
+            progress,
+        )?)
+    }
+
+    /// The name of output `target`: its class, or `value` for a regressor.
+    pub fn target_name(&self, target: usize) -> String {
+        match self.model.task().class_names().get(target) {
+            Some(name) => name.clone(),
+            None => "value".into(),
+        }
+    }
+
+    /// What an explanation of `target` through `link` measures, for chart axes.
+    pub fn measure(&self, target: usize, link: Link) -> String {
+        match (self.model.task(), link) {
+            (Task::Regression { .. }, _) => "predicted value".into(),
+            (_, Link::Identity) => format!("P({})", self.target_name(target)),
+            (_, Link::Logit) => format!("log-odds of {}", self.target_name(target)),
+        }
+    }
+
+    /// The waterfall chart of one explanation.
+    pub fn waterfall(
+        &self,
+        explanation: &RowExplanation,
+        link: Link,
+        max_bars: usize,
+    ) -> Option<WaterfallSpec> {
+        let data = self.data.as_ref()?;
+        let a = &explanation.attribution;
+        let row: Vec<f32> = data.x.row(explanation.row).to_vec();
+        Some(WaterfallSpec::new(
+            format!(
+                "Row {} · why {}",
+                explanation.row,
+                self.measure(explanation.target, link)
+            ),
+            self.measure(explanation.target, link),
+            &data.feature_names,
+            &row,
+            &a.values,
+            a.std_err.as_deref(),
+            a.base_value,
+            a.output_value,
+            max_bars,
+        ))
     }
 }
 

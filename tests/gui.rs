@@ -103,3 +103,46 @@ fn sorting_by_confidence_puts_the_least_sure_rows_first_on_second_click() {
     );
     assert_eq!(shown.len(), 569);
 }
+
+/// Steps the harness until `done`, letting the worker thread finish (at most ~60 s).
+fn run_until(harness: &mut Harness<'static, LoupeApp>, done: impl Fn(&LoupeApp) -> bool) {
+    for _ in 0..6000 {
+        harness.step();
+        if done(harness.state()) {
+            harness.run();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("timed out");
+}
+
+#[test]
+fn explaining_a_row_draws_its_waterfall_with_feature_labels() {
+    let mut harness = sample_app();
+    harness.get_by_label("#12").click();
+    harness.run();
+    harness.get_by_label("Explain").click();
+    run_until(&mut harness, |app| !app.explain.is_running());
+    // The default for 30 features is KernelSHAP; the waterfall names its features with values.
+    harness.get_by_label_contains("kernel ·");
+    let bars = harness.query_all_by_label_contains(" = ").count();
+    assert!(
+        bars >= 11,
+        "expected the top features as bars, found {bars}"
+    );
+    harness.get_by_label("19 other features");
+    harness.get_by_label_contains("E[f(X)]");
+    // The table lists every feature with its attribution.
+    harness.get_by_label("Percentile");
+
+    // Another row explains anew; going back comes from the cache at once.
+    harness.key_press(egui::Key::ArrowDown);
+    harness.step();
+    assert_eq!(harness.state().browser.selected, Some(13));
+    run_until(&mut harness, |app| !app.explain.is_running());
+    harness.key_press(egui::Key::ArrowUp);
+    harness.run();
+    assert!(!harness.state().explain.is_running(), "row 12 is cached");
+    harness.get_by_label_contains("kernel ·");
+}

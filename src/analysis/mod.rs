@@ -6,3 +6,29 @@ mod predictions;
 
 pub use metrics::{ClassMetrics, ConfusionMatrix};
 pub use predictions::Predictions;
+
+/// Where `value` stands among `column`, in percent: the share of values below it plus half the
+/// share equal to it (the mid-rank percentile). NaN for an empty column.
+pub fn percentile_rank(column: impl IntoIterator<Item = f32>, value: f32) -> f64 {
+    let (mut below, mut equal, mut n) = (0usize, 0usize, 0usize);
+    for v in column {
+        n += 1;
+        if v < value {
+            below += 1;
+        } else if v == value {
+            equal += 1;
+        }
+    }
+    100.0 * (below as f64 + 0.5 * equal as f64) / n as f64
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentile_rank_is_mid_rank() {
+        let col = [1.0, 2.0, 2.0, 3.0];
+        assert_eq!(super::percentile_rank(col, 2.0), 50.0);
+        assert_eq!(super::percentile_rank(col, 0.0), 0.0);
+        assert_eq!(super::percentile_rank(col, 3.0), 87.5);
+    }
+}

@@ -3,13 +3,16 @@
 //!
 //! - `top_bar`: open model/data, recent files, model and data chips, job progress, errors.
 //! - `browser`: the prediction browser on the left.
-//! - `prediction_card`: the selected row's prediction in the centre.
+//! - `prediction_card`: the selected row's prediction in the centre (Prediction tab).
+//! - `explain_view` and `waterfall`: the row's attribution (Explain tab).
 
 mod browser;
+pub mod explain_view;
 pub mod jobs;
 mod prediction_card;
 pub mod theme;
 mod top_bar;
+mod waterfall;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -103,6 +106,14 @@ pub enum Command {
     DismissError,
 }
 
+/// The centre tabs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tab {
+    #[default]
+    Prediction,
+    Explain,
+}
+
 /// A file chosen in a dialog.
 enum Picked {
     Model(PathBuf),
@@ -116,6 +127,8 @@ pub struct LoupeApp {
     source: Option<Source>,
     session: Option<Session>,
     pub browser: BrowserState,
+    pub tab: Tab,
+    pub explain: explain_view::ExplainView,
     loading: Option<(Source, Job<(Session, Option<String>)>)>,
     picking: Option<Job<Option<Picked>>>,
     error: Option<String>,
@@ -130,6 +143,8 @@ impl LoupeApp {
             source: None,
             session: None,
             browser: BrowserState::default(),
+            tab: Tab::default(),
+            explain: explain_view::ExplainView::default(),
             loading: None,
             picking: None,
             error: None,
@@ -195,7 +210,17 @@ impl LoupeApp {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| match (&self.session, self.browser.selected) {
-            (Some(session), Some(row)) => prediction_card::prediction_card_ui(ui, session, row),
+            (Some(session), Some(row)) => {
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut self.tab, Tab::Prediction, "Prediction");
+                    ui.selectable_value(&mut self.tab, Tab::Explain, "Explain");
+                });
+                ui.separator();
+                match self.tab {
+                    Tab::Prediction => prediction_card::prediction_card_ui(ui, session, row),
+                    Tab::Explain => self.explain.ui(ui, session, row),
+                }
+            }
             (Some(session), None) => {
                 ui.heading(session.model.name());
                 ui.label(if session.data.is_some() {
@@ -288,6 +313,7 @@ impl LoupeApp {
             source.data = None;
         }
         self.error = warning;
+        self.explain.clear();
         self.browser.selected = None;
         if let (Some(data), Some(predictions)) = (&session.data, &session.predictions) {
             self.browser.refresh(data, predictions);

@@ -14,52 +14,10 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
     if row >= predictions.len() {
         return;
     }
-    let class_names = session.model.task().class_names();
-    let truth = data.classes();
-
-    ui.heading(format!("Row {row}"));
-    ui.horizontal_wrapped(|ui| {
-        match predictions.predicted.get(row) {
-            Some(&c) => {
-                ui.label("Predicted");
-                ui.strong(&class_names[c]);
-                ui.label(format!(
-                    "with probability {:.1}%",
-                    predictions.confidence[row] * 100.0
-                ));
-            }
-            None => {
-                ui.label("Predicted value");
-                ui.strong(format!("{:.4}", predictions.outputs[[row, 0]]));
-            }
-        }
-        match (&data.labels, predictions.is_correct(row, truth)) {
-            (Some(Labels::Classes(t)), correct) => {
-                ui.separator();
-                ui.label("True class");
-                ui.strong(&class_names[t[row]]);
-                match correct {
-                    Some(true) => ui.colored_label(theme::GOOD, "✓ correct"),
-                    _ => ui.colored_label(theme::BAD, "✗ wrong"),
-                };
-            }
-            (Some(Labels::Values(v)), _) => {
-                ui.separator();
-                ui.label(format!("True value {:.4}", v[row]));
-            }
-            (None, _) => {}
-        }
-        if let Some(split) = data.split.as_ref().and_then(|s| s.get(row)) {
-            ui.separator();
-            ui.weak(match split {
-                Split::Train => "training row",
-                Split::Test => "test row",
-                Split::Other => "other split",
-            });
-        }
-    });
+    prediction_header(ui, session, row);
     ui.add_space(8.0);
 
+    let class_names = session.model.task().class_names();
     if !class_names.is_empty() {
         ui.label(egui::RichText::new("Class probabilities").strong());
         egui::Grid::new("class_probabilities")
@@ -95,6 +53,58 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
         });
 }
 
+/// The row's heading and one line: predicted class and probability, true class, split.
+pub fn prediction_header(ui: &mut egui::Ui, session: &Session, row: usize) {
+    let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
+        return;
+    };
+    if row >= predictions.len() {
+        return;
+    }
+    let class_names = session.model.task().class_names();
+    ui.heading(format!("Row {row}"));
+    ui.horizontal_wrapped(|ui| {
+        match predictions.predicted.get(row) {
+            Some(&c) => {
+                ui.label("Predicted");
+                ui.strong(&class_names[c]);
+                ui.label(format!(
+                    "with probability {:.1}%",
+                    predictions.confidence[row] * 100.0
+                ));
+            }
+            None => {
+                ui.label("Predicted value");
+                ui.strong(format!("{:.4}", predictions.outputs[[row, 0]]));
+            }
+        }
+        match (&data.labels, predictions.is_correct(row, data.classes())) {
+            (Some(Labels::Classes(t)), correct) => {
+                ui.separator();
+                ui.label("True class");
+                ui.strong(&class_names[t[row]]);
+                match correct {
+                    Some(true) => ui.colored_label(theme::GOOD, "✓ correct"),
+                    _ => ui.colored_label(theme::BAD, "✗ wrong"),
+                };
+            }
+            (Some(Labels::Values(v)), _) => {
+                ui.separator();
+                ui.label(format!("True value {:.4}", v[row]));
+            }
+            (None, _) => {}
+        }
+        if let Some(split) = data.split.as_ref().and_then(|s| s.get(row)) {
+            ui.separator();
+            ui.weak(match split {
+                Split::Train => "training row",
+                Split::Test => "test row",
+                Split::Other => "other split",
+            });
+        }
+    });
+}
+
 /// A horizontal bar filled to `p` (0..1).
 fn probability_bar(ui: &mut egui::Ui, p: f32, predicted: bool) {
     let size = egui::vec2(220.0, ui.text_style_height(&egui::TextStyle::Body));
@@ -120,18 +130,35 @@ fn probability_bar(ui: &mut egui::Ui, p: f32, predicted: bool) {
     response.on_hover_text(format!("{:.4}", p));
 }
 
-/// A value with as many digits as it needs, as people write it.
+/// A value as people write it: up to six significant digits, no trailing zeros
+/// (17.99, 1001, 0.07871), scientific notation only for very large or small magnitudes.
 pub fn format_value(v: f32) -> String {
     let a = v.abs();
-    if v == 0.0 {
-        "0".into()
-    } else if !(1e-3..1e6).contains(&a) {
-        format!("{v:.3e}")
-    } else if a >= 100.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.3}")
+    if v == 0.0 || !v.is_finite() {
+        return v.to_string();
+    }
+    if !(1e-4..1e7).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let decimals = (5 - a.log10().floor() as i32).max(0) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
-        format!("{v:.4}")
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_value;
+
+    #[test]
+    fn values_read_as_written() {
+        assert_eq!(format_value(17.99), "17.99");
+        assert_eq!(format_value(1001.0), "1001");
+        assert_eq!(format_value(0.07871), "0.07871");
+        assert_eq!(format_value(-0.5), "-0.5");
+        assert_eq!(format_value(2.5e-6), "2.500e-6");
     }
 }

@@ -104,7 +104,7 @@ fn model_chip(ui: &mut egui::Ui, session: &Session) {
     if let Some(d) = &model.card().description {
         details.push_str(d);
     }
-    ui.label(egui::RichText::new(format!("Model {summary}")).monospace())
+    ui.label(egui::RichText::new(summary).strong())
         .on_hover_text(details.trim_end());
 }
 
@@ -113,8 +113,9 @@ fn data_chip(ui: &mut egui::Ui, session: &Session) {
         ui.weak("no data");
         return;
     };
+    ui.separator();
     let mut text = format!(
-        "Data {} · {} rows × {} features",
+        "{} · {} rows × {} features",
         data.source,
         data.len(),
         data.feature_names.len()
@@ -135,7 +136,7 @@ fn data_chip(ui: &mut egui::Ui, session: &Session) {
     if !data.ignored_columns.is_empty() {
         hover.push_str(&format!("\nnot used: {}", data.ignored_columns.join(", ")));
     }
-    ui.label(egui::RichText::new(text).monospace())
+    ui.label(egui::RichText::new(text).strong())
         .on_hover_text(hover);
 }
 

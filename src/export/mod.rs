@@ -1,6 +1,7 @@
 //! Files Loupe writes. Every export goes through [`atomic_write`]: a temp file beside the target,
 //! renamed over it when complete, so a crash never leaves half a file.
 
+pub mod attributions;
 mod predictions_csv;
 
 use std::io::{BufWriter, Write};

@@ -1,0 +1,527 @@
+//! The Explain tab: the selected row's waterfall and per-feature table (value, percentile in
+//! the data, attribution ± error), the method settings beside them, exports. Explanations run
+//! on a worker with progress and Cancel, and are cached per (row, settings).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::explain::run::RowExplanation;
+use crate::explain::{BackgroundMethod, ExplainSettings, Link, Method, Progress, Targets};
+use crate::export::attributions::{AttributionsFile, BackgroundSource};
+use crate::plot::{WaterfallSpec, render};
+use crate::session::Session;
+
+use super::jobs::Job;
+use super::waterfall::waterfall_ui;
+
+/// Explanations kept for revisiting rows.
+const CACHE_SIZE: usize = 256;
+/// Bars in the waterfall before the rest are pooled.
+const MAX_BARS: usize = 12;
+
+/// One row's finished explanation, ready to draw.
+pub struct Explained {
+    pub row: usize,
+    pub explanation: RowExplanation,
+    pub spec: WaterfallSpec,
+    /// Each feature's percentile in the data.
+    pub percentiles: Vec<f64>,
+    pub method: Method,
+    pub background_rows: usize,
+    pub seconds: f64,
+    settings: ExplainSettings,
+}
+
+/// Work done and the cancel flag of a running explanation, shared with its worker.
+pub struct JobProgress {
+    done: AtomicU64,
+    total: u64,
+    cancel: AtomicBool,
+    ctx: egui::Context,
+}
+
+impl Progress for JobProgress {
+    fn advance(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+        self.ctx.request_repaint();
+    }
+    fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+struct Running {
+    key: String,
+    job: Job<Explained>,
+    progress: Arc<JobProgress>,
+}
+
+/// Export formats offered in the view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportKind {
+    Png,
+    Svg,
+    Csv,
+    Json,
+}
+
+impl ExportKind {
+    fn extension(self) -> &'static str {
+        match self {
+            ExportKind::Png => "png",
+            ExportKind::Svg => "svg",
+            ExportKind::Csv => "csv",
+            ExportKind::Json => "json",
+        }
+    }
+}
+
+/// State of the Explain tab.
+pub struct ExplainView {
+    pub settings: ExplainSettings,
+    /// `None`: explain each row's predicted class.
+    pub target: Option<usize>,
+    cache: Vec<(String, Arc<Explained>)>,
+    running: Option<Running>,
+    /// A cancelled key is not restarted until the settings or row change.
+    cancelled: Option<String>,
+    exporting: Option<Job<Option<PathBuf>>>,
+    pub message: Option<String>,
+}
+
+impl Default for ExplainView {
+    fn default() -> Self {
+        ExplainView {
+            settings: ExplainSettings::default(),
+            target: None,
+            cache: Vec::new(),
+            running: None,
+            cancelled: None,
+            exporting: None,
+            message: None,
+        }
+    }
+}
+
+impl ExplainView {
+    /// Forgets every result (a new model or dataset was opened).
+    pub fn clear(&mut self) {
+        self.cache.clear();
+        self.running = None;
+        self.cancelled = None;
+    }
+
+    /// True while an explanation runs.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    fn key(&self, row: usize) -> String {
+        format!("{row}|{:?}", self.settings)
+    }
+
+    /// Draws the tab for `row`, starting the explanation if it is not cached.
+    pub fn ui(&mut self, ui: &mut egui::Ui, session: &Session, row: usize) {
+        self.settings.targets = match self.target {
+            Some(c) => Targets::Classes(vec![c]),
+            None => Targets::Predicted,
+        };
+        self.poll();
+        let key = self.key(row);
+        let cached = self
+            .cache
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, e)| e.clone());
+        let stale = self.running.as_ref().is_some_and(|r| r.key != key);
+        if stale {
+            if let Some(r) = self.running.take() {
+                r.progress.cancel.store(true, Ordering::Relaxed);
+            }
+        }
+        if cached.is_none()
+            && self.running.is_none()
+            && self.cancelled.as_deref() != Some(key.as_str())
+        {
+            self.start(ui.ctx(), session, row, key.clone());
+        }
+
+        egui::Panel::right("explain_settings")
+            .default_size(250.0)
+            .show(ui, |ui| {
+                self.settings_ui(ui, session, cached.as_deref());
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            super::prediction_card::prediction_header(ui, session, row);
+            ui.add_space(6.0);
+            if let Some(running) = &self.running {
+                let done = running.progress.done.load(Ordering::Relaxed) as f32;
+                let fraction = (done / running.progress.total.max(1) as f32).min(1.0);
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::ProgressBar::new(fraction)
+                            .desired_width(260.0)
+                            .text("Explaining…")
+                            .animate(true),
+                    );
+                    if ui.button("Cancel").clicked() {
+                        running.progress.cancel.store(true, Ordering::Relaxed);
+                        self.cancelled = Some(running.key.clone());
+                    }
+                });
+            }
+            if let Some(message) = self.message.clone() {
+                ui.horizontal(|ui| {
+                    ui.label(message);
+                    if ui.small_button("Dismiss").clicked() {
+                        self.message = None;
+                    }
+                });
+            }
+            match &cached {
+                Some(explained) => result_ui(ui, session, explained),
+                None if self.cancelled.as_deref() == Some(key.as_str()) => {
+                    ui.horizontal(|ui| {
+                        ui.label("Cancelled.");
+                        if ui.button("Explain again").clicked() {
+                            self.cancelled = None;
+                        }
+                    });
+                }
+                None => {}
+            }
+        });
+    }
+
+    fn poll(&mut self) {
+        if let Some(running) = &self.running
+            && let Some(result) = running.job.poll()
+        {
+            let key = running.key.clone();
+            self.running = None;
+            match result {
+                Ok(explained) => {
+                    self.cache.push((key, Arc::new(explained)));
+                    if self.cache.len() > CACHE_SIZE {
+                        self.cache.remove(0);
+                    }
+                }
+                Err(e) if e.to_string().contains("cancelled") => self.cancelled = Some(key),
+                Err(e) => {
+                    self.message = Some(format!("Cannot explain: {e:#}"));
+                    self.cancelled = Some(key);
+                }
+            }
+        }
+        if let Some(job) = &self.exporting
+            && let Some(result) = job.poll()
+        {
+            self.exporting = None;
+            self.message = match result {
+                Ok(Some(path)) => Some(format!("Saved {}", path.display())),
+                Ok(None) => None,
+                Err(e) => Some(format!("Export failed: {e:#}")),
+            };
+        }
+    }
+
+    fn start(&mut self, ctx: &egui::Context, session: &Session, row: usize, key: String) {
+        let Some(data) = session.data.clone() else {
+            return;
+        };
+        let m = session.model.n_features();
+        let settings = self.settings.clone();
+        let bg = settings.background_rows.min(data.len()) as u64;
+        let per_row = match settings.method.resolve(m) {
+            Method::Exact => 1u64 << m.min(40),
+            _ => settings
+                .samples
+                .unwrap_or_else(|| Method::default_budget(m)) as u64,
+        };
+        let progress = Arc::new(JobProgress {
+            done: AtomicU64::new(0),
+            total: (per_row + 2) * bg,
+            cancel: AtomicBool::new(false),
+            ctx: ctx.clone(),
+        });
+        let worker_progress = progress.clone();
+        let session = session.clone();
+        let job = Job::spawn("Explaining…", ctx, move || {
+            let started = Instant::now();
+            let background = settings.background(&data, None)?;
+            let mut explanations =
+                session.explain(&[row], &settings, &background, &*worker_progress)?;
+            let explanation = explanations
+                .pop()
+                .ok_or_else(|| anyhow::anyhow!("no explanation"))?;
+            let spec = session
+                .waterfall(&explanation, settings.link, MAX_BARS)
+                .ok_or_else(|| anyhow::anyhow!("no data"))?;
+            let percentiles = (0..data.feature_names.len())
+                .map(|j| {
+                    crate::analysis::percentile_rank(
+                        data.x.column(j).iter().copied(),
+                        data.x[[row, j]],
+                    )
+                })
+                .collect();
+            Ok(Explained {
+                row,
+                explanation,
+                spec,
+                percentiles,
+                method: settings.method.resolve(data.feature_names.len()),
+                background_rows: background.len(),
+                seconds: started.elapsed().as_secs_f64(),
+                settings,
+            })
+        });
+        self.running = Some(Running { key, job, progress });
+    }
+
+    fn settings_ui(&mut self, ui: &mut egui::Ui, session: &Session, explained: Option<&Explained>) {
+        let m = session.model.n_features();
+        let s = &mut self.settings;
+        ui.heading("Explanation");
+        egui::Grid::new("explain_settings_grid")
+            .num_columns(2)
+            .spacing([8.0, 6.0])
+            .show(ui, |ui| {
+                let label = ui.label("Method");
+                egui::ComboBox::from_id_salt("method")
+                    .selected_text(match s.method {
+                        Method::Auto => format!("auto ({})", Method::Auto.resolve(m).name()),
+                        other => other.name().to_string(),
+                    })
+                    .show_ui(ui, |ui| {
+                        for method in [
+                            Method::Auto,
+                            Method::Exact,
+                            Method::Kernel,
+                            Method::Permutation,
+                        ] {
+                            ui.selectable_value(&mut s.method, method, method.name());
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                ui.end_row();
+
+                let label = ui.label("Budget");
+                let sampled = s.method.resolve(m) != Method::Exact;
+                let mut budget = s.samples.unwrap_or_else(|| Method::default_budget(m));
+                let r = ui
+                    .add_enabled(
+                        sampled,
+                        egui::DragValue::new(&mut budget)
+                            .range(16..=1_000_000)
+                            .speed(16),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text("Coalitions evaluated per row (default 2·M + 2048)");
+                if r.changed() {
+                    s.samples = Some(budget);
+                }
+                ui.end_row();
+
+                let label = ui.label("Background");
+                ui.add(
+                    egui::DragValue::new(&mut s.background_rows)
+                        .range(1..=1000)
+                        .suffix(" rows"),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("Reference rows from the training split");
+                ui.end_row();
+
+                let label = ui.label("Picked by");
+                egui::ComboBox::from_id_salt("background_method")
+                    .selected_text(s.background_method.name())
+                    .show_ui(ui, |ui| {
+                        for method in [
+                            BackgroundMethod::Random,
+                            BackgroundMethod::First,
+                            BackgroundMethod::Kmeans,
+                        ] {
+                            ui.selectable_value(&mut s.background_method, method, method.name());
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id);
+                ui.end_row();
+
+                let label = ui.label("Seed");
+                ui.add(egui::DragValue::new(&mut s.seed))
+                    .labelled_by(label.id);
+                ui.end_row();
+
+                let classes = session.model.task().class_names();
+                if !classes.is_empty() {
+                    let label = ui.label("Explain");
+                    egui::ComboBox::from_id_salt("target")
+                        .selected_text(match self.target {
+                            Some(c) => classes[c].clone(),
+                            None => "predicted class".into(),
+                        })
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut self.target, None, "predicted class");
+                            for (c, name) in classes.iter().enumerate() {
+                                ui.selectable_value(&mut self.target, Some(c), name);
+                            }
+                        })
+                        .response
+                        .labelled_by(label.id);
+                    ui.end_row();
+
+                    ui.label("Scale");
+                    ui.horizontal(|ui| {
+                        ui.selectable_value(&mut s.link, Link::Identity, "probability");
+                        ui.selectable_value(&mut s.link, Link::Logit, "log-odds");
+                    });
+                    ui.end_row();
+                }
+            });
+        ui.separator();
+        if let Some(e) = explained {
+            ui.label(format!(
+                "{} · {} background rows · {} model rows · {:.2} s",
+                e.method.name(),
+                e.background_rows,
+                e.explanation.model_calls,
+                e.seconds
+            ));
+            ui.add_space(4.0);
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Export");
+                for kind in [
+                    ExportKind::Png,
+                    ExportKind::Svg,
+                    ExportKind::Csv,
+                    ExportKind::Json,
+                ] {
+                    if ui
+                        .add_enabled(
+                            self.exporting.is_none(),
+                            egui::Button::new(kind.extension().to_uppercase()),
+                        )
+                        .clicked()
+                    {
+                        self.export(ui.ctx(), session, e, kind);
+                    }
+                }
+            });
+        }
+    }
+
+    fn export(
+        &mut self,
+        ctx: &egui::Context,
+        session: &Session,
+        explained: &Explained,
+        kind: ExportKind,
+    ) {
+        let bytes = export_bytes(session, explained, kind);
+        let name = format!("row_{}_attribution.{}", explained.row, kind.extension());
+        self.exporting = Some(Job::spawn("Exporting…", ctx, move || {
+            let bytes = bytes?;
+            let Some(path) = rfd::FileDialog::new().set_file_name(&name).save_file() else {
+                return Ok(None);
+            };
+            crate::export::atomic_write(&path, |w| w.write_all(&bytes))?;
+            Ok(Some(path))
+        }));
+    }
+}
+
+/// The bytes of an export of `explained`: the waterfall as PNG (2×) or SVG, the values as CSV
+/// or JSON in the same formats as `loupe explain`.
+pub fn export_bytes(
+    session: &Session,
+    explained: &Explained,
+    kind: ExportKind,
+) -> anyhow::Result<Vec<u8>> {
+    Ok(match kind {
+        ExportKind::Png => render::waterfall_png(&explained.spec, 2)?,
+        ExportKind::Svg => render::waterfall_svg(&explained.spec)?.into_bytes(),
+        ExportKind::Csv | ExportKind::Json => {
+            let source = BackgroundSource {
+                rows: explained.settings.background_rows,
+                file: None,
+            };
+            let data = session
+                .data
+                .as_ref()
+                .map(|d| d.source.clone())
+                .unwrap_or_default();
+            let file = AttributionsFile::build(
+                session,
+                &explained.settings,
+                &source,
+                &data,
+                std::slice::from_ref(&explained.explanation),
+            );
+            let mut out = Vec::new();
+            if kind == ExportKind::Csv {
+                file.write_csv(&mut out)?
+            } else {
+                file.write_json(&mut out)?
+            }
+            out
+        }
+    })
+}
+
+fn result_ui(ui: &mut egui::Ui, session: &Session, explained: &Explained) {
+    waterfall_ui(ui, &explained.spec);
+    ui.add_space(8.0);
+    let Some(data) = &session.data else { return };
+    let a = &explained.explanation.attribution;
+    let mut order: Vec<usize> = (0..a.values.len()).collect();
+    order.sort_by(|&x, &y| a.values[y].abs().total_cmp(&a.values[x].abs()));
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    egui_extras::TableBuilder::new(ui)
+        .id_salt("attribution_table")
+        .striped(true)
+        .column(egui_extras::Column::auto().at_least(180.0))
+        .column(egui_extras::Column::auto().at_least(80.0))
+        .column(egui_extras::Column::auto().at_least(80.0))
+        .column(egui_extras::Column::remainder())
+        .header(row_height, |mut h| {
+            for title in ["Feature", "Value", "Percentile", "Attribution"] {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(row_height, order.len(), |mut r| {
+                let j = order[r.index()];
+                r.col(|ui| {
+                    ui.label(&data.feature_names[j]);
+                });
+                r.col(|ui| {
+                    ui.monospace(super::prediction_card::format_value(
+                        data.x[[explained.row, j]],
+                    ));
+                });
+                r.col(|ui| {
+                    ui.monospace(format!("{:.0}%", explained.percentiles[j]));
+                });
+                r.col(|ui| {
+                    let v = a.values[j];
+                    let colour = if v >= 0.0 {
+                        super::theme::UP
+                    } else {
+                        super::theme::DOWN
+                    };
+                    let text = match &a.std_err {
+                        Some(e) => format!("{v:+.4} ± {:.4}", 1.96 * e[j]),
+                        None => format!("{v:+.4}"),
+                    };
+                    ui.colored_label(colour, egui::RichText::new(text).monospace());
+                });
+            });
+        });
+}

@@ -1,0 +1,203 @@
+//! The coalition game of interventional Shapley values. For a row `x`, a background of rows
+//! `b` with weights `w` and an explained output `g = link ∘ f[target]`:
+//! `v(S) = Σ_b w_b · g(x_S, b_¬S)`. `v(∅)` is the base value, `v(all)` the output value.
+//!
+//! Every model call of every explainer goes through [`Game::values`], which builds the hybrid
+//! rows of many coalitions at once and runs them through the model in parallel batches.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use ndarray::{Array2, ArrayView1, ArrayView2};
+use rayon::prelude::*;
+
+use super::{Background, ExplainError};
+use crate::model::OnnxModel;
+
+/// Rows per call of the model; masks are grouped to about this many hybrid rows.
+const ROWS_PER_CHUNK: usize = 8192;
+
+/// The space an output is explained in.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Link {
+    /// The output itself: a probability, or a regression value.
+    #[default]
+    Identity,
+    /// The log-odds of a probability, log(p / (1 − p)).
+    Logit,
+}
+
+impl Link {
+    /// Applies the link to a model output.
+    pub fn apply(self, p: f32) -> f64 {
+        match self {
+            Link::Identity => p as f64,
+            Link::Logit => {
+                // Clamped so a saturated probability gives a large, finite log-odds.
+                let p = (p as f64).clamp(1e-12, 1.0 - 1e-12);
+                (p / (1.0 - p)).ln()
+            }
+        }
+    }
+
+    /// The name used on the command line and in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Link::Identity => "identity",
+            Link::Logit => "logit",
+        }
+    }
+}
+
+/// Anything that predicts batches of rows: the ONNX model, or a closed form in tests.
+pub trait Predict: Sync {
+    /// Outputs for every row of `x` (rows × outputs).
+    fn predict(&self, x: ArrayView2<f32>) -> Result<Array2<f32>, crate::model::ModelError>;
+}
+
+impl Predict for OnnxModel {
+    fn predict(&self, x: ArrayView2<f32>) -> Result<Array2<f32>, crate::model::ModelError> {
+        OnnxModel::predict(self, x)
+    }
+}
+
+/// Reports work done and asks whether to stop. The CLI draws a bar, the window a progress
+/// widget; the engine only sees this.
+pub trait Progress: Sync {
+    /// `n` more model rows were evaluated.
+    fn advance(&self, _n: u64) {}
+    /// One more row is fully explained.
+    fn row_done(&self) {}
+    /// True when the user asked to stop.
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// Progress that nobody watches.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// A shared cancel flag is the simplest progress: it only answers "stop?".
+impl Progress for AtomicBool {
+    fn is_cancelled(&self) -> bool {
+        self.load(Ordering::Relaxed)
+    }
+}
+
+/// One row's coalition game, for one or more explained outputs.
+pub struct Game<'a> {
+    model: &'a dyn Predict,
+    x: ArrayView1<'a, f32>,
+    background: &'a Background,
+    targets: Vec<usize>,
+    link: Link,
+    progress: &'a dyn Progress,
+    calls: AtomicU64,
+}
+
+impl<'a> Game<'a> {
+    /// The game of row `x` against `background`, explaining outputs `targets` through `link`.
+    pub fn new(
+        model: &'a dyn Predict,
+        x: ArrayView1<'a, f32>,
+        background: &'a Background,
+        targets: Vec<usize>,
+        link: Link,
+        progress: &'a dyn Progress,
+    ) -> Self {
+        Game {
+            model,
+            x,
+            background,
+            targets,
+            link,
+            progress,
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// Number of players (features).
+    pub fn n_features(&self) -> usize {
+        self.x.len()
+    }
+
+    /// Number of explained outputs.
+    pub fn n_targets(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Model rows evaluated so far.
+    pub fn model_calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// `v(S)` of each coalition (rows of `masks`, true = the feature comes from `x`), for each
+    /// target: coalitions × targets.
+    pub fn values(&self, masks: ArrayView2<bool>) -> Result<Array2<f64>, ExplainError> {
+        let m = self.n_features();
+        if masks.ncols() != m {
+            return Err(ExplainError::Invalid(format!(
+                "mask has {} features, row has {m}",
+                masks.ncols()
+            )));
+        }
+        let n_bg = self.background.len();
+        let per_chunk = (ROWS_PER_CHUNK / n_bg).max(1);
+        let starts: Vec<usize> = (0..masks.nrows()).step_by(per_chunk).collect();
+        let parts = starts
+            .par_iter()
+            .map(|&start| {
+                let end = (start + per_chunk).min(masks.nrows());
+                self.chunk_values(masks.slice(ndarray::s![start..end, ..]))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Array2::zeros((masks.nrows(), self.targets.len()));
+        for (&start, part) in starts.iter().zip(parts) {
+            out.slice_mut(ndarray::s![start..start + part.nrows(), ..])
+                .assign(&part);
+        }
+        Ok(out)
+    }
+
+    fn chunk_values(&self, masks: ArrayView2<bool>) -> Result<Array2<f64>, ExplainError> {
+        if self.progress.is_cancelled() {
+            return Err(ExplainError::Cancelled);
+        }
+        let bg = &self.background.rows;
+        let (n_masks, m, n_bg) = (masks.nrows(), self.n_features(), bg.nrows());
+        let mut hybrid = Array2::<f32>::zeros((n_masks * n_bg, m));
+        for (i, mask) in masks.outer_iter().enumerate() {
+            for b in 0..n_bg {
+                let mut row = hybrid.row_mut(i * n_bg + b);
+                for j in 0..m {
+                    row[j] = if mask[j] { self.x[j] } else { bg[[b, j]] };
+                }
+            }
+        }
+        let outputs = self.model.predict(hybrid.view())?;
+        let rows = (n_masks * n_bg) as u64;
+        self.calls.fetch_add(rows, Ordering::Relaxed);
+        self.progress.advance(rows);
+        let weights = &self.background.weights;
+        Ok(Array2::from_shape_fn(
+            (n_masks, self.targets.len()),
+            |(i, k)| {
+                let t = self.targets[k];
+                (0..n_bg)
+                    .map(|b| weights[b] * self.link.apply(outputs[[i * n_bg + b, t]]))
+                    .sum()
+            },
+        ))
+    }
+
+    /// `v(∅)` and `v(all)` per target: the base and output values.
+    pub fn endpoints(&self) -> Result<(Vec<f64>, Vec<f64>), ExplainError> {
+        let m = self.n_features();
+        let masks = Array2::from_shape_fn((2, m), |(i, _)| i == 1);
+        let v = self.values(masks.view())?;
+        Ok((v.row(0).to_vec(), v.row(1).to_vec()))
+    }
+}

@@ -1,0 +1,384 @@
+//! KernelSHAP: Shapley values as the solution of a weighted least-squares problem over
+//! coalitions, `min E_p[(v(z) − v(0) − zᵀφ)²]` subject to `Σφ = v(1) − v(0)`, with shap's
+//! coalition weighting `p(z) ∝ (M − 1) / (C(M,|z|) |z| (M − |z|))`.
+//!
+//! As shap does, the subset sizes the budget covers are enumerated completely (smallest and
+//! largest first, where the weight is); the other sizes are sampled in complementary pairs.
+//! The estimator is Covert & Lee's (2021) unbiased one: `A = E_p[zzᵀ]` is known exactly, so
+//! `φ = (b − mean(b)·1) / (a − c) + Δ/M` where `a` and `c` are A's diagonal and off-diagonal and
+//! `b = E_p[z (v(z) − v(0))]` — exact on the enumerated sizes, a sample mean on the rest. The
+//! efficiency constraint then holds exactly, and because `φ` is linear in `b`, the standard
+//! error follows from the sample covariance of the paired terms (their CLT variance estimate).
+//! A linear control variate — the solution from the enumerated sizes alone — is subtracted from
+//! `v` before averaging, which keeps the estimate unbiased and shrinks its variance.
+
+use ndarray::Array2;
+use rand::Rng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+
+use super::{Attribution, ExplainError, Explainer, Game};
+
+/// KernelSHAP within a budget of coalition evaluations.
+pub struct KernelShap {
+    /// Coalitions evaluated besides the empty and full ones.
+    pub budget: usize,
+    /// Stop sampling once max std err / value range falls below this.
+    pub tolerance: Option<f64>,
+}
+
+/// Complementary pairs sampled per round between convergence checks.
+const PAIRS_PER_ROUND: usize = 128;
+
+impl Explainer for KernelShap {
+    fn name(&self) -> &'static str {
+        "kernel"
+    }
+
+    fn explain(&self, game: &Game, rng: &mut ChaCha8Rng) -> Result<Vec<Attribution>, ExplainError> {
+        let (m, k) = (game.n_features(), game.n_targets());
+        let (base, output) = game.endpoints()?;
+        if m <= 1 {
+            return Ok(trivial(&base, &output, m));
+        }
+        let delta: Vec<f64> = (0..k).map(|t| output[t] - base[t]).collect();
+        let sizes = SizeWeights::new(m);
+        let plan = enumeration_plan(m, self.budget);
+
+        // Enumerated sizes: b_E exactly.
+        let mut b_enum = Array2::<f64>::zeros((m, k));
+        let enumerated: Vec<Vec<usize>> = plan
+            .sizes
+            .iter()
+            .flat_map(|&s| combinations(m, s))
+            .collect();
+        if !enumerated.is_empty() {
+            let masks = masks_of(m, &enumerated);
+            let v = game.values(masks.view())?;
+            for (row, members) in enumerated.iter().enumerate() {
+                let w = sizes.p[members.len()] / binomial(m, members.len());
+                for &j in members {
+                    for t in 0..k {
+                        b_enum[[j, t]] += w * (v[[row, t]] - base[t]);
+                    }
+                }
+            }
+        }
+        let p_enum: f64 = plan.sizes.iter().map(|&s| sizes.p[s]).sum();
+        let (a, c) = sizes.moments(1..m);
+        if plan.rest.is_empty() {
+            let b = b_enum;
+            return Ok((0..k)
+                .map(|t| {
+                    solve(
+                        &b.column(t).to_vec(),
+                        a,
+                        c,
+                        delta[t],
+                        base[t],
+                        output[t],
+                        Some(vec![0.0; m]),
+                    )
+                })
+                .collect());
+        }
+
+        // Control variate: the solution from the enumerated sizes alone (zero if none).
+        let pilot: Vec<Vec<f64>> = (0..k)
+            .map(|t| {
+                if p_enum > 0.0 {
+                    let (ae, ce) = sizes.moments_of(&plan.sizes);
+                    let b: Vec<f64> = b_enum.column(t).iter().map(|x| x / p_enum).collect();
+                    solve(&b, ae / p_enum, ce / p_enum, delta[t], 0.0, 0.0, None).values
+                } else {
+                    vec![0.0; m]
+                }
+            })
+            .collect();
+
+        // Sampled sizes: pairs (z, 1 − z) with |z| drawn from p restricted to the rest.
+        let p_rest: f64 = plan.rest.iter().map(|&s| sizes.p[s]).sum();
+        let (a_rest, c_rest) = sizes.moments_of(&plan.rest);
+        let max_pairs = (plan.remaining_budget / 2).max(1);
+        let mut terms: Vec<Vec<Vec<f64>>> = vec![Vec::new(); k]; // per target: pair term vectors
+        let mut result = Vec::new();
+        let mut done = 0;
+        while done < max_pairs {
+            let pairs = PAIRS_PER_ROUND.min(max_pairs - done);
+            let drawn: Vec<Vec<usize>> = (0..pairs)
+                .map(|_| {
+                    let s = draw_size(&plan.rest, &sizes.p, p_rest, rng);
+                    sample(rng, m, s).into_vec()
+                })
+                .collect();
+            let mut coalitions = Vec::with_capacity(2 * pairs);
+            for members in &drawn {
+                coalitions.push(members.clone());
+                coalitions.push((0..m).filter(|j| !members.contains(j)).collect());
+            }
+            let v = game.values(masks_of(m, &coalitions).view())?;
+            for (i, pair) in coalitions.chunks(2).enumerate() {
+                for t in 0..k {
+                    let mut term = vec![0.0; m];
+                    for (half, members) in pair.iter().enumerate() {
+                        let fitted: f64 = members.iter().map(|&j| pilot[t][j]).sum();
+                        let residual = v[[2 * i + half, t]] - base[t] - fitted;
+                        for &j in members {
+                            term[j] += residual / 2.0;
+                        }
+                    }
+                    terms[t].push(term);
+                }
+            }
+            done += pairs;
+            result = (0..k)
+                .map(|t| {
+                    // b = b_E + A_R·pilot + P_R·mean(terms); Cov(b) = P_R² Cov(terms)/n.
+                    let (mean, cov) = mean_and_cov(&terms[t], m);
+                    let pilot_sum: f64 = pilot[t].iter().sum();
+                    let b: Vec<f64> = (0..m)
+                        .map(|j| {
+                            let a_pilot = (a_rest - c_rest) * pilot[t][j] + c_rest * pilot_sum;
+                            b_enum[[j, t]] + a_pilot + p_rest * mean[j]
+                        })
+                        .collect();
+                    let n = terms[t].len() as f64;
+                    let scale = p_rest * p_rest / n / (a - c).powi(2);
+                    let err = centred_variances(&cov)
+                        .into_iter()
+                        .map(|v| (v * scale).max(0.0).sqrt())
+                        .collect();
+                    solve(&b, a, c, delta[t], base[t], output[t], Some(err))
+                })
+                .collect();
+            if self.tolerance.is_some_and(|tol| {
+                result.iter().all(|r: &Attribution| {
+                    super::permutation::converged(
+                        &r.values,
+                        r.std_err.as_deref().unwrap_or(&[]),
+                        tol,
+                    )
+                })
+            }) {
+                break;
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// One feature (or none): the whole difference goes to it.
+pub(crate) fn trivial(base: &[f64], output: &[f64], m: usize) -> Vec<Attribution> {
+    base.iter()
+        .zip(output)
+        .map(|(&b, &o)| Attribution {
+            base_value: b,
+            output_value: o,
+            values: if m == 1 { vec![o - b] } else { vec![] },
+            std_err: Some(vec![0.0; m]),
+        })
+        .collect()
+}
+
+/// φ = (b − mean(b)·1)/(a − c) + Δ/M: the constrained least-squares solution for a matrix
+/// with diagonal `a` and off-diagonal `c`.
+fn solve(
+    b: &[f64],
+    a: f64,
+    c: f64,
+    delta: f64,
+    base: f64,
+    output: f64,
+    std_err: Option<Vec<f64>>,
+) -> Attribution {
+    let m = b.len() as f64;
+    let mean = b.iter().sum::<f64>() / m;
+    let values = b.iter().map(|x| (x - mean) / (a - c) + delta / m).collect();
+    Attribution {
+        base_value: base,
+        output_value: output,
+        values,
+        std_err,
+    }
+}
+
+/// The kernel's distribution over coalition sizes: p[s] ∝ 1/(s(M − s)), s = 1..M−1.
+struct SizeWeights {
+    m: usize,
+    p: Vec<f64>,
+}
+
+impl SizeWeights {
+    fn new(m: usize) -> Self {
+        let raw: Vec<f64> = (0..m)
+            .map(|s| {
+                if s == 0 {
+                    0.0
+                } else {
+                    1.0 / (s * (m - s)) as f64
+                }
+            })
+            .collect();
+        let total: f64 = raw.iter().sum();
+        SizeWeights {
+            m,
+            p: raw.iter().map(|w| w / total).collect(),
+        }
+    }
+
+    /// Diagonal and off-diagonal of Σ_{s ∈ sizes} p[s] E[zzᵀ | |z| = s].
+    fn moments_of(&self, sizes: &[usize]) -> (f64, f64) {
+        let m = self.m as f64;
+        sizes.iter().fold((0.0, 0.0), |(a, c), &s| {
+            let s_f = s as f64;
+            (
+                a + self.p[s] * s_f / m,
+                c + self.p[s] * s_f * (s_f - 1.0) / (m * (m - 1.0)),
+            )
+        })
+    }
+
+    fn moments(&self, sizes: std::ops::Range<usize>) -> (f64, f64) {
+        self.moments_of(&sizes.collect::<Vec<_>>())
+    }
+}
+
+/// Which sizes the budget enumerates completely, and which are left to sampling.
+struct Plan {
+    sizes: Vec<usize>,
+    rest: Vec<usize>,
+    remaining_budget: usize,
+}
+
+/// shap's order: sizes 1 and M−1, then 2 and M−2, …, each pair enumerated while it fits.
+fn enumeration_plan(m: usize, budget: usize) -> Plan {
+    let mut remaining = budget;
+    let mut sizes = Vec::new();
+    let mut s = 1;
+    while s <= m / 2 {
+        let pair = if 2 * s == m { vec![s] } else { vec![s, m - s] };
+        let cost: f64 = pair.iter().map(|&x| binomial(m, x)).sum();
+        if cost > remaining as f64 {
+            break;
+        }
+        remaining -= cost as usize;
+        sizes.extend(pair);
+        s += 1;
+    }
+    let rest = (1..m).filter(|x| !sizes.contains(x)).collect();
+    Plan {
+        sizes,
+        rest,
+        remaining_budget: remaining,
+    }
+}
+
+fn draw_size(rest: &[usize], p: &[f64], p_rest: f64, rng: &mut ChaCha8Rng) -> usize {
+    let mut u = rng.random::<f64>() * p_rest;
+    for &s in rest {
+        u -= p[s];
+        if u <= 0.0 {
+            return s;
+        }
+    }
+    rest[rest.len() - 1]
+}
+
+fn binomial(n: usize, k: usize) -> f64 {
+    let k = k.min(n - k);
+    (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
+}
+
+/// Every subset of 0..m of size s, in lexicographic order.
+fn combinations(m: usize, s: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut current: Vec<usize> = (0..s).collect();
+    loop {
+        out.push(current.clone());
+        // Find the rightmost element that can still move right.
+        let Some(i) = (0..s).rev().find(|&i| current[i] < m - s + i) else {
+            return out;
+        };
+        current[i] += 1;
+        for j in i + 1..s {
+            current[j] = current[j - 1] + 1;
+        }
+    }
+}
+
+fn masks_of(m: usize, coalitions: &[Vec<usize>]) -> Array2<bool> {
+    let mut masks = Array2::from_elem((coalitions.len(), m), false);
+    for (row, members) in coalitions.iter().enumerate() {
+        for &j in members {
+            masks[[row, j]] = true;
+        }
+    }
+    masks
+}
+
+/// Mean vector and sample covariance matrix of `samples` (each of length m).
+fn mean_and_cov(samples: &[Vec<f64>], m: usize) -> (Vec<f64>, Array2<f64>) {
+    let n = samples.len() as f64;
+    let mut mean = vec![0.0; m];
+    for s in samples {
+        for j in 0..m {
+            mean[j] += s[j] / n;
+        }
+    }
+    let mut cov = Array2::zeros((m, m));
+    if samples.len() > 1 {
+        for s in samples {
+            for i in 0..m {
+                let di = s[i] - mean[i];
+                for j in 0..m {
+                    cov[[i, j]] += di * (s[j] - mean[j]) / (n - 1.0);
+                }
+            }
+        }
+    }
+    (mean, cov)
+}
+
+/// Diagonal of P Σ P with P = I − 11ᵀ/M: the variance of each centred component.
+fn centred_variances(cov: &Array2<f64>) -> Vec<f64> {
+    let m = cov.nrows();
+    let mf = m as f64;
+    let row_means: Vec<f64> = (0..m).map(|i| cov.row(i).sum() / mf).collect();
+    let total_mean = row_means.iter().sum::<f64>() / mf;
+    (0..m)
+        .map(|i| cov[[i, i]] - 2.0 * row_means[i] + total_mean)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combinations_count_and_order() {
+        let c = combinations(5, 2);
+        assert_eq!(c.len(), 10);
+        assert_eq!(c[0], vec![0, 1]);
+        assert_eq!(c[9], vec![3, 4]);
+        assert_eq!(combinations(4, 0), vec![Vec::<usize>::new()]);
+    }
+
+    #[test]
+    fn plan_enumerates_small_sizes_first() {
+        let p = enumeration_plan(12, 2 * 12 + 2048);
+        assert_eq!(p.sizes, vec![1, 11, 2, 10, 3, 9, 4, 8]);
+        assert_eq!(p.rest, vec![5, 6, 7]);
+        assert_eq!(p.remaining_budget, 2072 - 24 - 132 - 440 - 990);
+        let all = enumeration_plan(4, 100);
+        assert!(all.rest.is_empty());
+    }
+
+    #[test]
+    fn full_moment_diagonal_is_one_half() {
+        for m in [2, 3, 7, 30] {
+            let w = SizeWeights::new(m);
+            let (a, _) = w.moments(1..m);
+            assert!((a - 0.5).abs() < 1e-12);
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! What the user chose for an explanation — method, budget, background, seed, link, targets —
+//! shared by the command line and the window, with how it becomes a background and targets.
+
+use std::str::FromStr;
+
+use crate::analysis::Predictions;
+use crate::data::{Dataset, Split};
+use crate::model::Task;
+
+use super::{Background, BackgroundMethod, ExplainError, Link, Method};
+
+/// Which outputs are explained for a row.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Targets {
+    /// The row's predicted class (a regressor's only output).
+    #[default]
+    Predicted,
+    /// These classes, for every row.
+    Classes(Vec<usize>),
+}
+
+/// Every choice that changes an explanation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExplainSettings {
+    pub method: Method,
+    /// Coalition evaluations per row for sampled methods (default 2·M + 2048).
+    pub samples: Option<usize>,
+    /// Stop sampling early once max std err / value range is below this.
+    pub tolerance: Option<f64>,
+    pub background_rows: usize,
+    pub background_method: BackgroundMethod,
+    pub seed: u64,
+    pub link: Link,
+    pub targets: Targets,
+}
+
+impl Default for ExplainSettings {
+    fn default() -> Self {
+        ExplainSettings {
+            method: Method::Auto,
+            samples: None,
+            tolerance: None,
+            background_rows: 50,
+            background_method: BackgroundMethod::Random,
+            seed: 0,
+            link: Link::Identity,
+            targets: Targets::Predicted,
+        }
+    }
+}
+
+impl ExplainSettings {
+    /// Checks the settings against the model's task.
+    pub fn validate(&self, task: &Task) -> Result<(), ExplainError> {
+        if let Task::Regression { .. } = task {
+            if self.link == Link::Logit {
+                return Err(ExplainError::Invalid(
+                    "--link logit needs a classifier; this model is a regressor".into(),
+                ));
+            }
+            if let Targets::Classes(_) = self.targets {
+                return Err(ExplainError::Invalid(
+                    "--target names a class; this model is a regressor".into(),
+                ));
+            }
+        }
+        if self.samples == Some(0) {
+            return Err(ExplainError::Invalid("--samples must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The background: `file` when given (every row), else `background_rows` rows of the
+    /// training split (all rows when the data records no split) picked by `background_method`.
+    pub fn background(
+        &self,
+        data: &Dataset,
+        file: Option<&Dataset>,
+    ) -> Result<Background, ExplainError> {
+        if let Some(file) = file {
+            return Background::all(file.x.view());
+        }
+        let train: Vec<usize> = match &data.split {
+            Some(split) => (0..split.len())
+                .filter(|&r| split[r] == Split::Train)
+                .collect(),
+            None => Vec::new(),
+        };
+        let reference = if train.is_empty() {
+            data.x.clone()
+        } else {
+            data.x.select(ndarray::Axis(0), &train)
+        };
+        Background::pick(
+            reference.view(),
+            self.background_rows,
+            self.background_method,
+            self.seed,
+        )
+    }
+
+    /// The outputs explained for `row`.
+    pub fn targets_for(&self, predictions: &Predictions, row: usize) -> Vec<usize> {
+        match &self.targets {
+            Targets::Predicted => vec![predictions.predicted.get(row).copied().unwrap_or(0)],
+            Targets::Classes(c) => c.clone(),
+        }
+    }
+}
+
+/// Parses `--target`: class names or indices, comma-separated, or `all`.
+pub fn parse_targets(specs: &[String], task: &Task) -> Result<Targets, ExplainError> {
+    if specs.is_empty() {
+        return Ok(Targets::Predicted);
+    }
+    let names = task.class_names();
+    let mut classes = Vec::new();
+    for spec in specs.iter().flat_map(|s| s.split(',')).map(str::trim) {
+        if spec.eq_ignore_ascii_case("all") {
+            classes.extend(0..names.len());
+            continue;
+        }
+        let found = names
+            .iter()
+            .position(|n| n == spec)
+            .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(spec)))
+            .or_else(|| spec.parse::<usize>().ok().filter(|&i| i < names.len()));
+        match found {
+            Some(c) if !classes.contains(&c) => classes.push(c),
+            Some(_) => {}
+            None => {
+                return Err(ExplainError::Invalid(format!(
+                    "--target `{spec}` is not a class of this model ({})",
+                    if names.is_empty() {
+                        "a regressor has none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )));
+            }
+        }
+    }
+    Ok(Targets::Classes(classes))
+}
+
+macro_rules! from_str_by_name {
+    ($ty:ty, $what:literal, [$($variant:expr),+]) => {
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                let all = [$($variant),+];
+                all.iter()
+                    .copied()
+                    .find(|v| v.name().eq_ignore_ascii_case(s))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = all.iter().map(|v| v.name()).collect();
+                        format!("unknown {} `{s}` (one of: {})", $what, names.join(", "))
+                    })
+            }
+        }
+    };
+}
+
+from_str_by_name!(
+    Method,
+    "method",
+    [
+        Method::Auto,
+        Method::Exact,
+        Method::Kernel,
+        Method::Permutation
+    ]
+);
+from_str_by_name!(Link, "link", [Link::Identity, Link::Logit]);
+from_str_by_name!(
+    BackgroundMethod,
+    "background method",
+    [
+        BackgroundMethod::First,
+        BackgroundMethod::Random,
+        BackgroundMethod::Kmeans
+    ]
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_by_name_index_or_all() {
+        let task = Task::Classification {
+            class_names: vec!["a".into(), "b".into(), "c".into()],
+            positive_class: None,
+        };
+        assert_eq!(
+            parse_targets(&["B,0".into()], &task).unwrap(),
+            Targets::Classes(vec![1, 0])
+        );
+        assert_eq!(
+            parse_targets(&["all".into()], &task).unwrap(),
+            Targets::Classes(vec![0, 1, 2])
+        );
+        assert_eq!(parse_targets(&[], &task).unwrap(), Targets::Predicted);
+        let err = parse_targets(&["z".into()], &task).unwrap_err().to_string();
+        assert_eq!(err, "--target `z` is not a class of this model (a, b, c)");
+    }
+
+    #[test]
+    fn names_parse() {
+        assert_eq!("Kernel".parse::<Method>().unwrap(), Method::Kernel);
+        assert_eq!(
+            "tree".parse::<Method>().unwrap_err(),
+            "unknown method `tree` (one of: auto, exact, kernel, permutation)"
+        );
+        assert_eq!("logit".parse::<Link>().unwrap(), Link::Logit);
+        assert_eq!(
+            "kmeans".parse::<BackgroundMethod>().unwrap(),
+            BackgroundMethod::Kmeans
+        );
+    }
+}
