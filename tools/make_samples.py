@@ -12,8 +12,12 @@ It writes:
 * breast_cancer_mlp.onnx and breast_cancer_logreg.onnx: two scikit-learn
   pipelines trained on the train split, exported with skl2onnx's default
   options (ZipMap included), plus a model card (.card.json) for each;
+* breast_cancer_mlp12.onnx (and its card): the same MLP on only the first 12
+  features, few enough for exact Shapley values (2^12 coalitions) to serve as
+  a reference in tests and benchmarks;
 * expected/<model>.csv: onnxruntime's label and probabilities for every row
-  of breast_cancer.csv, with the input read back from that CSV as float32;
+  of breast_cancer.csv, with the model's input columns read back from that
+  CSV as float32;
 * PROVENANCE.md: data source, split, training details, accuracies, hashes.
 
 Seeds are fixed, so two runs with the pinned versions give identical bytes.
@@ -49,24 +53,38 @@ TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 INPUT_NAME = "input"
 # sklearn's target: 0 = malignant, 1 = benign.
 CLASS_NAMES = ["malignant", "benign"]
+N_ALL_FEATURES = 30
 
+MLP_PIPELINE = {
+    "pipeline": "StandardScaler() -> MLPClassifier(hidden_layer_sizes=(16, 8), "
+    "max_iter=2000, random_state=0)",
+    "make": lambda: make_pipeline(
+        StandardScaler(),
+        MLPClassifier(hidden_layer_sizes=(16, 8), max_iter=2000, random_state=0),
+    ),
+    "what": "A small neural network (multilayer perceptron with hidden layers "
+    "of 16 and 8 ReLU units, after standardising each feature)",
+}
+
+# "n_features": the model uses the first n feature columns of the data CSV.
+# "note": an extra sentence for the model card's description.
 MODELS = {
-    "breast_cancer_mlp": {
-        "pipeline": "StandardScaler() -> MLPClassifier(hidden_layer_sizes=(16, 8), "
-        "max_iter=2000, random_state=0)",
-        "make": lambda: make_pipeline(
-            StandardScaler(),
-            MLPClassifier(hidden_layer_sizes=(16, 8), max_iter=2000, random_state=0),
-        ),
-        "what": "A small neural network (multilayer perceptron with hidden layers "
-        "of 16 and 8 ReLU units, after standardising each feature)",
-    },
+    "breast_cancer_mlp": {**MLP_PIPELINE, "n_features": N_ALL_FEATURES},
     "breast_cancer_logreg": {
         "pipeline": "StandardScaler() -> LogisticRegression(max_iter=5000, C=1.0)",
         "make": lambda: make_pipeline(
             StandardScaler(), LogisticRegression(max_iter=5000, C=1.0)
         ),
         "what": "A logistic regression (after standardising each feature)",
+        "n_features": N_ALL_FEATURES,
+    },
+    "breast_cancer_mlp12": {
+        **MLP_PIPELINE,
+        "n_features": 12,
+        "note": "It is the 12-feature variant of breast_cancer_mlp (the 10 mean "
+        "features, then radius error and texture error), small enough that exact "
+        "Shapley values over all 2^12 feature subsets can be computed, and is used "
+        "as the exact-Shapley reference in Loupe's tests and benchmarks.",
     },
 }
 
@@ -206,6 +224,7 @@ def write_expected(path, labels, probs):
 
 
 def write_card(path, spec, feature_names, n_train):
+    note = f"{spec['note']} " if "note" in spec else ""
     card = {
         "task": "classification",
         "class_names": CLASS_NAMES,
@@ -213,10 +232,10 @@ def write_card(path, spec, feature_names, n_train):
         "feature_names": feature_names,
         "description": (
             f"{spec['what']} that classifies a breast mass as malignant or benign "
-            "from 30 measurements of cell nuclei in a fine-needle aspirate image, "
-            f"trained with scikit-learn on {n_train} rows of the Breast Cancer "
-            "Wisconsin (Diagnostic) data set. It is a demo for exploring Loupe, "
-            "not a medical device."
+            f"from {len(feature_names)} measurements of cell nuclei in a fine-needle "
+            f"aspirate image, trained with scikit-learn on {n_train} rows of the "
+            f"Breast Cancer Wisconsin (Diagnostic) data set. {note}It is a demo for "
+            "exploring Loupe, not a medical device."
         ),
     }
     write_text(path, json.dumps(card, indent=2, sort_keys=True) + "\n")
@@ -256,9 +275,21 @@ def versions_text():
     return ", ".join(f"{name} {version}" for name, version in pairs)
 
 
+def features_text(feature_names):
+    """How a model's input relates to the data CSV's feature columns."""
+    if len(feature_names) == N_ALL_FEATURES:
+        return f"all {N_ALL_FEATURES} features"
+    return (
+        f"only the first {len(feature_names)} features "
+        f"(`{feature_names[0]}` to `{feature_names[-1]}`)"
+    )
+
+
 def write_provenance(path, y, split, results):
     model_lines = "\n".join(
-        f"- `{name}.onnx`: `{r['pipeline']}`; opsets {r['opsets']}" for name, r in results.items()
+        f"- `{name}.onnx`: `{r['pipeline']}` on {features_text(r['feature_names'])}; "
+        f"opsets {r['opsets']}"
+        for name, r in results.items()
     )
     table = "\n".join(
         f"| `{name}.onnx` | {r['test_acc']} | {r['all_acc']} | `{r['sha256']}` |"
@@ -290,14 +321,20 @@ stratify=target)`:
 
 ## Models
 
-Both are scikit-learn pipelines fitted on the train rows only, with the
+All are scikit-learn pipelines fitted on the train rows only, with the
 features cast to float32 and the integer target (0 = malignant, 1 = benign):
 
 {model_lines}
 
+`breast_cancer_mlp12.onnx` has few enough features for exact Shapley values
+(all 2^12 feature subsets) to be computed, so tests and benchmarks use it as a
+reference. Its card lists its 12 feature names, which pick those columns out of
+`{DATA_CSV}`.
+
 They were exported with skl2onnx `convert_sklearn` and its default options
 (so the graph ends in a ZipMap), one input `{INPUT_NAME}` of type
-`FloatTensorType([None, 30])`, `target_opset={TARGET_OPSET}` (skl2onnx writes
+`FloatTensorType([None, n])` with n the model's number of features, and
+`target_opset={TARGET_OPSET}` (skl2onnx writes
 the lowest opsets the graph needs, listed above). Outputs: `output_label`
 (int64, [N]) and `output_probability` (sequence of maps int64 -> float, keys 0
 and 1).
@@ -313,11 +350,11 @@ input read back from `{DATA_CSV}` as float32.
 
 ## Expected outputs: `expected/*.csv`
 
-onnxruntime's output for every row of `{DATA_CSV}` (features parsed as
-float, cast to float32): `row` (0-based data row), `label` (`output_label`),
-`p_malignant` and `p_benign` (`output_probability` for classes 0 and 1: the
-float32 value widened exactly to float64 and written as the shortest text that
-round-trips that float64, i.e. Python's `repr`).
+onnxruntime's output for every row of `{DATA_CSV}` (the model's feature
+columns parsed as float, cast to float32): `row` (0-based data row), `label`
+(`output_label`), `p_malignant` and `p_benign` (`output_probability` for
+classes 0 and 1: the float32 value widened exactly to float64 and written as
+the shortest text that round-trips that float64, i.e. Python's `repr`).
 """
     write_text(path, text)
 
@@ -336,20 +373,22 @@ def main():
 
     results = {}
     for name, spec in MODELS.items():
-        model = train_and_export(name, spec, X_train, y[train])
+        n = spec["n_features"]
+        model = train_and_export(name, spec, X_train[:, :n], y[train])
         model_path = OUT_DIR / f"{name}.onnx"
         model_path.write_bytes(model.SerializeToString())
         print(f"{name}.onnx")
         describe_graph(model)
 
-        write_card(OUT_DIR / f"{name}.card.json", spec, feature_names, int(train.sum()))
-        labels, probs = predict(model_path, X)
+        write_card(OUT_DIR / f"{name}.card.json", spec, feature_names[:n], int(train.sum()))
+        labels, probs = predict(model_path, X[:, :n])
         write_expected(OUT_DIR / "expected" / f"{name}.csv", labels, probs)
         test_acc, all_acc = evaluate(labels, diagnosis, split_read)
         print(f"  test accuracy {test_acc}, all rows {all_acc}")
         print(f"  max |p_malignant + p_benign - 1| = {np.abs(probs.astype(np.float64).sum(axis=1) - 1).max():.3g}")
         results[name] = {
             "pipeline": spec["pipeline"],
+            "feature_names": feature_names[:n],
             "opsets": opset_text(model),
             "test_acc": test_acc,
             "all_acc": all_acc,
