@@ -234,12 +234,18 @@ fn explain_json(args: &[&str]) -> serde_json::Value {
 #[test]
 fn explain_json_follows_the_schema_and_reports_the_method_auto_chose() {
     let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json")).unwrap(),
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let data = sample("breast_cancer.csv");
-    let cases = [("breast_cancer_mlp12.onnx", "exact"), ("breast_cancer_mlp.onnx", "kernel")];
+    let cases = [
+        ("breast_cancer_mlp12.onnx", "exact"),
+        ("breast_cancer_mlp.onnx", "kernel"),
+    ];
     for (model, method) in cases {
         let json = explain_json(&[
             "explain",
@@ -252,16 +258,30 @@ fn explain_json_follows_the_schema_and_reports_the_method_auto_chose() {
             "--background",
             "10",
         ]);
-        let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{model}: {errors:?}");
         assert_eq!(json["method"], method);
         assert_eq!(json["rows"].as_array().unwrap().len(), 2);
         let row = &json["rows"][0];
-        let sum: f64 = row["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).sum();
+        let sum: f64 = row["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
         let gap = row["output_value"].as_f64().unwrap() - row["base_value"].as_f64().unwrap();
-        assert!((sum - gap).abs() < 1e-5, "{model}: values sum to f(x) − E[f]");
+        assert!(
+            (sum - gap).abs() < 1e-5,
+            "{model}: values sum to f(x) − E[f]"
+        );
         assert_eq!(row["std_err"].is_null(), method == "exact");
-        assert_eq!(row["target"], row["prediction"]["class"], "default target: the predicted class");
+        assert_eq!(
+            row["target"], row["prediction"]["class"],
+            "default target: the predicted class"
+        );
     }
 }
 
@@ -298,8 +318,14 @@ fn sharded_runs_merge_into_exactly_the_unsharded_output() {
         out.join("attributions.json")
     };
     let whole = common(&dir.path().join("whole"), &[]);
-    let shards: Vec<PathBuf> =
-        (0..3).map(|i| common(&dir.path().join(format!("s{i}")), &["--shard", &format!("{i}/3")])).collect();
+    let shards: Vec<PathBuf> = (0..3)
+        .map(|i| {
+            common(
+                &dir.path().join(format!("s{i}")),
+                &["--shard", &format!("{i}/3")],
+            )
+        })
+        .collect();
     let merged = dir.path().join("merged.json");
     let mut args = vec!["merge".to_string()];
     args.extend(shards.iter().rev().map(|p| p.display().to_string()));
@@ -307,10 +333,20 @@ fn sharded_runs_merge_into_exactly_the_unsharded_output() {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = loupe(&refs);
     assert!(o.status.success(), "{}", stderr(&o));
-    let (merged, whole_text) = (std::fs::read_to_string(&merged).unwrap(), std::fs::read_to_string(&whole).unwrap());
-    assert!(merged == whole_text, "merged shards differ from the unsharded run");
+    let (merged, whole_text) = (
+        std::fs::read_to_string(&merged).unwrap(),
+        std::fs::read_to_string(&whole).unwrap(),
+    );
+    assert!(
+        merged == whole_text,
+        "merged shards differ from the unsharded run"
+    );
 
-    let o = loupe(&["merge", whole.to_str().unwrap(), shards[0].to_str().unwrap()]);
+    let o = loupe(&[
+        "merge",
+        whole.to_str().unwrap(),
+        shards[0].to_str().unwrap(),
+    ]);
     let err = assert_refused(&o);
     assert!(err.contains("appears in more than one file"), "{err}");
 }
@@ -337,14 +373,32 @@ fn explain_writes_csv_and_waterfall_images() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("with exact (auto)"), "{}", stderr(&o));
     let mut reader = csv::Reader::from_path(dir.path().join("attributions.csv")).unwrap();
-    assert_eq!(reader.headers().unwrap(), vec!["row", "feature", "value", "attribution", "std_err", "target"]);
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec![
+            "row",
+            "feature",
+            "value",
+            "attribution",
+            "std_err",
+            "target"
+        ]
+    );
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    let rows: std::collections::BTreeSet<&str> = records.iter().map(|r| r.get(0).unwrap()).collect();
+    let rows: std::collections::BTreeSet<&str> =
+        records.iter().map(|r| r.get(0).unwrap()).collect();
     assert!(!rows.is_empty());
-    assert_eq!(records.len(), rows.len() * 12 * 2, "12 features × 2 targets per row");
+    assert_eq!(
+        records.len(),
+        rows.len() * 12 * 2,
+        "12 features × 2 targets per row"
+    );
     for row in &rows {
         for target in ["malignant", "benign"] {
-            let png = dir.path().join("plots").join(format!("row_{row}_{target}.png"));
+            let png = dir
+                .path()
+                .join("plots")
+                .join(format!("row_{row}_{target}.png"));
             let image = image::open(&png).unwrap();
             assert!(image.width() >= 1800, "{} is drawn at 2×", png.display());
         }
@@ -360,10 +414,16 @@ fn explain_refuses_bad_settings_with_one_line() {
         args.extend_from_slice(extra);
         assert_refused(&loupe(&args))
     };
-    assert!(run(&["--method", "exact", "--rows", "0"]).contains("exact enumeration takes at most 20 features"));
+    assert!(
+        run(&["--method", "exact", "--rows", "0"])
+            .contains("exact enumeration takes at most 20 features")
+    );
     assert!(run(&["--rows", "600"]).contains("row 600 is out of range"));
     assert!(run(&["--rows", "a..b"]).contains("expected a range like 0..20"));
-    assert!(run(&["--target", "tumour"]).contains("`tumour` is not a class of this model (malignant, benign)"));
+    assert!(
+        run(&["--target", "tumour"])
+            .contains("`tumour` is not a class of this model (malignant, benign)")
+    );
     assert!(run(&["--shard", "3/3"]).contains("expected i/n"));
     assert!(run(&["--method", "tree"]).contains("unknown method `tree`"));
     assert!(run(&["--plots", "png"]).contains("--out"));

@@ -14,7 +14,7 @@ use super::{Background, ExplainError};
 use crate::model::OnnxModel;
 
 /// Rows per call of the model; masks are grouped to about this many hybrid rows.
-const ROWS_PER_CHUNK: usize = 8192;
+const ROWS_PER_CHUNK: usize = 1 << 16;
 
 /// The space an output is explained in.
 #[derive(
@@ -169,14 +169,18 @@ impl<'a> Game<'a> {
         let bg = &self.background.rows;
         let (n_masks, m, n_bg) = (masks.nrows(), self.n_features(), bg.nrows());
         let mut hybrid = Array2::<f32>::zeros((n_masks * n_bg, m));
-        for (i, mask) in masks.outer_iter().enumerate() {
-            for b in 0..n_bg {
-                let mut row = hybrid.row_mut(i * n_bg + b);
-                for j in 0..m {
-                    row[j] = if mask[j] { self.x[j] } else { bg[[b, j]] };
+        // Filled in parallel, one coalition's n_bg rows at a time.
+        hybrid
+            .axis_chunks_iter_mut(ndarray::Axis(0), n_bg)
+            .into_par_iter()
+            .zip(masks.axis_iter(ndarray::Axis(0)).into_par_iter())
+            .for_each(|(mut rows, mask)| {
+                for (b, mut row) in rows.outer_iter_mut().enumerate() {
+                    for j in 0..m {
+                        row[j] = if mask[j] { self.x[j] } else { bg[[b, j]] };
+                    }
                 }
-            }
-        }
+            });
         let outputs = self.model.predict(hybrid.view())?;
         let rows = (n_masks * n_bg) as u64;
         self.calls.fetch_add(rows, Ordering::Relaxed);

@@ -104,7 +104,13 @@ impl Explainer for KernelShap {
         let mut result = Vec::new();
         let mut done = 0;
         while done < max_pairs {
-            let pairs = PAIRS_PER_ROUND.min(max_pairs - done);
+            // Without a convergence check there is no reason to stop between rounds.
+            let round = if self.tolerance.is_some() {
+                PAIRS_PER_ROUND
+            } else {
+                max_pairs
+            };
+            let pairs = round.min(max_pairs - done);
             let drawn: Vec<Vec<usize>> = (0..pairs)
                 .map(|_| {
                     let s = draw_size(&plan.rest, &sizes.p, p_rest, rng);

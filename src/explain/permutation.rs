@@ -36,7 +36,12 @@ impl Explainer for PermutationShap {
         let mut pair_means: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); m]; k];
         let mut done = 0;
         while done < max_pairs {
-            let pairs = PAIRS_PER_ROUND.min(max_pairs - done);
+            let round = if self.tolerance.is_some() {
+                PAIRS_PER_ROUND
+            } else {
+                max_pairs
+            };
+            let pairs = round.min(max_pairs - done);
             let orders: Vec<Vec<usize>> = (0..pairs)
                 .map(|_| {
                     let mut order: Vec<usize> = (0..m).collect();

@@ -22,7 +22,7 @@ use super::{ModelError, ScoreKind, Task};
 
 /// Rows per model call. Big enough to amortise tract's per-run overhead, small enough that a
 /// few hundred rows still spread over every core.
-const BATCH_ROWS: usize = 256;
+const BATCH_ROWS: usize = 2048;
 
 /// Ops that compute a classifier's class probabilities as their second output.
 const ML_CLASSIFIERS: [&str; 3] = [
@@ -48,6 +48,8 @@ pub struct OnnxModel {
     /// Number of columns the raw score output has per row.
     raw_columns: usize,
     plan: Arc<TypedRunnableModel>,
+    /// The same graph for exactly `BATCH_ROWS` rows.
+    full_batch_plan: Arc<TypedRunnableModel>,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -103,21 +105,31 @@ impl OnnxModel {
                 parsed.unresolved_inputs.join(", ")
             )));
         }
-        let mut model = parsed.model;
-        let batch = model.symbols.sym("N");
-        let mut dims: Vec<TDim> = vec![batch.into()];
-        dims.extend(prepared.row_shape.iter().map(|&d| TDim::from(d)));
-        model
-            .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), dims))
-            .map_err(|e| ModelError::tract("setting the input shape", e))?;
-        let typed = model
-            .into_typed()
-            .map_err(|e| ModelError::tract("analysing the graph", e))?;
-        let raw_columns = score_columns(&typed)?;
-        let plan = typed
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| ModelError::tract("optimising the graph", e))?;
+        // One plan with a symbolic batch serves any number of rows; a second, specialised to
+        // full batches, lets tract pick kernels for a known size on the hot path.
+        let batch_plan = |model: InferenceModel, rows: Option<usize>| {
+            let batch: TDim = match rows {
+                Some(n) => n.into(),
+                None => model.symbols.sym("N").into(),
+            };
+            let mut dims = vec![batch];
+            dims.extend(prepared.row_shape.iter().map(|&d| TDim::from(d)));
+            let mut model = model;
+            model
+                .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), dims))
+                .map_err(|e| ModelError::tract("setting the input shape", e))?;
+            let typed = model
+                .into_typed()
+                .map_err(|e| ModelError::tract("analysing the graph", e))?;
+            let columns = score_columns(&typed)?;
+            let plan = typed
+                .into_optimized()
+                .and_then(|m| m.into_runnable())
+                .map_err(|e| ModelError::tract("optimising the graph", e))?;
+            Ok::<_, ModelError>((plan, columns))
+        };
+        let (full_batch_plan, _) = batch_plan(parsed.model.clone(), Some(BATCH_ROWS))?;
+        let (plan, raw_columns) = batch_plan(parsed.model, None)?;
 
         let score_kind = prepared.score_kind(raw_columns, &card);
         let task = task_for(score_kind, raw_columns, &card, prepared.labels)?;
@@ -132,6 +144,7 @@ impl OnnxModel {
             row_shape: prepared.row_shape,
             raw_columns,
             plan,
+            full_batch_plan,
         })
     }
 
@@ -226,8 +239,12 @@ impl OnnxModel {
             .to_owned()
             .into_shape_with_order(shape)
             .map_err(|e| ModelError::Invalid(e.to_string()))?;
-        let outputs = self
-            .plan
+        let plan = if rows == BATCH_ROWS {
+            &self.full_batch_plan
+        } else {
+            &self.plan
+        };
+        let outputs = plan
             .run(tvec!(Tensor::from(input).into()))
             .map_err(|e| ModelError::tract("running the model", e))?;
         let raw = outputs[0]
