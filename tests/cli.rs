@@ -1,13 +1,11 @@
 //! The `loupe` command line, run as a subprocess the way scripts run it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("sample_models")
-        .join(name)
-}
+use std::path::{Path, PathBuf};
+
+use common::sample;
+use std::process::{Command, Output};
 
 fn loupe(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_loupe"))

@@ -2,9 +2,10 @@
 //! brute-force enumeration written here independently, additivity, interval coverage,
 //! determinism.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use loupe::data::{Dataset, Schema, Table};
+use common::{sample, sample_data};
+
 use loupe::explain::game::{NoProgress, Predict};
 use loupe::explain::kernel::KernelShap;
 use loupe::explain::permutation::PermutationShap;
@@ -14,17 +15,6 @@ use loupe::model::{ModelCard, ModelError, OnnxModel};
 use ndarray::{Array2, ArrayView2};
 use prost::Message;
 use tract_onnx::pb;
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("sample_models")
-        .join(name)
-}
-
-fn sample_data(model: &OnnxModel) -> Dataset {
-    let table = Table::from_path(&sample("breast_cancer.csv")).unwrap();
-    Dataset::from_table(&table, Schema::for_model(model, None)).unwrap()
-}
 
 fn run(
     model: &dyn Predict,

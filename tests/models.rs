@@ -1,23 +1,16 @@
 //! The sample models through tract against onnxruntime's committed outputs, and how model
 //! loading fails on files it cannot use.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::{sample, sample_data};
 
 use loupe::data::{Dataset, Schema, Table};
 use loupe::model::{ModelCard, OnnxModel, ScoreKind, Task};
 use prost::Message;
 use tract_onnx::pb;
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("sample_models")
-        .join(name)
-}
-
-fn sample_data(model: &OnnxModel) -> Dataset {
-    let table = Table::from_path(&sample("breast_cancer.csv")).unwrap();
-    Dataset::from_table(&table, Schema::for_model(model, None)).unwrap()
-}
 
 /// (label, p_malignant, p_benign) per row from `expected/<model>.csv`.
 fn expected(model: &str) -> Vec<(usize, f64, f64)> {

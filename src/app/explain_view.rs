@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
+use crate::data::Dataset;
 use crate::explain::run::RowExplanation;
 use crate::explain::{BackgroundMethod, ExplainSettings, Link, Method, Progress, Targets};
 use crate::export::attributions::{AttributionsFile, BackgroundSource};
@@ -30,6 +31,8 @@ pub struct Explained {
     pub percentiles: Vec<f64>,
     pub method: Method,
     pub background_rows: usize,
+    /// The CSV the background came from, when not the training split.
+    pub background_file: Option<String>,
     pub seconds: f64,
     settings: ExplainSettings,
 }
@@ -79,6 +82,7 @@ impl ExportKind {
 }
 
 /// State of the Explain tab.
+#[derive(Default)]
 pub struct ExplainView {
     pub settings: ExplainSettings,
     /// `None`: explain each row's predicted class.
@@ -88,26 +92,16 @@ pub struct ExplainView {
     /// A cancelled key is not restarted until the settings or row change.
     cancelled: Option<String>,
     exporting: Option<Job<Option<PathBuf>>>,
+    /// A CSV whose every row is the background, instead of rows of the training split.
+    background_file: Option<Arc<Dataset>>,
+    picking_background: Option<Job<Option<Dataset>>>,
     pub message: Option<String>,
-}
-
-impl Default for ExplainView {
-    fn default() -> Self {
-        ExplainView {
-            settings: ExplainSettings::default(),
-            target: None,
-            cache: Vec::new(),
-            running: None,
-            cancelled: None,
-            exporting: None,
-            message: None,
-        }
-    }
 }
 
 impl ExplainView {
     /// Forgets every result (a new model or dataset was opened).
     pub fn clear(&mut self) {
+        self.background_file = None;
         self.cache.clear();
         self.running = None;
         self.cancelled = None;
@@ -119,7 +113,8 @@ impl ExplainView {
     }
 
     fn key(&self, row: usize) -> String {
-        format!("{row}|{:?}", self.settings)
+        let file = self.background_file.as_ref().map(|d| d.source.as_str());
+        format!("{row}|{:?}|{file:?}", self.settings)
     }
 
     /// Draws the tab for `row`, starting the explanation if it is not cached.
@@ -136,10 +131,8 @@ impl ExplainView {
             .find(|(k, _)| *k == key)
             .map(|(_, e)| e.clone());
         let stale = self.running.as_ref().is_some_and(|r| r.key != key);
-        if stale {
-            if let Some(r) = self.running.take() {
-                r.progress.cancel.store(true, Ordering::Relaxed);
-            }
+        if stale && let Some(r) = self.running.take() {
+            r.progress.cancel.store(true, Ordering::Relaxed);
         }
         if cached.is_none()
             && self.running.is_none()
@@ -215,6 +208,16 @@ impl ExplainView {
                 }
             }
         }
+        if let Some(job) = &self.picking_background
+            && let Some(result) = job.poll()
+        {
+            self.picking_background = None;
+            match result {
+                Ok(Some(data)) => self.background_file = Some(Arc::new(data)),
+                Ok(None) => {}
+                Err(e) => self.message = Some(format!("Cannot use that background: {e:#}")),
+            }
+        }
         if let Some(job) = &self.exporting
             && let Some(result) = job.poll()
         {
@@ -233,7 +236,11 @@ impl ExplainView {
         };
         let m = session.model.n_features();
         let settings = self.settings.clone();
-        let bg = settings.background_rows.min(data.len()) as u64;
+        let file = self.background_file.clone();
+        let bg = match &file {
+            Some(f) => f.len() as u64,
+            None => settings.background_rows.min(data.len()) as u64,
+        };
         let per_row = match settings.method.resolve(m) {
             Method::Exact => 1u64 << m.min(40),
             _ => settings
@@ -250,7 +257,7 @@ impl ExplainView {
         let session = session.clone();
         let job = Job::spawn("Explaining…", ctx, move || {
             let started = Instant::now();
-            let background = settings.background(&data, None)?;
+            let background = settings.background(&data, file.as_deref())?;
             let mut explanations =
                 session.explain(&[row], &settings, &background, &*worker_progress)?;
             let explanation = explanations
@@ -274,6 +281,7 @@ impl ExplainView {
                 percentiles,
                 method: settings.method.resolve(data.feature_names.len()),
                 background_rows: background.len(),
+                background_file: file.map(|f| f.source.clone()),
                 seconds: started.elapsed().as_secs_f64(),
                 settings,
             })
@@ -327,13 +335,49 @@ impl ExplainView {
                 ui.end_row();
 
                 let label = ui.label("Background");
-                ui.add(
+                ui.add_enabled(
+                    self.background_file.is_none(),
                     egui::DragValue::new(&mut s.background_rows)
                         .range(1..=1000)
                         .suffix(" rows"),
                 )
                 .labelled_by(label.id)
                 .on_hover_text("Reference rows from the training split");
+                ui.end_row();
+
+                ui.label("");
+                ui.horizontal(|ui| match &self.background_file {
+                    Some(file) => {
+                        ui.label(format!("{} ({} rows)", file.source, file.len()));
+                        if ui.small_button("Clear").clicked() {
+                            self.background_file = None;
+                        }
+                    }
+                    None => {
+                        let button = egui::Button::new("From file…");
+                        if ui
+                            .add_enabled(self.picking_background.is_none(), button)
+                            .on_hover_text("Use every row of a CSV as the background")
+                            .clicked()
+                        {
+                            let model = session.model.clone();
+                            self.picking_background = Some(Job::spawn(
+                                "Choosing a background…",
+                                ui.ctx(),
+                                move || {
+                                    let Some(path) = rfd::FileDialog::new()
+                                        .add_filter("CSV data", &["csv", "tsv", "txt"])
+                                        .pick_file()
+                                    else {
+                                        return Ok(None);
+                                    };
+                                    let origin = crate::session::Origin::File(path);
+                                    Ok(Some(crate::session::load_data(&model, &origin, None)?))
+                                },
+                            ));
+                        }
+                    }
+                });
                 ui.end_row();
 
                 let label = ui.label("Picked by");
@@ -447,8 +491,11 @@ pub fn export_bytes(
         ExportKind::Svg => render::waterfall_svg(&explained.spec)?.into_bytes(),
         ExportKind::Csv | ExportKind::Json => {
             let source = BackgroundSource {
-                rows: explained.settings.background_rows,
-                file: None,
+                rows: match explained.background_file {
+                    Some(_) => explained.background_rows,
+                    None => explained.settings.background_rows,
+                },
+                file: explained.background_file.clone(),
             };
             let data = session
                 .data

@@ -120,6 +120,9 @@ enum Picked {
     Data(PathBuf),
 }
 
+/// A loaded session and a warning about data that did not load.
+type Loaded = (Session, Option<String>);
+
 /// The application: persisted settings, the open session, and runtime state.
 pub struct LoupeApp {
     settings: Settings,
@@ -129,7 +132,7 @@ pub struct LoupeApp {
     pub browser: BrowserState,
     pub tab: Tab,
     pub explain: explain_view::ExplainView,
-    loading: Option<(Source, Job<(Session, Option<String>)>)>,
+    loading: Option<(Source, Job<Loaded>)>,
     picking: Option<Job<Option<Picked>>>,
     error: Option<String>,
     commands: Vec<Command>,
