@@ -11,6 +11,7 @@ pub mod assets;
 pub mod data;
 pub mod explain;
 pub mod export;
+pub mod guard;
 pub mod model;
 pub mod plot;
 pub mod sample;

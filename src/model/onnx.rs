@@ -81,6 +81,21 @@ impl OnnxModel {
         name: &str,
         model_dir: Option<&Path>,
     ) -> Result<Self, ModelError> {
+        crate::guard::guarded(|| Self::from_bytes_unguarded(bytes, card, name, model_dir)).map_err(
+            |panic| {
+                ModelError::Invalid(format!(
+                    "the model cannot be run: tract failed on it ({panic})"
+                ))
+            },
+        )?
+    }
+
+    fn from_bytes_unguarded(
+        bytes: &[u8],
+        card: Option<ModelCard>,
+        name: &str,
+        model_dir: Option<&Path>,
+    ) -> Result<Self, ModelError> {
         let onnx = onnx_with_loupe_ops();
         let mut proto = onnx
             .proto_model_for_read(&mut &bytes[..])
@@ -244,8 +259,10 @@ impl OnnxModel {
         } else {
             &self.plan
         };
-        let outputs = plan
-            .run(tvec!(Tensor::from(input).into()))
+        let outputs = crate::guard::guarded(|| plan.run(tvec!(Tensor::from(input).into())))
+            .map_err(|panic| {
+                ModelError::Invalid(format!("running the model: tract failed ({panic})"))
+            })?
             .map_err(|e| ModelError::tract("running the model", e))?;
         let raw = outputs[0]
             .cast_to::<f32>()
