@@ -4,7 +4,7 @@
 //! training rows, class 0 explained as a probability.
 //!
 //!     cargo run --release --example bench_explain -- sample_models/breast_cancer_mlp12.onnx \
-//!         sample_models/breast_cancer.csv 20 50
+//!         sample_models/breast_cancer.csv 20 50 [BUDGET]
 
 use std::time::Instant;
 
@@ -15,8 +15,10 @@ use loupe::session::{Session, Source};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [model, data, rows, background] = args.as_slice() else {
-        anyhow::bail!("usage: bench_explain MODEL DATA ROWS BACKGROUND");
+    let (model, data, rows, background, budget) = match args.as_slice() {
+        [m, d, r, b] => (m, d, r, b, None),
+        [m, d, r, b, budget] => (m, d, r, b, Some(budget.parse::<usize>()?)),
+        _ => anyhow::bail!("usage: bench_explain MODEL DATA ROWS BACKGROUND [BUDGET]"),
     };
     let session = Session::load(&Source::files(model.into(), Some(data.into()), None))?;
     let dataset = session
@@ -33,6 +35,7 @@ fn main() -> anyhow::Result<()> {
         background_rows: background.parse()?,
         background_method: BackgroundMethod::First,
         targets: Targets::Classes(vec![0]),
+        samples: budget,
         ..ExplainSettings::default()
     };
     let bg = base.background(&dataset, None)?;

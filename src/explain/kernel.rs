@@ -100,17 +100,18 @@ impl Explainer for KernelShap {
         let p_rest: f64 = plan.rest.iter().map(|&s| sizes.p[s]).sum();
         let (a_rest, c_rest) = sizes.moments_of(&plan.rest);
         let max_pairs = (plan.remaining_budget / 2).max(1);
-        let mut terms: Vec<Vec<Vec<f64>>> = vec![Vec::new(); k]; // per target: pair term vectors
+        // Every sampled pair: its coalition z (the complement is implied) and v(z), v(1 − z).
+        let mut pairs_drawn: Vec<Vec<usize>> = Vec::new();
+        let mut pair_values: Vec<[Vec<f64>; 2]> = Vec::new();
         let mut result = Vec::new();
-        let mut done = 0;
-        while done < max_pairs {
+        while pairs_drawn.len() < max_pairs {
             // Without a convergence check there is no reason to stop between rounds.
             let round = if self.tolerance.is_some() {
                 PAIRS_PER_ROUND
             } else {
                 max_pairs
             };
-            let pairs = round.min(max_pairs - done);
+            let pairs = round.min(max_pairs - pairs_drawn.len());
             let drawn: Vec<Vec<usize>> = (0..pairs)
                 .map(|_| {
                     let s = draw_size(&plan.rest, &sizes.p, p_rest, rng);
@@ -120,40 +121,55 @@ impl Explainer for KernelShap {
             let mut coalitions = Vec::with_capacity(2 * pairs);
             for members in &drawn {
                 coalitions.push(members.clone());
-                coalitions.push((0..m).filter(|j| !members.contains(j)).collect());
+                coalitions.push(complement(m, members));
             }
             let v = game.values(masks_of(m, &coalitions).view())?;
-            for (i, pair) in coalitions.chunks(2).enumerate() {
-                for t in 0..k {
-                    let mut term = vec![0.0; m];
-                    for (half, members) in pair.iter().enumerate() {
-                        let fitted: f64 = members.iter().map(|&j| pilot[t][j]).sum();
-                        let residual = v[[2 * i + half, t]] - base[t] - fitted;
-                        for &j in members {
-                            term[j] += residual / 2.0;
-                        }
-                    }
-                    terms[t].push(term);
-                }
+            for i in 0..pairs {
+                pair_values.push([v.row(2 * i).to_vec(), v.row(2 * i + 1).to_vec()]);
             }
-            done += pairs;
+            pairs_drawn.extend(drawn);
+
+            let rest = RestSample {
+                members: &pairs_drawn,
+                values: &pair_values,
+                p_rest,
+                a_rest,
+                c_rest,
+            };
             result = (0..k)
                 .map(|t| {
-                    // b = b_E + A_R·pilot + P_R·mean(terms); Cov(b) = P_R² Cov(terms)/n.
-                    let (mean, cov) = mean_and_cov(&terms[t], m);
-                    let pilot_sum: f64 = pilot[t].iter().sum();
-                    let b: Vec<f64> = (0..m)
-                        .map(|j| {
-                            let a_pilot = (a_rest - c_rest) * pilot[t][j] + c_rest * pilot_sum;
-                            b_enum[[j, t]] + a_pilot + p_rest * mean[j]
-                        })
-                        .collect();
-                    let n = terms[t].len() as f64;
-                    let scale = p_rest * p_rest / n / (a - c).powi(2);
-                    let err = centred_variances(&cov)
-                        .into_iter()
-                        .map(|v| (v * scale).max(0.0).sqrt())
-                        .collect();
+                    // The pilot from the enumerated sizes makes the estimate unbiased; feeding the
+                    // estimate back as the control variate converges to the regression
+                    // (shap-style) estimator, whose variance is lower. A step that does not
+                    // shrink the change keeps the last stable estimate.
+                    let b_enum_t = b_enum.column(t).to_vec();
+                    let mut control = pilot[t].clone();
+                    // Too few pairs make the regression unstable: keep the unbiased estimate.
+                    let refinements = if pairs_drawn.len() >= 2 * m {
+                        MAX_REFINEMENTS
+                    } else {
+                        0
+                    };
+                    let mut last_change = f64::INFINITY;
+                    for _ in 0..refinements {
+                        let b = rest.b(&b_enum_t, &control, t, base[t]);
+                        let values = solve(&b, a, c, delta[t], 0.0, 0.0, None).values;
+                        let change = values
+                            .iter()
+                            .zip(&control)
+                            .map(|(x, y)| (x - y).abs())
+                            .fold(0.0, f64::max);
+                        if !(change < last_change) {
+                            break;
+                        }
+                        control = values;
+                        if change < 1e-12 {
+                            break;
+                        }
+                        last_change = change;
+                    }
+                    let b = rest.b(&b_enum_t, &control, t, base[t]);
+                    let err = rest.std_err(&control, t, base[t], a, c);
                     solve(&b, a, c, delta[t], base[t], output[t], Some(err))
                 })
                 .collect();
@@ -171,6 +187,75 @@ impl Explainer for KernelShap {
         }
         Ok(result)
     }
+}
+
+/// Refinements of the control variate (each costs O(pairs · M), no model calls).
+const MAX_REFINEMENTS: usize = 50;
+
+/// The sampled pairs of the sizes left to sampling, and the moments of those sizes.
+struct RestSample<'a> {
+    members: &'a [Vec<usize>],
+    values: &'a [[Vec<f64>; 2]],
+    p_rest: f64,
+    a_rest: f64,
+    c_rest: f64,
+}
+
+impl RestSample<'_> {
+    /// Each pair's term: the pair mean of z·(v(z) − v(0) − zᵀ·control).
+    fn terms(&self, control: &[f64], t: usize, base: f64) -> Vec<Vec<f64>> {
+        let m = control.len();
+        let control_sum: f64 = control.iter().sum();
+        self.members
+            .iter()
+            .zip(self.values)
+            .map(|(members, v)| {
+                let inside: f64 = members.iter().map(|&j| control[j]).sum();
+                let r_in = (v[0][t] - base - inside) / 2.0;
+                let r_out = (v[1][t] - base - (control_sum - inside)) / 2.0;
+                let mut term = vec![r_out; m];
+                for &j in members {
+                    term[j] = r_in;
+                }
+                term
+            })
+            .collect()
+    }
+
+    /// b = b_E + A_R·control + P_R·mean(pair terms) for target `t`.
+    fn b(&self, b_enum: &[f64], control: &[f64], t: usize, base: f64) -> Vec<f64> {
+        let m = control.len();
+        let terms = self.terms(control, t, base);
+        let n = terms.len() as f64;
+        let control_sum: f64 = control.iter().sum();
+        (0..m)
+            .map(|j| {
+                let mean = terms.iter().map(|term| term[j]).sum::<f64>() / n;
+                let a_control =
+                    (self.a_rest - self.c_rest) * control[j] + self.c_rest * control_sum;
+                b_enum[j] + a_control + self.p_rest * mean
+            })
+            .collect()
+    }
+
+    /// Standard error of each value: Cov(b) = P_R²·Cov(terms)/n, centred and scaled by 1/(a − c).
+    fn std_err(&self, control: &[f64], t: usize, base: f64, a: f64, c: f64) -> Vec<f64> {
+        let terms = self.terms(control, t, base);
+        let (_, cov) = mean_and_cov(&terms, control.len());
+        let scale = self.p_rest * self.p_rest / terms.len() as f64 / (a - c).powi(2);
+        centred_variances(&cov)
+            .into_iter()
+            .map(|v| (v * scale).max(0.0).sqrt())
+            .collect()
+    }
+}
+
+fn complement(m: usize, members: &[usize]) -> Vec<usize> {
+    let mut inside = vec![false; m];
+    for &j in members {
+        inside[j] = true;
+    }
+    (0..m).filter(|&j| !inside[j]).collect()
 }
 
 /// One feature (or none): the whole difference goes to it.
