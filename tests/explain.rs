@@ -340,7 +340,7 @@ fn sampled_methods_are_close_to_exact_and_their_intervals_cover_it() {
                 budget: 1200,
                 tolerance: None,
             }),
-            0.02,
+            0.015,
         ),
         (
             "permutation",
