@@ -37,41 +37,65 @@ impl Explainer for KernelShap {
 
     fn explain(&self, game: &Game, rng: &mut ChaCha8Rng) -> Result<Vec<Attribution>, ExplainError> {
         let (m, k) = (game.n_features(), game.n_targets());
-        let (base, output) = game.endpoints()?;
         if m <= 1 {
+            let (base, output) = game.endpoints()?;
             return Ok(trivial(&base, &output, m));
         }
-        let delta: Vec<f64> = (0..k).map(|t| output[t] - base[t]).collect();
         let sizes = SizeWeights::new(m);
         let plan = enumeration_plan(m, self.budget);
-
-        // Enumerated sizes: b_E exactly.
-        let mut b_enum = Array2::<f64>::zeros((m, k));
         let enumerated: Vec<Vec<usize>> = plan
             .sizes
             .iter()
             .flat_map(|&s| combinations(m, s))
             .collect();
-        if !enumerated.is_empty() {
-            let masks = masks_of(m, &enumerated);
-            let v = game.values(masks.view())?;
-            for (row, members) in enumerated.iter().enumerate() {
-                let w = sizes.p[members.len()] / binomial(m, members.len());
-                for &j in members {
-                    for t in 0..k {
-                        b_enum[[j, t]] += w * (v[[row, t]] - base[t]);
-                    }
+        let p_rest: f64 = plan.rest.iter().map(|&s| sizes.p[s]).sum();
+        let max_pairs = if plan.rest.is_empty() {
+            0
+        } else {
+            (plan.remaining_budget / 2).max(1)
+        };
+        // Without a convergence check there is no reason to stop between rounds.
+        let round = if self.tolerance.is_some() {
+            PAIRS_PER_ROUND
+        } else {
+            max_pairs
+        };
+        let mut draw = |pairs: usize| -> Vec<Vec<usize>> {
+            (0..pairs)
+                .map(|_| {
+                    let s = draw_size(&plan.rest, &sizes.p, p_rest, rng);
+                    sample(rng, m, s).into_vec()
+                })
+                .collect()
+        };
+
+        // One model call for the endpoints, every enumerated coalition and the first round of
+        // sampled pairs, so the batches stay full.
+        let mut drawn = draw(round.min(max_pairs));
+        let mut coalitions: Vec<Vec<usize>> = vec![Vec::new(), (0..m).collect()];
+        coalitions.extend(enumerated.iter().cloned());
+        coalitions.extend(drawn.iter().flat_map(|z| [z.clone(), complement(m, z)]));
+        let v = game.values(masks_of(m, &coalitions).view())?;
+        let base: Vec<f64> = v.row(0).to_vec();
+        let output: Vec<f64> = v.row(1).to_vec();
+        let delta: Vec<f64> = (0..k).map(|t| output[t] - base[t]).collect();
+
+        // Enumerated sizes: b_E exactly.
+        let mut b_enum = Array2::<f64>::zeros((m, k));
+        for (i, members) in enumerated.iter().enumerate() {
+            let w = sizes.p[members.len()] / binomial(m, members.len());
+            for &j in members {
+                for t in 0..k {
+                    b_enum[[j, t]] += w * (v[[2 + i, t]] - base[t]);
                 }
             }
         }
-        let p_enum: f64 = plan.sizes.iter().map(|&s| sizes.p[s]).sum();
         let (a, c) = sizes.moments(1..m);
         if plan.rest.is_empty() {
-            let b = b_enum;
             return Ok((0..k)
                 .map(|t| {
                     solve(
-                        &b.column(t).to_vec(),
+                        &b_enum.column(t).to_vec(),
                         a,
                         c,
                         delta[t],
@@ -84,6 +108,7 @@ impl Explainer for KernelShap {
         }
 
         // Control variate: the solution from the enumerated sizes alone (zero if none).
+        let p_enum: f64 = plan.sizes.iter().map(|&s| sizes.p[s]).sum();
         let pilot: Vec<Vec<f64>> = (0..k)
             .map(|t| {
                 if p_enum > 0.0 {
@@ -97,38 +122,18 @@ impl Explainer for KernelShap {
             .collect();
 
         // Sampled sizes: pairs (z, 1 − z) with |z| drawn from p restricted to the rest.
-        let p_rest: f64 = plan.rest.iter().map(|&s| sizes.p[s]).sum();
         let (a_rest, c_rest) = sizes.moments_of(&plan.rest);
-        let max_pairs = (plan.remaining_budget / 2).max(1);
-        // Every sampled pair: its coalition z (the complement is implied) and v(z), v(1 − z).
-        let mut pairs_drawn: Vec<Vec<usize>> = Vec::new();
-        let mut pair_values: Vec<[Vec<f64>; 2]> = Vec::new();
-        let mut result = Vec::new();
-        while pairs_drawn.len() < max_pairs {
-            // Without a convergence check there is no reason to stop between rounds.
-            let round = if self.tolerance.is_some() {
-                PAIRS_PER_ROUND
-            } else {
-                max_pairs
-            };
-            let pairs = round.min(max_pairs - pairs_drawn.len());
-            let drawn: Vec<Vec<usize>> = (0..pairs)
-                .map(|_| {
-                    let s = draw_size(&plan.rest, &sizes.p, p_rest, rng);
-                    sample(rng, m, s).into_vec()
-                })
-                .collect();
-            let mut coalitions = Vec::with_capacity(2 * pairs);
-            for members in &drawn {
-                coalitions.push(members.clone());
-                coalitions.push(complement(m, members));
-            }
-            let v = game.values(masks_of(m, &coalitions).view())?;
-            for i in 0..pairs {
-                pair_values.push([v.row(2 * i).to_vec(), v.row(2 * i + 1).to_vec()]);
-            }
-            pairs_drawn.extend(drawn);
-
+        let first = 2 + enumerated.len();
+        let mut pair_values: Vec<[Vec<f64>; 2]> = (0..drawn.len())
+            .map(|i| {
+                [
+                    v.row(first + 2 * i).to_vec(),
+                    v.row(first + 2 * i + 1).to_vec(),
+                ]
+            })
+            .collect();
+        let mut pairs_drawn: Vec<Vec<usize>> = std::mem::take(&mut drawn);
+        loop {
             let rest = RestSample {
                 members: &pairs_drawn,
                 values: &pair_values,
@@ -136,7 +141,7 @@ impl Explainer for KernelShap {
                 a_rest,
                 c_rest,
             };
-            result = (0..k)
+            let result: Vec<Attribution> = (0..k)
                 .map(|t| {
                     // The pilot from the enumerated sizes makes the estimate unbiased; feeding the
                     // estimate back as the control variate converges to the regression
@@ -173,19 +178,29 @@ impl Explainer for KernelShap {
                     solve(&b, a, c, delta[t], base[t], output[t], Some(err))
                 })
                 .collect();
-            if self.tolerance.is_some_and(|tol| {
-                result.iter().all(|r: &Attribution| {
+            let converged = self.tolerance.is_some_and(|tol| {
+                result.iter().all(|r| {
                     super::permutation::converged(
                         &r.values,
                         r.std_err.as_deref().unwrap_or(&[]),
                         tol,
                     )
                 })
-            }) {
-                break;
+            });
+            if converged || pairs_drawn.len() >= max_pairs {
+                return Ok(result);
             }
+            let more = draw(round.min(max_pairs - pairs_drawn.len()));
+            let coalitions: Vec<Vec<usize>> = more
+                .iter()
+                .flat_map(|z| [z.clone(), complement(m, z)])
+                .collect();
+            let v = game.values(masks_of(m, &coalitions).view())?;
+            pair_values.extend(
+                (0..more.len()).map(|i| [v.row(2 * i).to_vec(), v.row(2 * i + 1).to_vec()]),
+            );
+            pairs_drawn.extend(more);
         }
-        Ok(result)
     }
 }
 
@@ -222,15 +237,26 @@ impl RestSample<'_> {
             .collect()
     }
 
-    /// b = b_E + A_R·control + P_R·mean(pair terms) for target `t`.
+    /// b = b_E + A_R·control + P_R·mean(pair terms) for target `t`, without building the
+    /// terms: a pair adds r_out to every feature and r_in − r_out to its members.
     fn b(&self, b_enum: &[f64], control: &[f64], t: usize, base: f64) -> Vec<f64> {
         let m = control.len();
-        let terms = self.terms(control, t, base);
-        let n = terms.len() as f64;
         let control_sum: f64 = control.iter().sum();
+        let mut sums = vec![0.0; m];
+        let mut all = 0.0;
+        for (members, v) in self.members.iter().zip(self.values) {
+            let inside: f64 = members.iter().map(|&j| control[j]).sum();
+            let r_in = (v[0][t] - base - inside) / 2.0;
+            let r_out = (v[1][t] - base - (control_sum - inside)) / 2.0;
+            all += r_out;
+            for &j in members {
+                sums[j] += r_in - r_out;
+            }
+        }
+        let n = self.members.len() as f64;
         (0..m)
             .map(|j| {
-                let mean = terms.iter().map(|term| term[j]).sum::<f64>() / n;
+                let mean = (all + sums[j]) / n;
                 let a_control =
                     (self.a_rest - self.c_rest) * control[j] + self.c_rest * control_sum;
                 b_enum[j] + a_control + self.p_rest * mean
