@@ -3,6 +3,7 @@
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use loupe::app::explain_view::{ExportKind, export_bytes};
 use loupe::app::{LoupeApp, Outcome};
 use loupe::session::{Session, Source};
 
@@ -135,6 +136,19 @@ fn explaining_a_row_draws_its_waterfall_with_feature_labels() {
     harness.get_by_label_contains("E[f(X)]");
     // The table lists every feature with its attribution.
     harness.get_by_label("Percentile");
+
+    // Exports: a 2× PNG and JSON in the command line's format.
+    let app = harness.state();
+    let session = app.session().unwrap();
+    let explained = app.explain.latest().unwrap();
+    assert_eq!(explained.row, 12);
+    let png = export_bytes(session, explained, ExportKind::Png).unwrap();
+    assert!(image::load_from_memory(&png).unwrap().width() >= 1800);
+    let json: serde_json::Value =
+        serde_json::from_slice(&export_bytes(session, explained, ExportKind::Json).unwrap())
+            .unwrap();
+    assert_eq!(json["method"], "kernel");
+    assert_eq!(json["rows"][0]["row"], 12);
 
     // Another row explains anew; going back comes from the cache at once.
     harness.key_press(egui::Key::ArrowDown);

@@ -107,6 +107,11 @@ impl ExplainView {
         self.cancelled = None;
     }
 
+    /// The most recent finished explanation.
+    pub fn latest(&self) -> Option<&Arc<Explained>> {
+        self.cache.last().map(|(_, e)| e)
+    }
+
     /// True while an explanation runs.
     pub fn is_running(&self) -> bool {
         self.running.is_some()
@@ -144,7 +149,7 @@ impl ExplainView {
         egui::Panel::right("explain_settings")
             .default_size(250.0)
             .show(ui, |ui| {
-                self.settings_ui(ui, session, cached.as_deref());
+                self.settings_ui(ui, session, cached.as_ref());
             });
         egui::CentralPanel::default().show(ui, |ui| {
             super::prediction_card::prediction_header(ui, session, row);
@@ -289,7 +294,12 @@ impl ExplainView {
         self.running = Some(Running { key, job, progress });
     }
 
-    fn settings_ui(&mut self, ui: &mut egui::Ui, session: &Session, explained: Option<&Explained>) {
+    fn settings_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: &Session,
+        explained: Option<&Arc<Explained>>,
+    ) {
         let m = session.model.n_features();
         let s = &mut self.settings;
         ui.heading("Explanation");
@@ -452,24 +462,25 @@ impl ExplainView {
                         )
                         .clicked()
                     {
-                        self.export(ui.ctx(), session, e, kind);
+                        self.export(ui.ctx(), session, e.clone(), kind);
                     }
                 }
             });
         }
     }
 
+    /// Asks where to save, then renders and writes — all on a worker.
     fn export(
         &mut self,
         ctx: &egui::Context,
         session: &Session,
-        explained: &Explained,
+        explained: Arc<Explained>,
         kind: ExportKind,
     ) {
-        let bytes = export_bytes(session, explained, kind);
         let name = format!("row_{}_attribution.{}", explained.row, kind.extension());
+        let session = session.clone();
         self.exporting = Some(Job::spawn("Exporting…", ctx, move || {
-            let bytes = bytes?;
+            let bytes = export_bytes(&session, &explained, kind)?;
             let Some(path) = rfd::FileDialog::new().set_file_name(&name).save_file() else {
                 return Ok(None);
             };
