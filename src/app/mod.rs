@@ -92,6 +92,10 @@ impl fmt::Display for Recent {
 #[serde(default)]
 pub struct Settings {
     pub recent: Vec<Recent>,
+    /// The Explain tab's method, budget, background, seed and scale.
+    pub explain: crate::explain::ExplainSettings,
+    /// The centre tab last shown.
+    pub tab: Tab,
 }
 
 /// What a panel asks the app to do.
@@ -107,7 +111,7 @@ pub enum Command {
 }
 
 /// The centre tabs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tab {
     #[default]
     Prediction,
@@ -141,13 +145,15 @@ pub struct LoupeApp {
 impl LoupeApp {
     /// An empty window with `settings`.
     pub fn new(settings: Settings) -> Self {
+        let mut explain = explain_view::ExplainView::default();
+        explain.settings = settings.explain.clone();
         LoupeApp {
+            tab: settings.tab,
             settings,
             source: None,
             session: None,
             browser: BrowserState::default(),
-            tab: Tab::default(),
-            explain: explain_view::ExplainView::default(),
+            explain,
             loading: None,
             picking: None,
             error: None,
@@ -367,6 +373,38 @@ impl eframe::App for LoupeApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.settings.explain = self.explain.settings.clone();
+        self.settings.tab = self.tab;
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_survive_a_restart() {
+        let mut settings = Settings::default();
+        settings.recent.push(Recent {
+            model: "m.onnx".into(),
+            data: Some("d.csv".into()),
+        });
+        settings.explain.seed = 7;
+        settings.explain.method = crate::explain::Method::Permutation;
+        settings.tab = Tab::Explain;
+        let text = serde_json::to_string(&settings).unwrap();
+        let back: Settings = serde_json::from_str(&text).unwrap();
+        let app = LoupeApp::new(back);
+        assert_eq!(app.explain.settings.seed, 7);
+        assert_eq!(
+            app.explain.settings.method,
+            crate::explain::Method::Permutation
+        );
+        assert_eq!(app.tab, Tab::Explain);
+        assert_eq!(app.settings.recent[0].to_string(), "m.onnx + d.csv");
+        // Settings from an older version (missing keys) still load.
+        let old: Settings = serde_json::from_str(r#"{"recent": []}"#).unwrap();
+        assert_eq!(old.explain.background_rows, 50);
     }
 }

@@ -19,8 +19,10 @@ pub enum Targets {
     Classes(Vec<usize>),
 }
 
-/// Every choice that changes an explanation.
-#[derive(Clone, Debug, PartialEq)]
+/// Every choice that changes an explanation. The window remembers them between runs (all but
+/// the targets, which belong to one model).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ExplainSettings {
     pub method: Method,
     /// Coalition evaluations per row for sampled methods (default 2·M + 2048).
@@ -31,6 +33,7 @@ pub struct ExplainSettings {
     pub background_method: BackgroundMethod,
     pub seed: u64,
     pub link: Link,
+    #[serde(skip)]
     pub targets: Targets,
 }
 
