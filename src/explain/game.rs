@@ -166,21 +166,26 @@ impl<'a> Game<'a> {
         if self.progress.is_cancelled() {
             return Err(ExplainError::Cancelled);
         }
-        let bg = &self.background.rows;
-        let (n_masks, m, n_bg) = (masks.nrows(), self.n_features(), bg.nrows());
-        let mut hybrid = Array2::<f32>::zeros((n_masks * n_bg, m));
-        // Filled in parallel, one coalition's n_bg rows at a time.
+        let (n_masks, m, n_bg) = (masks.nrows(), self.n_features(), self.background.len());
+        let bg: Vec<f32> = self.background.rows.iter().copied().collect();
+        let x: Vec<f32> = self.x.to_vec();
+        // Filled in parallel, one coalition at a time: the whole background block is copied,
+        // then the coalition's columns are overwritten with the row's values.
+        let mut hybrid = vec![0f32; n_masks * n_bg * m];
         hybrid
-            .axis_chunks_iter_mut(ndarray::Axis(0), n_bg)
-            .into_par_iter()
+            .par_chunks_mut(n_bg * m)
             .zip(masks.axis_iter(ndarray::Axis(0)).into_par_iter())
-            .for_each(|(mut rows, mask)| {
-                for (b, mut row) in rows.outer_iter_mut().enumerate() {
-                    for j in 0..m {
-                        row[j] = if mask[j] { self.x[j] } else { bg[[b, j]] };
+            .for_each(|(block, mask)| {
+                block.copy_from_slice(&bg);
+                let members: Vec<usize> = (0..m).filter(|&j| mask[j]).collect();
+                for row in block.chunks_exact_mut(m) {
+                    for &j in &members {
+                        row[j] = x[j];
                     }
                 }
             });
+        let hybrid = Array2::from_shape_vec((n_masks * n_bg, m), hybrid)
+            .map_err(|e| ExplainError::Invalid(e.to_string()))?;
         let outputs = self.model.predict(hybrid.view())?;
         let rows = (n_masks * n_bg) as u64;
         self.calls.fetch_add(rows, Ordering::Relaxed);

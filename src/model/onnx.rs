@@ -361,6 +361,7 @@ fn prepare_graph(
         });
     }
     prune_to(graph, &score);
+    super::fold::fold_scalers(graph);
 
     let producer = graph.node.iter().find_map(|n| {
         n.output
