@@ -55,11 +55,41 @@ impl Link {
 pub trait Predict: Sync {
     /// Outputs for every row of `x` (rows × outputs).
     fn predict(&self, x: ArrayView2<f32>) -> Result<Array2<f32>, crate::model::ModelError>;
+
+    /// Outputs for `rows` rows of `width` values that `fill(first_row, buffer)` writes in
+    /// pieces. The default builds the whole matrix; the ONNX model fills its batches in place.
+    fn predict_generated(
+        &self,
+        rows: usize,
+        width: usize,
+        fill: &(dyn Fn(usize, &mut [f32]) + Sync),
+    ) -> Result<Array2<f32>, crate::model::ModelError> {
+        let mut x = vec![0f32; rows * width];
+        fill(0, &mut x);
+        let x = Array2::from_shape_vec((rows, width), x)
+            .map_err(|e| crate::model::ModelError::Invalid(e.to_string()))?;
+        self.predict(x.view())
+    }
 }
 
 impl Predict for OnnxModel {
     fn predict(&self, x: ArrayView2<f32>) -> Result<Array2<f32>, crate::model::ModelError> {
         OnnxModel::predict(self, x)
+    }
+
+    fn predict_generated(
+        &self,
+        rows: usize,
+        width: usize,
+        fill: &(dyn Fn(usize, &mut [f32]) + Sync),
+    ) -> Result<Array2<f32>, crate::model::ModelError> {
+        if width != self.n_features() {
+            return Err(crate::model::ModelError::Invalid(format!(
+                "the model takes {} values per row, got {width}",
+                self.n_features()
+            )));
+        }
+        OnnxModel::predict_generated(self, rows, fill)
     }
 }
 
@@ -169,24 +199,23 @@ impl<'a> Game<'a> {
         let (n_masks, m, n_bg) = (masks.nrows(), self.n_features(), self.background.len());
         let bg: Vec<f32> = self.background.rows.iter().copied().collect();
         let x: Vec<f32> = self.x.to_vec();
-        // Filled in parallel, one coalition at a time: the whole background block is copied,
-        // then the coalition's columns are overwritten with the row's values.
-        let mut hybrid = vec![0f32; n_masks * n_bg * m];
-        hybrid
-            .par_chunks_mut(n_bg * m)
-            .zip(masks.axis_iter(ndarray::Axis(0)).into_par_iter())
-            .for_each(|(block, mask)| {
-                block.copy_from_slice(&bg);
-                let members: Vec<usize> = (0..m).filter(|&j| mask[j]).collect();
-                for row in block.chunks_exact_mut(m) {
-                    for &j in &members {
-                        row[j] = x[j];
-                    }
+        let members: Vec<Vec<usize>> = masks
+            .outer_iter()
+            .map(|mask| (0..m).filter(|&j| mask[j]).collect())
+            .collect();
+        // Hybrid row r is background row r % n_bg with coalition r / n_bg taken from x: copy
+        // the background row, then overwrite the coalition's columns.
+        let fill = |first: usize, out: &mut [f32]| {
+            for (i, row) in out.chunks_exact_mut(m).enumerate() {
+                let r = first + i;
+                let b = r % n_bg;
+                row.copy_from_slice(&bg[b * m..(b + 1) * m]);
+                for &j in &members[r / n_bg] {
+                    row[j] = x[j];
                 }
-            });
-        let hybrid = Array2::from_shape_vec((n_masks * n_bg, m), hybrid)
-            .map_err(|e| ExplainError::Invalid(e.to_string()))?;
-        let outputs = self.model.predict(hybrid.view())?;
+            }
+        };
+        let outputs = self.model.predict_generated(n_masks * n_bg, m, &fill)?;
         let rows = (n_masks * n_bg) as u64;
         self.calls.fetch_add(rows, Ordering::Relaxed);
         self.progress.advance(rows);

@@ -168,7 +168,7 @@ impl Explainer for KernelShap {
                             break;
                         }
                         control = values;
-                        if change < 1e-12 {
+                        if change < 1e-9 {
                             break;
                         }
                         last_change = change;
@@ -205,7 +205,7 @@ impl Explainer for KernelShap {
 }
 
 /// Refinements of the control variate (each costs O(pairs · M), no model calls).
-const MAX_REFINEMENTS: usize = 50;
+const MAX_REFINEMENTS: usize = 30;
 
 /// The sampled pairs of the sizes left to sampling, and the moments of those sizes.
 struct RestSample<'a> {
@@ -217,22 +217,19 @@ struct RestSample<'a> {
 }
 
 impl RestSample<'_> {
-    /// Each pair's term: the pair mean of z·(v(z) − v(0) − zᵀ·control).
-    fn terms(&self, control: &[f64], t: usize, base: f64) -> Vec<Vec<f64>> {
-        let m = control.len();
+    /// Each pair's residuals (r_in for members of z, r_out for the rest), halved: the pair's term
+    /// is the vector with r_in at z's members and r_out elsewhere.
+    fn residuals(&self, control: &[f64], t: usize, base: f64) -> Vec<(f64, f64)> {
         let control_sum: f64 = control.iter().sum();
         self.members
             .iter()
             .zip(self.values)
             .map(|(members, v)| {
                 let inside: f64 = members.iter().map(|&j| control[j]).sum();
-                let r_in = (v[0][t] - base - inside) / 2.0;
-                let r_out = (v[1][t] - base - (control_sum - inside)) / 2.0;
-                let mut term = vec![r_out; m];
-                for &j in members {
-                    term[j] = r_in;
-                }
-                term
+                (
+                    (v[0][t] - base - inside) / 2.0,
+                    (v[1][t] - base - (control_sum - inside)) / 2.0,
+                )
             })
             .collect()
     }
@@ -265,13 +262,48 @@ impl RestSample<'_> {
     }
 
     /// Standard error of each value: Cov(b) = P_R²·Cov(terms)/n, centred and scaled by 1/(a − c).
+    /// Only the variance of each centred component is needed, so no M×M covariance is built:
+    /// Var(term_j − mean_k term_k), in two passes over the pairs.
     fn std_err(&self, control: &[f64], t: usize, base: f64, a: f64, c: f64) -> Vec<f64> {
-        let terms = self.terms(control, t, base);
-        let (_, cov) = mean_and_cov(&terms, control.len());
-        let scale = self.p_rest * self.p_rest / terms.len() as f64 / (a - c).powi(2);
-        centred_variances(&cov)
-            .into_iter()
-            .map(|v| (v * scale).max(0.0).sqrt())
+        let m = control.len();
+        let residuals = self.residuals(control, t, base);
+        let n = residuals.len();
+        let centred = |members: &[usize], (r_in, r_out): (f64, f64), j_is_member: bool| {
+            let mean =
+                (members.len() as f64 * r_in + (m - members.len()) as f64 * r_out) / m as f64;
+            if j_is_member {
+                r_in - mean
+            } else {
+                r_out - mean
+            }
+        };
+        let mut is_member = vec![false; m];
+        let mut sum = vec![0.0; m];
+        let mut sum_sq = vec![0.0; m];
+        for (members, &r) in self.members.iter().zip(&residuals) {
+            for &j in members {
+                is_member[j] = true;
+            }
+            for j in 0..m {
+                let u = centred(members, r, is_member[j]);
+                sum[j] += u;
+                sum_sq[j] += u * u;
+            }
+            for &j in members {
+                is_member[j] = false;
+            }
+        }
+        let scale = self.p_rest * self.p_rest / n as f64 / (a - c).powi(2);
+        (0..m)
+            .map(|j| {
+                let mean = sum[j] / n as f64;
+                let var = if n > 1 {
+                    (sum_sq[j] - n as f64 * mean * mean) / (n - 1) as f64
+                } else {
+                    0.0
+                };
+                (var.max(0.0) * scale).sqrt()
+            })
             .collect()
     }
 }
@@ -431,40 +463,6 @@ fn masks_of(m: usize, coalitions: &[Vec<usize>]) -> Array2<bool> {
         }
     }
     masks
-}
-
-/// Mean vector and sample covariance matrix of `samples` (each of length m).
-fn mean_and_cov(samples: &[Vec<f64>], m: usize) -> (Vec<f64>, Array2<f64>) {
-    let n = samples.len() as f64;
-    let mut mean = vec![0.0; m];
-    for s in samples {
-        for j in 0..m {
-            mean[j] += s[j] / n;
-        }
-    }
-    let mut cov = Array2::zeros((m, m));
-    if samples.len() > 1 {
-        for s in samples {
-            for i in 0..m {
-                let di = s[i] - mean[i];
-                for j in 0..m {
-                    cov[[i, j]] += di * (s[j] - mean[j]) / (n - 1.0);
-                }
-            }
-        }
-    }
-    (mean, cov)
-}
-
-/// Diagonal of P Σ P with P = I − 11ᵀ/M: the variance of each centred component.
-fn centred_variances(cov: &Array2<f64>) -> Vec<f64> {
-    let m = cov.nrows();
-    let mf = m as f64;
-    let row_means: Vec<f64> = (0..m).map(|i| cov.row(i).sum() / mf).collect();
-    let total_mean = row_means.iter().sum::<f64>() / mf;
-    (0..m)
-        .map(|i| cov[[i, i]] - 2.0 * row_means[i] + total_mean)
-        .collect()
 }
 
 #[cfg(test)]

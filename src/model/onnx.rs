@@ -231,12 +231,34 @@ impl OnnxModel {
                 x.ncols()
             )));
         }
-        let starts: Vec<usize> = (0..x.nrows()).step_by(BATCH_ROWS).collect();
+        self.predict_generated(x.nrows(), &|start, out| {
+            let rows = out.len() / x.ncols().max(1);
+            for (dst, src) in out
+                .chunks_exact_mut(x.ncols())
+                .zip(x.slice(s![start..start + rows, ..]).rows())
+            {
+                dst.iter_mut().zip(src).for_each(|(d, v)| *d = *v);
+            }
+        })
+    }
+
+    /// Predicts `rows` rows that `fill(first_row, buffer)` writes batch by batch into the
+    /// model's own input buffers: no matrix of all rows is ever built or copied, and each batch
+    /// is filled on the core that runs it, while it is in cache.
+    pub fn predict_generated(
+        &self,
+        rows: usize,
+        fill: &(dyn Fn(usize, &mut [f32]) + Sync),
+    ) -> Result<Array2<f32>, ModelError> {
+        let width = self.n_features();
+        let starts: Vec<usize> = (0..rows).step_by(BATCH_ROWS).collect();
         let parts: Vec<Array2<f32>> = starts
             .par_iter()
             .map(|&start| {
-                let end = (start + BATCH_ROWS).min(x.nrows());
-                self.run_batch(x.slice(s![start..end, ..]))
+                let n = BATCH_ROWS.min(rows - start);
+                let mut buffer = vec![0f32; n * width];
+                fill(start, &mut buffer);
+                self.run_batch(buffer, n)
             })
             .collect::<Result<_, _>>()?;
         if parts.is_empty() {
@@ -246,13 +268,11 @@ impl OnnxModel {
         ndarray::concatenate(Axis(0), &views).map_err(|e| ModelError::Invalid(e.to_string()))
     }
 
-    fn run_batch(&self, x: ArrayView2<f32>) -> Result<Array2<f32>, ModelError> {
-        let rows = x.nrows();
+    /// Runs one batch of `rows` rows held in `buffer` (rows × features, row-major).
+    fn run_batch(&self, buffer: Vec<f32>, rows: usize) -> Result<Array2<f32>, ModelError> {
         let mut shape = vec![rows];
         shape.extend_from_slice(&self.row_shape);
-        let input = x
-            .to_owned()
-            .into_shape_with_order(shape)
+        let input = ndarray::ArrayD::from_shape_vec(shape, buffer)
             .map_err(|e| ModelError::Invalid(e.to_string()))?;
         let plan = if rows == BATCH_ROWS {
             &self.full_batch_plan
