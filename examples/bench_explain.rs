@@ -78,12 +78,16 @@ fn main() -> anyhow::Result<()> {
             ndarray::Axis(0),
             &(0..calls).map(|i| i % dataset.len()).collect::<Vec<_>>(),
         );
-        let start = Instant::now();
-        let reps = 5;
-        for _ in 0..reps {
-            std::hint::black_box(session.model.predict(x.view())?);
-        }
-        let inference = start.elapsed().as_secs_f64() * 1000.0 / reps as f64;
+        // The median of 15 runs: single runs of a few milliseconds are noisy.
+        let mut times: Vec<f64> = (0..15)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(session.model.predict(x.view()).ok());
+                start.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let inference = times[times.len() / 2];
         let mut line = format!(
             "{:<12} {ms:9.2} ms/row  {calls:>8} model rows/row  inference alone {inference:8.2} ms  ratio {:.2}",
             method.name(),
