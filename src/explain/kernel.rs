@@ -10,7 +10,10 @@
 //! efficiency constraint then holds exactly, and because `φ` is linear in `b`, the standard
 //! error follows from the sample covariance of the paired terms (their CLT variance estimate).
 //! A linear control variate — the solution from the enumerated sizes alone — is subtracted from
-//! `v` before averaging, which keeps the estimate unbiased and shrinks its variance.
+//! `v` before averaging, which keeps the estimate unbiased and shrinks its variance. With at
+//! least 2·M sampled pairs the control variate is then refined with the estimate itself; the
+//! fixed point is the regression (shap-style) estimator, whose variance is lower still, and the
+//! standard error becomes its delta-method (linearised) variance.
 
 use ndarray::Array2;
 use rand::Rng;
