@@ -22,7 +22,7 @@ use super::{ModelError, ScoreKind, Task};
 
 /// Rows per model call. Big enough to amortise tract's per-run overhead, small enough that a
 /// few hundred rows still spread over every core.
-const BATCH_ROWS: usize = 2048;
+const BATCH_ROWS: usize = 1024;
 
 /// Ops that compute a classifier's class probabilities as their second output.
 const ML_CLASSIFIERS: [&str; 3] = [
