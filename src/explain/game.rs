@@ -83,13 +83,7 @@ impl Predict for OnnxModel {
         width: usize,
         fill: &(dyn Fn(usize, &mut [f32]) + Sync),
     ) -> Result<Array2<f32>, crate::model::ModelError> {
-        if width != self.n_features() {
-            return Err(crate::model::ModelError::Invalid(format!(
-                "the model takes {} values per row, got {width}",
-                self.n_features()
-            )));
-        }
-        OnnxModel::predict_generated(self, rows, fill)
+        OnnxModel::predict_generated(self, rows, width, fill)
     }
 }
 
@@ -197,7 +191,8 @@ impl<'a> Game<'a> {
             return Err(ExplainError::Cancelled);
         }
         let (n_masks, m, n_bg) = (masks.nrows(), self.n_features(), self.background.len());
-        let bg: Vec<f32> = self.background.rows.iter().copied().collect();
+        let bg = self.background.rows.as_standard_layout();
+        let bg = bg.as_slice().unwrap_or_default();
         let x: Vec<f32> = self.x.to_vec();
         let members: Vec<Vec<usize>> = masks
             .outer_iter()

@@ -42,7 +42,7 @@ impl Explainer for KernelShap {
         let (m, k) = (game.n_features(), game.n_targets());
         if m <= 1 {
             let (base, output) = game.endpoints()?;
-            return Ok(trivial(&base, &output, m));
+            return Ok(super::trivial(&base, &output, m));
         }
         let sizes = SizeWeights::new(m);
         let plan = enumeration_plan(m, self.budget);
@@ -182,13 +182,9 @@ impl Explainer for KernelShap {
                 })
                 .collect();
             let converged = self.tolerance.is_some_and(|tol| {
-                result.iter().all(|r| {
-                    super::permutation::converged(
-                        &r.values,
-                        r.std_err.as_deref().unwrap_or(&[]),
-                        tol,
-                    )
-                })
+                result
+                    .iter()
+                    .all(|r| super::converged(&r.values, r.std_err.as_deref().unwrap_or(&[]), tol))
             });
             if converged || pairs_drawn.len() >= max_pairs {
                 return Ok(result);
@@ -317,19 +313,6 @@ fn complement(m: usize, members: &[usize]) -> Vec<usize> {
         inside[j] = true;
     }
     (0..m).filter(|&j| !inside[j]).collect()
-}
-
-/// One feature (or none): the whole difference goes to it.
-pub(crate) fn trivial(base: &[f64], output: &[f64], m: usize) -> Vec<Attribution> {
-    base.iter()
-        .zip(output)
-        .map(|(&b, &o)| Attribution {
-            base_value: b,
-            output_value: o,
-            values: if m == 1 { vec![o - b] } else { vec![] },
-            std_err: Some(vec![0.0; m]),
-        })
-        .collect()
 }
 
 /// φ = (b − mean(b)·1)/(a − c) + Δ/M: the constrained least-squares solution for a matrix

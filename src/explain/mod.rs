@@ -121,6 +121,28 @@ pub fn row_rng(seed: u64, row: usize) -> ChaCha8Rng {
     rng
 }
 
+/// One feature (or none): the whole difference goes to it.
+pub(crate) fn trivial(base: &[f64], output: &[f64], m: usize) -> Vec<Attribution> {
+    base.iter()
+        .zip(output)
+        .map(|(&b, &o)| Attribution {
+            base_value: b,
+            output_value: o,
+            values: if m == 1 { vec![o - b] } else { vec![] },
+            std_err: Some(vec![0.0; m]),
+        })
+        .collect()
+}
+
+/// The convergence rule shared by the sampled methods: the largest standard error is below
+/// `tolerance` times the range of the values.
+pub(crate) fn converged(values: &[f64], std_err: &[f64], tolerance: f64) -> bool {
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let worst = std_err.iter().copied().fold(0.0, f64::max);
+    max > min && worst < tolerance * (max - min)
+}
+
 /// Shapley weight of a coalition of size `s` among `m` players: s!(m−s−1)!/m!.
 pub(crate) fn shapley_weight(m: usize, s: usize) -> f64 {
     // 1 / (m · C(m−1, s)), with the binomial built up in floating point.

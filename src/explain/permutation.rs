@@ -29,7 +29,7 @@ impl Explainer for PermutationShap {
         let (m, k) = (game.n_features(), game.n_targets());
         let (base, output) = game.endpoints()?;
         if m <= 1 {
-            return Ok(super::kernel::trivial(&base, &output, m));
+            return Ok(super::trivial(&base, &output, m));
         }
         let max_pairs = (self.budget / (2 * (m - 1))).max(2);
         // Per target, per feature: the pair means, one per antithetic pair.
@@ -101,7 +101,7 @@ impl Explainer for PermutationShap {
                 pair_means.iter().map(|per| mean_and_err(per)).collect();
             if self
                 .tolerance
-                .is_some_and(|tol| estimates.iter().all(|(v, e)| converged(v, e, tol)))
+                .is_some_and(|tol| estimates.iter().all(|(v, e)| super::converged(v, e, tol)))
             {
                 break;
             }
@@ -135,13 +135,4 @@ fn mean_and_err(samples: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
             (mean, (var / n).sqrt())
         })
         .unzip()
-}
-
-/// The convergence rule shared by the sampled methods: the largest standard error is below
-/// `tolerance` times the range of the values.
-pub(crate) fn converged(values: &[f64], std_err: &[f64], tolerance: f64) -> bool {
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let worst = std_err.iter().copied().fold(0.0, f64::max);
-    max > min && worst < tolerance * (max - min)
 }

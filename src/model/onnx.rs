@@ -224,14 +224,7 @@ impl OnnxModel {
     /// Predicts every row of `x` (rows × features): class probabilities for a classifier,
     /// output values for a regressor. Rows are sent in batches, in parallel.
     pub fn predict(&self, x: ArrayView2<f32>) -> Result<Array2<f32>, ModelError> {
-        if x.ncols() != self.n_features() {
-            return Err(ModelError::Invalid(format!(
-                "the model takes {} values per row, got {}",
-                self.n_features(),
-                x.ncols()
-            )));
-        }
-        self.predict_generated(x.nrows(), &|start, out| {
+        self.predict_generated(x.nrows(), x.ncols(), &|start, out| {
             let rows = out.len() / x.ncols().max(1);
             for (dst, src) in out
                 .chunks_exact_mut(x.ncols())
@@ -242,15 +235,21 @@ impl OnnxModel {
         })
     }
 
-    /// Predicts `rows` rows that `fill(first_row, buffer)` writes batch by batch into the
-    /// model's own input buffers: no matrix of all rows is ever built or copied, and each batch
-    /// is filled on the core that runs it, while it is in cache.
+    /// Predicts `rows` rows of `width` values that `fill(first_row, buffer)` writes batch by
+    /// batch into the model's own input buffers: no matrix of all rows is ever built or copied,
+    /// and each batch is filled on the core that runs it, while it is in cache.
     pub fn predict_generated(
         &self,
         rows: usize,
+        width: usize,
         fill: &(dyn Fn(usize, &mut [f32]) + Sync),
     ) -> Result<Array2<f32>, ModelError> {
-        let width = self.n_features();
+        if width != self.n_features() {
+            return Err(ModelError::Invalid(format!(
+                "the model takes {} values per row, got {width}",
+                self.n_features()
+            )));
+        }
         let starts: Vec<usize> = (0..rows).step_by(BATCH_ROWS).collect();
         let parts: Vec<Array2<f32>> = starts
             .par_iter()
