@@ -10,7 +10,7 @@ use loupe::analysis::metrics::MetricsReport;
 use loupe::data::{Labels, Split};
 use loupe::explain::run::RowExplanation;
 use loupe::explain::settings::parse_targets;
-use loupe::explain::{BackgroundMethod, ExplainSettings, Link, Method, Progress};
+use loupe::explain::{BackgroundMethod, ExplainSettings, Link, Method, Progress, TreeMode};
 use loupe::export::attributions::{AttributionsFile, BackgroundSource};
 use loupe::model::{OnnxModel, ScoreKind, Task};
 use loupe::plot::render;
@@ -82,9 +82,14 @@ pub struct ExplainArgs {
     /// Explain only the rows the model gets wrong.
     #[arg(long)]
     errors: bool,
-    /// auto (exact up to 12 features, else kernel), exact, kernel or permutation.
+    /// auto (tree for a tree ensemble in its margin space, else exact up to 12 features, else
+    /// kernel), exact, kernel, permutation or tree.
     #[arg(long, default_value = "auto")]
     method: Method,
+    /// TreeSHAP's treatment of absent features: interventional (against the background) or
+    /// path-dependent (along the trees' splits, weighted by the training rows).
+    #[arg(long, default_value = "interventional")]
+    tree_mode: TreeMode,
     /// Coalitions evaluated per row by kernel and permutation (default 2·M + 2048).
     #[arg(long)]
     samples: Option<usize>,
@@ -207,6 +212,7 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
         background_method: args.background_method,
         seed: args.seed,
         link: args.link,
+        tree_mode: args.tree_mode,
         targets: parse_targets(&args.target, task)?,
     };
     settings.validate(task)?;
@@ -245,7 +251,16 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
         None => None,
     };
     let background = settings.background(data, background_file.as_ref())?;
-    let method = settings.method.resolve(session.model.n_features());
+    let method = settings.resolved_method(&session.model);
+    if method != Method::Tree
+        && let Some(trees) = session.model.trees()
+        && let Some(link) = trees.margin_link().filter(|&l| l != settings.link)
+    {
+        eprintln!(
+            "note: exact TreeSHAP is available for this model with --link {}",
+            link.name()
+        );
+    }
     let started = std::time::Instant::now();
     let bar = TerminalProgress::new(rows.len() as u64);
     let explanations = session.explain(&rows, &settings, &background, &bar)?;

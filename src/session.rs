@@ -113,10 +113,7 @@ impl Session {
             anyhow::bail!("open a dataset to explain its rows");
         };
         settings.validate(self.model.task())?;
-        let m = self.model.n_features();
-        let explainer = settings
-            .method
-            .explainer(m, settings.samples, settings.tolerance);
+        let explainer = settings.explainer(&self.model, data, background)?;
         let targets_of = |row: usize| settings.targets_for(predictions, row);
         Ok(explain_rows(
             &*self.model,

@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use crate::data::Dataset;
 use crate::explain::run::RowExplanation;
-use crate::explain::{BackgroundMethod, ExplainSettings, Link, Method, Progress, Targets};
+use crate::explain::{
+    BackgroundMethod, ExplainSettings, Link, Method, Progress, Targets, TreeMode,
+};
 use crate::export::attributions::{AttributionsFile, BackgroundSource};
 use crate::plot::{WaterfallSpec, render};
 use crate::session::Session;
@@ -96,6 +98,41 @@ pub struct ExplainView {
     background_file: Option<Arc<Dataset>>,
     picking_background: Option<Job<Option<Dataset>>>,
     pub message: Option<String>,
+}
+
+/// Says which space a tree model is explained in, and offers the exact one.
+fn tree_space_note(
+    ui: &mut egui::Ui,
+    trees: &crate::model::trees::TreeEnsemble,
+    s: &mut crate::explain::ExplainSettings,
+) {
+    let Some(margin) = trees.margin_link() else {
+        ui.small("This ensemble's scores are not a sum over its trees: explained by sampling.");
+        return;
+    };
+    let space = |l: Link| match l {
+        Link::Identity => "probability",
+        Link::Logit => "log-odds",
+    };
+    if s.link == margin {
+        if s.method == Method::Tree || s.method == Method::Auto {
+            ui.small(format!(
+                "Exact TreeSHAP, in the trees' own {} scale.",
+                space(margin)
+            ));
+        }
+    } else {
+        ui.horizontal_wrapped(|ui| {
+            ui.small(format!(
+                "{} of a tree model is explained by sampling; TreeSHAP is exact in {}.",
+                space(s.link),
+                space(margin)
+            ));
+            if ui.small_button(format!("Use {}", space(margin))).clicked() {
+                s.link = margin;
+            }
+        });
+    }
 }
 
 impl ExplainView {
@@ -246,8 +283,9 @@ impl ExplainView {
             Some(f) => f.len() as u64,
             None => settings.background_rows.min(data.len()) as u64,
         };
-        let per_row = match settings.method.resolve(m) {
+        let per_row = match settings.resolved_method(&session.model) {
             Method::Exact => 1u64 << m.min(40),
+            Method::Tree => 0,
             _ => settings
                 .samples
                 .unwrap_or_else(|| Method::default_budget(m)) as u64,
@@ -284,7 +322,7 @@ impl ExplainView {
                 explanation,
                 spec,
                 percentiles,
-                method: settings.method.resolve(data.feature_names.len()),
+                method: settings.resolved_method(&session.model),
                 background_rows: background.len(),
                 background_file: file.map(|f| f.source.clone()),
                 seconds: started.elapsed().as_secs_f64(),
@@ -301,6 +339,7 @@ impl ExplainView {
         explained: Option<&Arc<Explained>>,
     ) {
         let m = session.model.n_features();
+        let trees = session.model.trees().cloned();
         let s = &mut self.settings;
         ui.heading("Explanation");
         egui::Grid::new("explain_settings_grid")
@@ -310,16 +349,22 @@ impl ExplainView {
                 let label = ui.label("Method");
                 egui::ComboBox::from_id_salt("method")
                     .selected_text(match s.method {
-                        Method::Auto => format!("auto ({})", Method::Auto.resolve(m).name()),
+                        Method::Auto => {
+                            format!("auto ({})", s.resolved_method(&session.model).name())
+                        }
                         other => other.name().to_string(),
                     })
                     .show_ui(ui, |ui| {
-                        for method in [
+                        let mut methods = vec![
                             Method::Auto,
                             Method::Exact,
                             Method::Kernel,
                             Method::Permutation,
-                        ] {
+                        ];
+                        if trees.is_some() {
+                            methods.push(Method::Tree);
+                        }
+                        for method in methods {
                             ui.selectable_value(&mut s.method, method, method.name());
                         }
                     })
@@ -327,8 +372,27 @@ impl ExplainView {
                     .labelled_by(label.id);
                 ui.end_row();
 
+                if s.resolved_method(&session.model) == Method::Tree {
+                    let label = ui.label("Absent features");
+                    egui::ComboBox::from_id_salt("tree_mode")
+                        .selected_text(s.tree_mode.name())
+                        .show_ui(ui, |ui| {
+                            for mode in [TreeMode::Interventional, TreeMode::PathDependent] {
+                                ui.selectable_value(&mut s.tree_mode, mode, mode.name());
+                            }
+                        })
+                        .response
+                        .labelled_by(label.id)
+                        .on_hover_text(
+                            "interventional: taken from the background rows (the same values \
+                             as exact); path-dependent: integrated out along the trees' \
+                             splits, weighted by the training rows",
+                        );
+                    ui.end_row();
+                }
+
                 let label = ui.label("Budget");
-                let sampled = s.method.resolve(m) != Method::Exact;
+                let sampled = s.resolved_method(&session.model).is_sampled();
                 let mut budget = s.samples.unwrap_or_else(|| Method::default_budget(m));
                 let r = ui
                     .add_enabled(
@@ -437,6 +501,9 @@ impl ExplainView {
                     ui.end_row();
                 }
             });
+        if let Some(trees) = &trees {
+            tree_space_note(ui, trees, s);
+        }
         ui.separator();
         if let Some(e) = explained {
             ui.label(format!(

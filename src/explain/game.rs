@@ -148,6 +148,31 @@ impl<'a> Game<'a> {
         self.x.len()
     }
 
+    /// The explained row.
+    pub fn x(&self) -> ArrayView1<'a, f32> {
+        self.x
+    }
+
+    /// The reference rows.
+    pub fn background(&self) -> &'a Background {
+        self.background
+    }
+
+    /// The explained outputs (score columns).
+    pub fn targets(&self) -> &[usize] {
+        &self.targets
+    }
+
+    /// The space outputs are explained in.
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    /// True when the user asked to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.progress.is_cancelled()
+    }
+
     /// Number of explained outputs.
     pub fn n_targets(&self) -> usize {
         self.targets.len()

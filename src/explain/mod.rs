@@ -5,7 +5,8 @@
 //! - [`game`]: the coalition game every method plays — `v(S)` is the mean output over the
 //!   background with the features in `S` taken from the row; all model calls are batched here.
 //! - [`background`]: choosing and summarising the reference rows.
-//! - One file per method behind the [`Explainer`] trait: [`exact`], [`kernel`], [`permutation`].
+//! - One file per method behind the [`Explainer`] trait: [`exact`], [`kernel`], [`permutation`],
+//!   and [`tree`] (exact TreeSHAP on a tree ensemble, no model calls).
 //! - [`run`]: explaining many rows with per-row seeds, in parallel.
 
 pub mod background;
@@ -15,6 +16,7 @@ pub mod kernel;
 pub mod permutation;
 pub mod run;
 pub mod settings;
+pub mod tree;
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -22,6 +24,7 @@ use rand_chacha::rand_core::SeedableRng;
 pub use background::{Background, BackgroundMethod};
 pub use game::{Game, Link, NoProgress, Predict, Progress};
 pub use settings::{ExplainSettings, Targets};
+pub use tree::{TreeMode, TreeShap};
 
 /// One row's attribution for one explained output.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,7 +59,8 @@ pub enum ExplainError {
     Invalid(String),
 }
 
-/// The method the user asked for; `Auto` picks exact for up to 12 features, else KernelSHAP.
+/// The method the user asked for; `Auto` picks TreeSHAP for a tree ensemble explained in its
+/// margin, else exact for up to 12 features, else KernelSHAP.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -67,19 +71,35 @@ pub enum Method {
     Exact,
     Kernel,
     Permutation,
+    Tree,
 }
 
 /// Features up to which `auto` enumerates every coalition.
 pub const AUTO_EXACT_MAX_FEATURES: usize = 12;
 
 impl Method {
-    /// The concrete method for `n_features` features (never `Auto`).
+    /// The concrete method for `model` explained through `link` (never `Auto`).
+    pub fn resolve_for(self, model: &crate::model::OnnxModel, link: Link) -> Method {
+        let trees_exact = model.trees().is_some_and(|t| t.margin_link() == Some(link));
+        match self {
+            Method::Auto if trees_exact => Method::Tree,
+            m => m.resolve(model.n_features()),
+        }
+    }
+
+    /// The concrete method for `n_features` features of a model that is not a tree ensemble
+    /// (never `Auto`).
     pub fn resolve(self, n_features: usize) -> Method {
         match self {
             Method::Auto if n_features <= AUTO_EXACT_MAX_FEATURES => Method::Exact,
             Method::Auto => Method::Kernel,
             m => m,
         }
+    }
+
+    /// True for the methods that sample coalitions (and so have a budget and standard errors).
+    pub fn is_sampled(self) -> bool {
+        matches!(self, Method::Kernel | Method::Permutation)
     }
 
     /// The default number of coalition evaluations of a sampled method: 2·M + 2048.
@@ -99,6 +119,8 @@ impl Method {
             Method::Exact | Method::Auto => Box::new(exact::Exact),
             Method::Kernel => Box::new(kernel::KernelShap { budget, tolerance }),
             Method::Permutation => Box::new(permutation::PermutationShap { budget, tolerance }),
+            // TreeSHAP needs the trees: see `ExplainSettings::explainer`.
+            Method::Tree => Box::new(exact::Exact),
         }
     }
 
@@ -109,6 +131,7 @@ impl Method {
             Method::Exact => "exact",
             Method::Kernel => "kernel",
             Method::Permutation => "permutation",
+            Method::Tree => "tree",
         }
     }
 }

@@ -5,9 +5,11 @@ use std::str::FromStr;
 
 use crate::analysis::Predictions;
 use crate::data::{Dataset, Split};
-use crate::model::Task;
+use crate::model::{OnnxModel, Task};
 
-use super::{Background, BackgroundMethod, ExplainError, Link, Method};
+use super::{
+    Background, BackgroundMethod, ExplainError, Explainer, Link, Method, TreeMode, TreeShap,
+};
 
 /// Which outputs are explained for a row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -33,6 +35,8 @@ pub struct ExplainSettings {
     pub background_method: BackgroundMethod,
     pub seed: u64,
     pub link: Link,
+    /// TreeSHAP's treatment of absent features.
+    pub tree_mode: TreeMode,
     #[serde(skip)]
     pub targets: Targets,
 }
@@ -47,6 +51,7 @@ impl Default for ExplainSettings {
             background_method: BackgroundMethod::Random,
             seed: 0,
             link: Link::Identity,
+            tree_mode: TreeMode::Interventional,
             targets: Targets::Predicted,
         }
     }
@@ -83,23 +88,49 @@ impl ExplainSettings {
         if let Some(file) = file {
             return Background::all(file.x.view());
         }
-        let train: Vec<usize> = match &data.split {
-            Some(split) => (0..split.len())
-                .filter(|&r| split[r] == Split::Train)
-                .collect(),
-            None => Vec::new(),
-        };
-        let reference = if train.is_empty() {
-            data.x.clone()
-        } else {
-            data.x.select(ndarray::Axis(0), &train)
-        };
         Background::pick(
-            reference.view(),
+            training_rows(data).view(),
             self.background_rows,
             self.background_method,
             self.seed,
         )
+    }
+
+    /// The method actually used for `model` (never `Auto`).
+    pub fn resolved_method(&self, model: &OnnxModel) -> Method {
+        self.method.resolve_for(model, self.link)
+    }
+
+    /// The explainer these settings ask for, prepared for `model`, its `data` and the
+    /// `background`.
+    pub fn explainer(
+        &self,
+        model: &OnnxModel,
+        data: &Dataset,
+        background: &Background,
+    ) -> Result<Box<dyn Explainer>, ExplainError> {
+        let m = model.n_features();
+        match self.resolved_method(model) {
+            Method::Tree => {
+                let trees = model.trees().ok_or_else(|| {
+                    ExplainError::Invalid(format!(
+                        "--method tree needs a tree ensemble; {}",
+                        model.tree_note()
+                    ))
+                })?;
+                Ok(Box::new(match self.tree_mode {
+                    TreeMode::Interventional => {
+                        TreeShap::interventional(trees.clone(), background, self.link)?
+                    }
+                    TreeMode::PathDependent => TreeShap::path_dependent(
+                        trees.clone(),
+                        training_rows(data).view(),
+                        self.link,
+                    )?,
+                }))
+            }
+            method => Ok(method.explainer(m, self.samples, self.tolerance)),
+        }
     }
 
     /// The outputs explained for `row`.
@@ -108,6 +139,21 @@ impl ExplainSettings {
             Targets::Predicted => vec![predictions.predicted.get(row).copied().unwrap_or(0)],
             Targets::Classes(c) => c.clone(),
         }
+    }
+}
+
+/// The training split's rows, or every row when the data records no split.
+pub fn training_rows(data: &Dataset) -> ndarray::Array2<f32> {
+    let train: Vec<usize> = match &data.split {
+        Some(split) => (0..split.len())
+            .filter(|&r| split[r] == Split::Train)
+            .collect(),
+        None => Vec::new(),
+    };
+    if train.is_empty() {
+        data.x.clone()
+    } else {
+        data.x.select(ndarray::Axis(0), &train)
     }
 }
 
@@ -171,8 +217,14 @@ from_str_by_name!(
         Method::Auto,
         Method::Exact,
         Method::Kernel,
-        Method::Permutation
+        Method::Permutation,
+        Method::Tree
     ]
+);
+from_str_by_name!(
+    TreeMode,
+    "tree mode",
+    [TreeMode::Interventional, TreeMode::PathDependent]
 );
 from_str_by_name!(Link, "link", [Link::Identity, Link::Logit]);
 from_str_by_name!(
@@ -212,8 +264,12 @@ mod tests {
     fn names_parse() {
         assert_eq!("Kernel".parse::<Method>().unwrap(), Method::Kernel);
         assert_eq!(
-            "tree".parse::<Method>().unwrap_err(),
-            "unknown method `tree` (one of: auto, exact, kernel, permutation)"
+            "trees".parse::<Method>().unwrap_err(),
+            "unknown method `trees` (one of: auto, exact, kernel, permutation, tree)"
+        );
+        assert_eq!(
+            "path-dependent".parse::<TreeMode>().unwrap(),
+            TreeMode::PathDependent
         );
         assert_eq!("logit".parse::<Link>().unwrap(), Link::Logit);
         assert_eq!(

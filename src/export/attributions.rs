@@ -30,6 +30,10 @@ pub struct Params {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub background_data: Option<String>,
     pub seed: u64,
+    /// TreeSHAP's treatment of absent features (`interventional` or `path-dependent`); the
+    /// path-dependent kind uses the training rows, not the background.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tree_mode: Option<String>,
 }
 
 /// The predicted class and every class probability of a row.
@@ -92,7 +96,7 @@ impl AttributionsFile {
     ) -> AttributionsFile {
         let model = &session.model;
         let m = model.n_features();
-        let method = settings.method.resolve(m);
+        let method = settings.resolved_method(model);
         let class_names = model.task().class_names();
         let dataset = session.data.as_deref();
         let target = match &settings.targets {
@@ -143,7 +147,7 @@ impl AttributionsFile {
             data: data.to_string(),
             method: method.name().to_string(),
             params: Params {
-                samples: (method != Method::Exact).then(|| {
+                samples: method.is_sampled().then(|| {
                     settings
                         .samples
                         .unwrap_or_else(|| Method::default_budget(m))
@@ -156,6 +160,7 @@ impl AttributionsFile {
                 },
                 background_data: background.file.clone(),
                 seed: settings.seed,
+                tree_mode: (method == Method::Tree).then(|| settings.tree_mode.name().into()),
             },
             target,
             link: settings.link.name().to_string(),

@@ -11,6 +11,7 @@ mod fold;
 mod onnx;
 mod ops;
 pub mod signature;
+pub mod trees;
 
 use std::path::{Path, PathBuf};
 

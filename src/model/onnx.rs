@@ -18,6 +18,7 @@ use tract_onnx::tract_hir::internal::DimLike;
 
 use super::card::ModelCard;
 use super::signature::{Dim, Signature, TensorInfo};
+use super::trees::TreeEnsemble;
 use super::{ModelError, ScoreKind, Task};
 
 /// Rows per model call. Big enough to amortise tract's per-run overhead, small enough that a
@@ -50,6 +51,8 @@ pub struct OnnxModel {
     plan: Arc<TypedRunnableModel>,
     /// The same graph for exactly `BATCH_ROWS` rows.
     full_batch_plan: Arc<TypedRunnableModel>,
+    /// The tree ensemble that maps the input straight to the scores, for TreeSHAP.
+    trees: Result<Arc<TreeEnsemble>, String>,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -160,7 +163,27 @@ impl OnnxModel {
             raw_columns,
             plan,
             full_batch_plan,
+            trees: prepared.trees,
         })
+    }
+
+    /// The tree ensemble this model is, when its graph is one (possibly behind casts and
+    /// identities) from the input to the score output.
+    pub fn trees(&self) -> Option<&Arc<TreeEnsemble>> {
+        self.trees.as_ref().ok()
+    }
+
+    /// Why [`Self::trees`] is `None`, or a description of the ensemble.
+    pub fn tree_note(&self) -> String {
+        match &self.trees {
+            Ok(t) => format!(
+                "{} trees, up to {} deep, {} nodes",
+                t.n_trees(),
+                t.max_depth.saturating_sub(1),
+                t.nodes.len()
+            ),
+            Err(why) => why.clone(),
+        }
     }
 
     /// The file name the model was loaded from.
@@ -314,6 +337,7 @@ struct Prepared {
     fed_zipmap: bool,
     /// Class labels stored in the graph (ZipMap or classifier attributes).
     labels: Option<Vec<String>>,
+    trees: Result<Arc<TreeEnsemble>, String>,
 }
 
 impl Prepared {
@@ -401,13 +425,64 @@ fn prepare_graph(
             });
         }
     }
+    let trees = direct_trees(graph, &score);
     Ok(Prepared {
         row_shape,
         score,
         producer,
         fed_zipmap,
         labels,
+        trees,
     })
+}
+
+/// The tree ensemble that computes `score` from the graph's input with nothing in between but
+/// casts and identities (which change no value), or why there is none.
+fn direct_trees(graph: &GraphProto, score: &str) -> Result<Arc<TreeEnsemble>, String> {
+    let is_tree = |n: &&NodeProto| n.op_type.starts_with("TreeEnsemble");
+    let trees: Vec<&NodeProto> = graph.node.iter().filter(is_tree).collect();
+    let node = match trees.as_slice() {
+        [] => return Err("the model has no tree ensemble".into()),
+        [one] => *one,
+        _ => return Err("the model combines several tree ensembles".into()),
+    };
+    // Follows `name` back through casts and identities to where its value is computed.
+    let source = |name: &str| {
+        let mut name = name.to_string();
+        while let Some(n) = graph.node.iter().find(|n| n.output.contains(&name)) {
+            if !matches!(n.op_type.as_str(), "Identity" | "Cast") {
+                break;
+            }
+            match n.input.first() {
+                Some(input) => name = input.clone(),
+                None => break,
+            }
+        }
+        name
+    };
+    let input = graph
+        .input
+        .first()
+        .map(|i| i.name.as_str())
+        .unwrap_or_default();
+    let scores_at = if node.op_type == "TreeEnsembleClassifier" {
+        1
+    } else {
+        0
+    };
+    let reads_input = node.input.first().is_some_and(|i| source(i) == input);
+    let writes_scores = node
+        .output
+        .get(scores_at)
+        .is_some_and(|o| *o == source(score));
+    if !reads_input || !writes_scores {
+        return Err(format!(
+            "the tree ensemble `{}` is not the whole model (other operators {} it)",
+            node_name(node),
+            if reads_input { "follow" } else { "precede" }
+        ));
+    }
+    TreeEnsemble::from_node(node).map(Arc::new)
 }
 
 fn single_input(graph: &GraphProto) -> Result<&pb::ValueInfoProto, ModelError> {
