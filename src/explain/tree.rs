@@ -679,6 +679,7 @@ mod tests {
             binary: false,
             n_features_used: m,
             max_depth: depth + 1,
+            float_sums: false,
         };
         fn grow(e: &mut TreeEnsemble, rng: &mut ChaCha8Rng, m: usize, left: usize) -> u32 {
             let at = e.nodes.len();

@@ -141,6 +141,8 @@ pub struct TreeEnsemble {
     pub n_features_used: usize,
     /// Longest root-to-leaf path, in nodes.
     pub max_depth: usize,
+    /// Weights and base values were stored as float32, so scores are summed in float32.
+    pub float_sums: bool,
 }
 
 /// Reads typed attributes off a node, naming the node and attribute in every error.
@@ -195,6 +197,10 @@ impl<'a> Attrs<'a> {
         self.by_name
             .get(name)
             .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
     }
 
     fn int(&self, name: &str) -> Option<i64> {
@@ -309,6 +315,8 @@ impl TreeEnsemble {
         let w_node = a.ints(&format!("{prefix}_nodeids"));
         let w_target = a.ints(&format!("{prefix}_ids"));
         let w_value = a.reals(&format!("{prefix}_weights"))?;
+        let float_sums =
+            !a.has(&format!("{prefix}_weights_as_tensor")) && !a.has("base_values_as_tensor");
         let nw = w_tree.len();
         if w_node.len() != nw || w_target.len() != nw || w_value.len() != nw {
             return Err(a.err(format!(
@@ -403,6 +411,7 @@ impl TreeEnsemble {
             binary,
             n_features_used: 0,
             max_depth: 0,
+            float_sums,
         };
         let mut placed = vec![false; n];
         for &tree in &root_ids {
@@ -514,18 +523,23 @@ impl TreeEnsemble {
     }
 
     /// The aggregated leaf values of row `x`, one per target, before base values and the
-    /// post-transform. These sums are what TreeSHAP attributes.
+    /// post-transform, summed in f64. These sums are what TreeSHAP attributes.
     pub fn raw_scores(&self, x: &[f32], out: &mut [f64]) {
-        out.fill(0.0);
+        self.aggregate_into(x, out);
+    }
+
+    /// The leaf values of row `x` aggregated per target in the precision `T`.
+    fn aggregate_into<T: Real>(&self, x: &[f32], out: &mut [T]) {
+        out.fill(T::default());
         match self.aggregate {
             Aggregate::Sum | Aggregate::Average => {
                 for &root in &self.roots {
                     for &(t, w) in self.weights(self.leaf(root, x)) {
-                        out[t as usize] += w;
+                        out[t as usize] += T::from_f64(w);
                     }
                 }
                 if self.aggregate == Aggregate::Average {
-                    let n = self.n_trees().max(1) as f64;
+                    let n = T::from_f64(self.n_trees().max(1) as f64);
                     out.iter_mut().for_each(|v| *v /= n);
                 }
             }
@@ -533,6 +547,7 @@ impl TreeEnsemble {
                 let mut seen = vec![false; out.len()];
                 for &root in &self.roots {
                     for &(t, w) in self.weights(self.leaf(root, x)) {
+                        let w = T::from_f64(w);
                         let (slot, s) = (&mut out[t as usize], &mut seen[t as usize]);
                         let better = match self.aggregate {
                             Aggregate::Min => w < *slot,
@@ -549,16 +564,18 @@ impl TreeEnsemble {
     }
 
     /// Adds the base values to raw scores: the margins the post-transform is applied to. For the
-    /// binary layout only the first slot is meaningful (the second class's margin).
+    /// binary layout only the weights' slot is meaningful (the second class's margin).
     pub fn margins(&self, raw: &mut [f64]) {
+        self.add_base(raw);
+    }
+
+    fn add_base<T: Real>(&self, raw: &mut [T]) {
+        let b = |i: usize| T::from_f64(self.base_values[i]);
         match self.base_values.len() {
             0 => {}
-            1 => raw.iter_mut().for_each(|v| *v += self.base_values[0]),
-            _ if self.binary => raw[self.binary_slot()] += self.base_values[0],
-            _ => raw
-                .iter_mut()
-                .zip(&self.base_values)
-                .for_each(|(v, b)| *v += b),
+            1 => raw.iter_mut().for_each(|v| *v += b(0)),
+            _ if self.binary => raw[self.binary_slot()] += b(0),
+            _ => raw.iter_mut().enumerate().for_each(|(i, v)| *v += b(i)),
         }
     }
 
@@ -591,13 +608,22 @@ impl TreeEnsemble {
         }
     }
 
-    /// Scores every row of `x` (rows × `width`, row-major) into `out` (rows × columns).
+    /// Scores every row of `x` (rows × `width`, row-major) into `out` (rows × columns). Float
+    /// weights are summed in float32, tree by tree, as onnxruntime does (so large sums round
+    /// the same way); double weights (`*_as_tensor`) in f64.
     pub fn eval_rows(&self, x: &[f32], width: usize, out: &mut [f32]) {
         let k = self.n_columns();
         let mut raw = vec![0f64; self.n_targets];
+        let mut raw32 = vec![0f32; self.n_targets];
         for (row, o) in x.chunks_exact(width.max(1)).zip(out.chunks_exact_mut(k)) {
-            self.raw_scores(row, &mut raw);
-            self.margins(&mut raw);
+            if self.float_sums {
+                self.aggregate_into(row, &mut raw32);
+                self.add_base(&mut raw32);
+                raw.iter_mut().zip(&raw32).for_each(|(r, &v)| *r = v as f64);
+            } else {
+                self.aggregate_into(row, &mut raw);
+                self.add_base(&mut raw);
+            }
             self.finish(&raw, o);
         }
     }
@@ -611,6 +637,23 @@ impl TreeEnsemble {
             }
         }
         best
+    }
+}
+
+/// The precision leaf values are aggregated in.
+trait Real: Copy + Default + PartialOrd + std::ops::AddAssign + std::ops::DivAssign {
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Real for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl Real for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
     }
 }
 
