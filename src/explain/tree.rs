@@ -171,6 +171,9 @@ enum State {
         /// Which way each background row goes at each node: `node * rows + row`.
         directions: Vec<bool>,
         weights: Vec<f64>,
+        /// Per tree, the background rows that go the same way at every one of its nodes (so
+        /// play the same game), as (one of them, their total weight).
+        groups: Vec<Vec<(usize, f64)>>,
         /// E over the background of each raw sum.
         mean_raw: Vec<f64>,
     },
@@ -228,12 +231,34 @@ impl TreeShap {
                 *m += w * r;
             }
         }
+        let groups = (0..trees.n_trees())
+            .into_par_iter()
+            .map(|tree| {
+                let start = trees.roots[tree] as usize;
+                let end = trees
+                    .roots
+                    .get(tree + 1)
+                    .map_or(trees.nodes.len(), |&r| r as usize);
+                let mut index: std::collections::HashMap<Vec<bool>, usize> = Default::default();
+                let mut groups: Vec<(usize, f64)> = Vec::new();
+                for (b, &w) in background.weights.iter().enumerate() {
+                    let key: Vec<bool> = (start..end).map(|i| directions[i * n_bg + b]).collect();
+                    let g = *index.entry(key).or_insert_with(|| {
+                        groups.push((b, 0.0));
+                        groups.len() - 1
+                    });
+                    groups[g].1 += w;
+                }
+                groups
+            })
+            .collect();
         Ok(TreeShap {
             trees,
             link,
             state: State::Interventional {
                 directions,
                 weights: background.weights.clone(),
+                groups,
                 mean_raw,
             },
         })
@@ -278,6 +303,7 @@ impl TreeShap {
             State::Interventional {
                 directions,
                 weights,
+                groups,
                 ..
             } => {
                 let xdir: Vec<bool> = t
@@ -299,8 +325,8 @@ impl TreeShap {
                     phi: &mut phi,
                 };
                 let scale = t.leaf_scale();
-                for &root in &t.roots {
-                    for (b, &w) in weights.iter().enumerate() {
+                for (&root, groups) in t.roots.iter().zip(groups) {
+                    for &(b, w) in groups {
                         walk.b = b;
                         walk.weight = w * scale;
                         walk.walk(root);
