@@ -241,10 +241,12 @@ fn explain_json_follows_the_schema_and_reports_the_method_auto_chose() {
     let validator = jsonschema::validator_for(&schema).unwrap();
     let data = sample("breast_cancer.csv");
     let cases = [
-        ("breast_cancer_mlp12.onnx", "exact"),
-        ("breast_cancer_mlp.onnx", "kernel"),
+        ("breast_cancer_mlp12.onnx", "exact", "identity"),
+        ("breast_cancer_mlp.onnx", "kernel", "identity"),
+        ("breast_cancer_gbt.onnx", "tree", "logit"),
+        ("breast_cancer_rf.onnx", "tree", "identity"),
     ];
-    for (model, method) in cases {
+    for (model, method, link) in cases {
         let json = explain_json(&[
             "explain",
             sample(model).to_str().unwrap(),
@@ -255,6 +257,8 @@ fn explain_json_follows_the_schema_and_reports_the_method_auto_chose() {
             "200",
             "--background",
             "10",
+            "--link",
+            link,
         ]);
         let errors: Vec<String> = validator
             .iter_errors(&json)
@@ -275,7 +279,13 @@ fn explain_json_follows_the_schema_and_reports_the_method_auto_chose() {
             (sum - gap).abs() < 1e-5,
             "{model}: values sum to f(x) − E[f]"
         );
-        assert_eq!(row["std_err"].is_null(), method == "exact");
+        assert_eq!(row["std_err"].is_null(), method != "kernel");
+        assert_eq!(json["link"], link);
+        if method == "tree" {
+            assert_eq!(json["params"]["tree_mode"], "interventional");
+            assert!(json["params"].get("samples").is_none());
+            assert_eq!(row["model_calls"], 0);
+        }
         assert_eq!(
             row["target"], row["prediction"]["class"],
             "default target: the predicted class"
