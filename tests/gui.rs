@@ -5,6 +5,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use loupe::app::explain_view::{ExportKind, export_bytes};
 use loupe::app::{LoupeApp, Outcome};
+use loupe::explain::Method;
 use loupe::session::{Session, Source};
 
 fn sample_app() -> Harness<'static, LoupeApp> {
@@ -159,4 +160,39 @@ fn explaining_a_row_draws_its_waterfall_with_feature_labels() {
     harness.run();
     assert!(!harness.state().explain.is_running(), "row 12 is cached");
     harness.get_by_label_contains("kernel ·");
+}
+
+#[test]
+fn a_tree_model_offers_exact_tree_shap_in_log_odds() {
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models");
+    let source = Source::files(
+        models.join("breast_cancer_gbt.onnx"),
+        Some(models.join("breast_cancer.csv")),
+        None,
+    );
+    let session = Session::load(&source).unwrap();
+    let app = LoupeApp::with_session(source, session);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 820.0))
+        .with_context_setup(loupe::app::theme::install_fonts)
+        .build_ui_state(|ui, app: &mut LoupeApp| app.show(ui), app);
+    harness.run();
+    harness.get_by_label("Explain").click();
+    let explained_with = |method: Method| {
+        move |app: &LoupeApp| {
+            !app.explain.is_running() && app.explain.latest().is_some_and(|e| e.method == method)
+        }
+    };
+    run_until(&mut harness, explained_with(Method::Kernel));
+    // Probabilities of boosted trees are sampled, and the view says where TreeSHAP is exact.
+    harness.get_by_label_contains("kernel ·");
+    harness.get_by_label_contains("TreeSHAP is exact in log-odds");
+    harness.get_by_label("Use log-odds").click();
+    run_until(&mut harness, explained_with(Method::Tree));
+    harness.get_by_label_contains("tree · 50 background rows · 0 model rows");
+    harness.get_by_label_contains("Exact TreeSHAP");
+    let explained = harness.state().explain.latest().unwrap();
+    let a = &explained.explanation.attribution;
+    let sum: f64 = a.values.iter().sum();
+    assert!((a.base_value + sum - a.output_value).abs() < 1e-9);
 }

@@ -110,9 +110,10 @@ fn tree_space_note(
         ui.small("This ensemble's scores are not a sum over its trees: explained by sampling.");
         return;
     };
-    let space = |l: Link| match l {
-        Link::Identity => "probability",
-        Link::Logit => "log-odds",
+    let space = |l: Link| match (l, trees.is_classifier()) {
+        (Link::Identity, true) => "probability",
+        (Link::Identity, false) => "value",
+        (Link::Logit, _) => "log-odds",
     };
     if s.link == margin {
         if s.method == Method::Tree || s.method == Method::Auto {
@@ -124,7 +125,7 @@ fn tree_space_note(
     } else {
         ui.horizontal_wrapped(|ui| {
             ui.small(format!(
-                "{} of a tree model is explained by sampling; TreeSHAP is exact in {}.",
+                "The {} of a tree model is explained by sampling; TreeSHAP is exact in {}.",
                 space(s.link),
                 space(margin)
             ));
