@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use loupe::analysis::ConfusionMatrix;
+use loupe::analysis::failures::{Failures, Population, RELIABILITY_BINS};
 use loupe::analysis::metrics::MetricsReport;
 use loupe::data::{Labels, Split};
 use loupe::explain::run::RowExplanation;
@@ -585,6 +586,9 @@ fn predict_summary(session: &Session) -> String {
                 }
                 .to_string(),
             );
+            if let Some(f) = Failures::compute(data, predictions, Population::Test) {
+                s.push_str(&failures_text(&f, &data.feature_names));
+            }
         }
         Some(Labels::Values(truth)) => {
             let n = truth.len() as f64;
@@ -597,6 +601,37 @@ fn predict_summary(session: &Session) -> String {
             s.push_str(&format!("RMSE {:.6}\n", mse.sqrt()));
         }
         None => s.push_str("no labels: accuracy cannot be computed\n"),
+    }
+    s
+}
+
+/// Calibration and the top error slices, for `loupe predict`.
+fn failures_text(f: &Failures, feature_names: &[String]) -> String {
+    let mut s = format!(
+        "calibration ({}): expected calibration error {:.4} over {} bins\n",
+        f.population, f.reliability.ece, RELIABILITY_BINS
+    );
+    if f.slices.is_empty() {
+        s.push_str(&format!(
+            "error slices ({}): none where errors are significantly more frequent\n",
+            f.population
+        ));
+        return s;
+    }
+    s.push_str(&format!(
+        "error slices ({}, where the model is wrong most often):\n",
+        f.population
+    ));
+    for (i, slice) in f.slices.iter().take(5).enumerate() {
+        s.push_str(&format!(
+            "  {}. {}: {} of {} rows wrong ({:.0}%), {:.0}% of all errors\n",
+            i + 1,
+            slice.describe(feature_names),
+            slice.errors,
+            slice.rows.len(),
+            100.0 * slice.error_rate,
+            100.0 * slice.share_of_errors
+        ));
     }
     s
 }

@@ -1,8 +1,12 @@
-//! Analysis of predictions: [`Predictions`] (the predicted class and its confidence per row) and
-//! [`metrics`] (accuracy, confusion matrix, per-class precision, recall and F1).
+//! Analysis of predictions: [`Predictions`] (the predicted class and its confidence per row),
+//! [`metrics`] (accuracy, confusion matrix, per-class precision, recall and F1),
+//! [`calibration`] (reliability bins and ECE) and [`slices`] (where the errors concentrate).
 
+pub mod calibration;
+pub mod failures;
 pub mod metrics;
 mod predictions;
+pub mod slices;
 
 pub use metrics::{ClassMetrics, ConfusionMatrix};
 pub use predictions::Predictions;
