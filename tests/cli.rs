@@ -433,6 +433,9 @@ fn explain_refuses_bad_settings_with_one_line() {
             .contains("`tumour` is not a class of this model (malignant, benign)")
     );
     assert!(run(&["--shard", "3/3"]).contains("expected i/n"));
-    assert!(run(&["--method", "tree"]).contains("unknown method `tree`"));
+    assert!(run(&["--method", "trees"]).contains("unknown method `trees`"));
+    assert!(run(&["--method", "tree", "--rows", "0"]).contains(
+        "--method tree needs a tree ensemble; the model has no tree ensemble"
+    ));
     assert!(run(&["--plots", "png"]).contains("--out"));
 }
