@@ -128,11 +128,53 @@ impl Session {
         )?)
     }
 
+    /// "Why `a` and not `b`?" for `row`: both classes explained in one game, then subtracted.
+    pub fn explain_versus(
+        &self,
+        row: usize,
+        a: usize,
+        b: usize,
+        settings: &ExplainSettings,
+        background: &Background,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<RowExplanation> {
+        let settings = ExplainSettings {
+            targets: crate::explain::Targets::Classes(vec![a, b]),
+            ..settings.clone()
+        };
+        let both = self.explain(&[row], &settings, background, progress)?;
+        match both.as_slice() {
+            [x, y] => Ok(RowExplanation::versus(x, y)),
+            _ => anyhow::bail!("expected two explanations of row {row}"),
+        }
+    }
+
     /// The name of output `target`: its class, or `value` for a regressor.
     pub fn target_name(&self, target: usize) -> String {
         match self.model.task().class_names().get(target) {
             Some(name) => name.clone(),
             None => "value".into(),
+        }
+    }
+
+    /// The name of what an explanation explains: `malignant`, or `malignant − benign`.
+    pub fn explained_name(&self, e: &RowExplanation) -> String {
+        match e.versus {
+            Some(b) => format!("{} − {}", self.target_name(e.target), self.target_name(b)),
+            None => self.target_name(e.target),
+        }
+    }
+
+    /// What an explanation measures, for chart axes: `P(malignant)`, or
+    /// `P(malignant) − P(benign)` for "why A not B".
+    pub fn measure_of(&self, e: &RowExplanation, link: Link) -> String {
+        match e.versus {
+            Some(b) => format!(
+                "{} − {}",
+                self.measure(e.target, link),
+                self.measure(b, link)
+            ),
+            None => self.measure(e.target, link),
         }
     }
 
@@ -156,12 +198,20 @@ impl Session {
         let a = &explanation.attribution;
         let row: Vec<f32> = data.x.row(explanation.row).to_vec();
         Some(WaterfallSpec::new(
-            format!(
-                "Row {} · why {}",
-                explanation.row,
-                self.measure(explanation.target, link)
-            ),
-            self.measure(explanation.target, link),
+            match explanation.versus {
+                Some(b) => format!(
+                    "Row {} · why {} and not {}",
+                    explanation.row,
+                    self.target_name(explanation.target),
+                    self.target_name(b)
+                ),
+                None => format!(
+                    "Row {} · why {}",
+                    explanation.row,
+                    self.measure(explanation.target, link)
+                ),
+            },
+            self.measure_of(explanation, link),
             &data.feature_names,
             &row,
             &a.values,

@@ -532,3 +532,60 @@ fn tolerance_stops_sampling_early() {
         full[0].model_calls
     );
 }
+
+#[test]
+fn why_a_not_b_is_the_difference_of_the_two_explanations_and_additive() {
+    use loupe::explain::{ExplainSettings, Method, Targets};
+    use loupe::session::{Session, Source};
+    let source = Source::files(
+        sample("breast_cancer_mlp12.onnx"),
+        Some(sample("breast_cancer.csv")),
+        None,
+    );
+    let session = Session::load(&source).unwrap();
+    let data = session.data.clone().unwrap();
+    for (method, link) in [
+        (Method::Exact, Link::Identity),
+        (Method::Kernel, Link::Logit),
+    ] {
+        let settings = ExplainSettings {
+            method,
+            link,
+            background_rows: 20,
+            ..Default::default()
+        };
+        let bg = settings.background(&data, None).unwrap();
+        let row = 5;
+        let why = session
+            .explain_versus(row, 0, 1, &settings, &bg, &loupe::explain::NoProgress)
+            .unwrap();
+        assert_eq!((why.target, why.versus), (0, Some(1)));
+        let a = &why.attribution;
+        let sum: f64 = a.values.iter().sum();
+        assert!(
+            (a.base_value + sum - a.output_value).abs() < 1e-9,
+            "{method:?}: additive"
+        );
+        if method == Method::Exact {
+            let one = |class: usize| {
+                let s = ExplainSettings {
+                    targets: Targets::Classes(vec![class]),
+                    ..settings.clone()
+                };
+                session
+                    .explain(&[row], &s, &bg, &loupe::explain::NoProgress)
+                    .unwrap()[0]
+                    .attribution
+                    .clone()
+            };
+            let (p, q) = (one(0), one(1));
+            for j in 0..12 {
+                assert!((a.values[j] - (p.values[j] - q.values[j])).abs() < 1e-12);
+            }
+            // With probabilities P(a) − P(b) = 2·P(a) − 1: twice a's explanation.
+            for j in 0..12 {
+                assert!((a.values[j] - 2.0 * p.values[j]).abs() < 1e-6);
+            }
+        }
+    }
+}

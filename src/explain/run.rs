@@ -14,9 +14,37 @@ pub struct RowExplanation {
     pub row: usize,
     /// Index of the explained output (class) in the model's outputs.
     pub target: usize,
+    /// When set, the explained output is `target`'s minus this class's ("why `target` and
+    /// not `versus`?").
+    pub versus: Option<usize>,
     pub attribution: Attribution,
     /// Model rows evaluated for this row (all its targets together).
     pub model_calls: u64,
+}
+
+impl RowExplanation {
+    /// "Why `a` and not `b`": the explanation of output `a` minus that of `b`, both of the same
+    /// row. Shapley values are linear in the explained output, so this is exactly the
+    /// attribution of `g(a) − g(b)`, and it is additive when both are.
+    pub fn versus(a: &RowExplanation, b: &RowExplanation) -> RowExplanation {
+        let (x, y) = (&a.attribution, &b.attribution);
+        RowExplanation {
+            row: a.row,
+            target: a.target,
+            versus: Some(b.target),
+            attribution: Attribution {
+                base_value: x.base_value - y.base_value,
+                output_value: x.output_value - y.output_value,
+                values: x.values.iter().zip(&y.values).map(|(p, q)| p - q).collect(),
+                // The two estimates share their coalitions, so this bound is conservative.
+                std_err: match (&x.std_err, &y.std_err) {
+                    (Some(p), Some(q)) => Some(p.iter().zip(q).map(|(p, q)| p.hypot(*q)).collect()),
+                    _ => None,
+                },
+            },
+            model_calls: a.model_calls.max(b.model_calls),
+        }
+    }
 }
 
 /// Explains `rows` of `x`, each for the outputs `targets_of(row)`.
@@ -66,6 +94,7 @@ pub fn explain_rows(
                 .map(|(target, attribution)| RowExplanation {
                     row,
                     target,
+                    versus: None,
                     attribution,
                     model_calls,
                 })

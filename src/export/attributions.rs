@@ -132,7 +132,7 @@ impl AttributionsFile {
                     row: e.row,
                     label,
                     prediction,
-                    target: session.target_name(e.target),
+                    target: session.explained_name(e),
                     base_value: e.attribution.base_value,
                     output_value: e.attribution.output_value,
                     values: e.attribution.values.clone(),
