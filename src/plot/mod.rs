@@ -2,7 +2,10 @@
 //! ([`render`]). The window draws the same specs with egui, so an export looks like the screen.
 //!
 //! - [`waterfall`]: one row's attribution, from the base value to the output.
+//! - [`global`]: the dataset-wide charts (beeswarm, importance, dependence, reliability).
 
+pub mod charts;
+pub mod global;
 pub mod render;
 pub mod waterfall;
 

@@ -14,14 +14,14 @@ use super::{DOWN_RGB, UP_RGB, WaterfallSpec, nice_ticks, short_number};
 #[error("cannot draw the chart: {0}")]
 pub struct RenderError(String);
 
-const FAMILY: &str = "sans-serif";
+pub(super) const FAMILY: &str = "sans-serif";
 const WIDTH: u32 = 900;
 const ROW_HEIGHT: u32 = 32;
 const TOP: u32 = 64;
 const BOTTOM: u32 = 64;
 const LABEL_WIDTH: u32 = 320;
 
-fn register_font() {
+pub(super) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The font is compiled in and known to parse; a failure would only lose text.
@@ -34,28 +34,57 @@ pub fn waterfall_size(bars: usize) -> (u32, u32) {
     (WIDTH, TOP + ROW_HEIGHT * bars as u32 + BOTTOM)
 }
 
-/// The waterfall as an SVG document.
-pub fn waterfall_svg(spec: &WaterfallSpec) -> Result<String, RenderError> {
+/// A chart plotters can draw at any pixel scale.
+pub trait Chart {
+    /// Size in points (before scaling).
+    fn size(&self) -> (u32, u32);
+    /// Draws onto `root`, `s` pixels per point.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        s: f64,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>;
+}
+
+impl Chart for WaterfallSpec {
+    fn size(&self) -> (u32, u32) {
+        waterfall_size(self.bars.len())
+    }
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        s: f64,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        draw_waterfall(root, self, s)
+    }
+}
+
+/// A chart as an SVG document.
+pub fn svg(chart: &impl Chart) -> Result<String, RenderError> {
     register_font();
     let mut svg = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut svg, waterfall_size(spec.bars.len())).into_drawing_area();
-        draw_waterfall(&root, spec, 1.0).map_err(|e| RenderError(e.to_string()))?;
+        let root = SVGBackend::with_string(&mut svg, chart.size()).into_drawing_area();
+        chart
+            .draw(&root, 1.0)
+            .map_err(|e| RenderError(e.to_string()))?;
         root.present().map_err(|e| RenderError(e.to_string()))?;
     }
     Ok(svg)
 }
 
-/// The waterfall as PNG bytes, `scale` pixels per point.
-pub fn waterfall_png(spec: &WaterfallSpec, scale: u32) -> Result<Vec<u8>, RenderError> {
+/// A chart as PNG bytes, `scale` pixels per point.
+pub fn png(chart: &impl Chart, scale: u32) -> Result<Vec<u8>, RenderError> {
     register_font();
-    let (w, h) = waterfall_size(spec.bars.len());
-    let (w, h) = (w * scale.max(1), h * scale.max(1));
+    let scale = scale.max(1);
+    let (w, h) = chart.size();
+    let (w, h) = (w * scale, h * scale);
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-        draw_waterfall(&root, spec, scale.max(1) as f64).map_err(|e| RenderError(e.to_string()))?;
+        chart
+            .draw(&root, scale as f64)
+            .map_err(|e| RenderError(e.to_string()))?;
         root.present().map_err(|e| RenderError(e.to_string()))?;
     }
     let image = image::RgbImage::from_raw(w, h, rgb)
@@ -65,6 +94,16 @@ pub fn waterfall_png(spec: &WaterfallSpec, scale: u32) -> Result<Vec<u8>, Render
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|e| RenderError(e.to_string()))?;
     Ok(png)
+}
+
+/// The waterfall as an SVG document.
+pub fn waterfall_svg(spec: &WaterfallSpec) -> Result<String, RenderError> {
+    svg(spec)
+}
+
+/// The waterfall as PNG bytes, `scale` pixels per point.
+pub fn waterfall_png(spec: &WaterfallSpec, scale: u32) -> Result<Vec<u8>, RenderError> {
+    png(spec, scale)
 }
 
 fn draw_waterfall<DB: DrawingBackend>(
