@@ -4,6 +4,7 @@
 
 pub mod calibration;
 pub mod failures;
+pub mod global;
 pub mod metrics;
 mod predictions;
 pub mod slices;

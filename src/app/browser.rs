@@ -27,9 +27,21 @@ pub enum SortKey {
     Confidence,
 }
 
+/// A set of rows picked elsewhere in the window (a confusion cell, an error slice, a box drawn
+/// on a plot), shown in the browser until cleared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subset {
+    /// What the rows are, in words.
+    pub label: String,
+    /// Sorted row indices.
+    pub rows: Vec<usize>,
+}
+
 /// The browser's filter, sort and selection.
 #[derive(Clone, Debug)]
 pub struct BrowserState {
+    /// Only these rows, when set.
+    pub subset: Option<Subset>,
     pub outcome: Outcome,
     /// Only rows predicted as this class.
     pub predicted_class: Option<usize>,
@@ -46,6 +58,7 @@ pub struct BrowserState {
 impl Default for BrowserState {
     fn default() -> Self {
         BrowserState {
+            subset: None,
             outcome: Outcome::All,
             predicted_class: None,
             confidence: (0.0, 1.0),
@@ -64,11 +77,39 @@ impl BrowserState {
         &self.visible
     }
 
+    /// Shows exactly `subset`'s rows: the other filters are reset so none hides any of them.
+    pub fn show_subset(&mut self, subset: Subset, data: &Dataset, predictions: &Predictions) {
+        let mut subset = subset;
+        subset.rows.sort_unstable();
+        subset.rows.dedup();
+        self.outcome = Outcome::All;
+        self.predicted_class = None;
+        self.confidence = (0.0, 1.0);
+        self.subset = Some(subset);
+        self.refresh(data, predictions);
+    }
+
+    /// Selects `row`, clearing filters that hide it.
+    pub fn select(&mut self, row: usize, data: &Dataset, predictions: &Predictions) {
+        if !self.visible.contains(&row) {
+            *self = BrowserState {
+                sort: self.sort,
+                descending: self.descending,
+                ..BrowserState::default()
+            };
+            self.refresh(data, predictions);
+        }
+        self.selected = Some(row);
+        self.scroll_to_selected = true;
+    }
+
     /// Recomputes the visible rows from the filter and sort.
     pub fn refresh(&mut self, data: &Dataset, predictions: &Predictions) {
         let truth = data.classes();
         let (lo, hi) = self.confidence;
+        let subset = self.subset.as_ref().map(|s| &s.rows);
         let mut rows: Vec<usize> = (0..predictions.len())
+            .filter(|&r| subset.is_none_or(|s| s.binary_search(&r).is_ok()))
             .filter(|&r| match self.outcome {
                 Outcome::All => true,
                 Outcome::Errors => predictions.is_correct(r, truth) == Some(false),
@@ -126,6 +167,27 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
         return;
     };
     let class_names = session.model.task().class_names();
+    if let Some(subset) = &state.subset {
+        let mut clear = false;
+        ui.horizontal_wrapped(|ui| {
+            ui.label(
+                egui::RichText::new(format!(
+                    "Only: {} ({} rows)",
+                    subset.label,
+                    subset.rows.len()
+                ))
+                .strong(),
+            );
+            clear = ui
+                .small_button("✕ Clear")
+                .on_hover_text("Show every row again")
+                .clicked();
+        });
+        if clear {
+            state.subset = None;
+            state.refresh(data, predictions);
+        }
+    }
     let before = (
         state.outcome,
         state.predicted_class,

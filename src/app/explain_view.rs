@@ -145,6 +145,11 @@ impl ExplainView {
         self.cancelled = None;
     }
 
+    /// The CSV chosen as the background, if any.
+    pub fn background_file(&self) -> Option<Arc<Dataset>> {
+        self.background_file.clone()
+    }
+
     /// The most recent finished explanation.
     pub fn latest(&self) -> Option<&Arc<Explained>> {
         self.cache.last().map(|(_, e)| e)

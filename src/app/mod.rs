@@ -5,10 +5,16 @@
 //! - `browser`: the prediction browser on the left.
 //! - `prediction_card`: the selected row's prediction in the centre (Prediction tab).
 //! - `explain_view` and `waterfall`: the row's attribution (Explain tab).
+//! - `global_view`: the dataset explained as a whole (Global tab).
+//! - `failures_view`: confusion, calibration, mistakes and error slices (Failure modes tab).
+//! - `plots`: the charts those tabs draw, linked back to rows.
 
 mod browser;
 pub mod explain_view;
+pub mod failures_view;
+pub mod global_view;
 pub mod jobs;
+mod plots;
 mod prediction_card;
 pub mod theme;
 mod top_bar;
@@ -21,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::session::{Origin, Session, Source};
 
-pub use browser::{BrowserState, Outcome, SortKey};
+pub use browser::{BrowserState, Outcome, SortKey, Subset};
 use jobs::Job;
 
 /// How many recent model/data pairs are remembered.
@@ -108,6 +114,10 @@ pub enum Command {
     Open(Source),
     CancelJob,
     DismissError,
+    /// Select a row in the browser (clearing filters that hide it), then show a tab.
+    Select(usize, Option<Tab>),
+    /// Show only these rows in the browser.
+    ShowRows(Subset),
 }
 
 /// The centre tabs.
@@ -116,6 +126,8 @@ pub enum Tab {
     #[default]
     Prediction,
     Explain,
+    Global,
+    Failures,
 }
 
 /// A file chosen in a dialog.
@@ -136,6 +148,8 @@ pub struct LoupeApp {
     pub browser: BrowserState,
     pub tab: Tab,
     pub explain: explain_view::ExplainView,
+    pub global: global_view::GlobalView,
+    pub failures: failures_view::FailuresView,
     loading: Option<(Source, Job<Loaded>)>,
     picking: Option<Job<Option<Picked>>>,
     error: Option<String>,
@@ -154,6 +168,8 @@ impl LoupeApp {
             session: None,
             browser: BrowserState::default(),
             explain,
+            global: Default::default(),
+            failures: Default::default(),
             loading: None,
             picking: None,
             error: None,
@@ -223,11 +239,22 @@ impl LoupeApp {
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut self.tab, Tab::Prediction, "Prediction");
                     ui.selectable_value(&mut self.tab, Tab::Explain, "Explain");
+                    ui.selectable_value(&mut self.tab, Tab::Global, "Global");
+                    ui.selectable_value(&mut self.tab, Tab::Failures, "Failure modes");
                 });
                 ui.separator();
                 match self.tab {
                     Tab::Prediction => prediction_card::prediction_card_ui(ui, session, row),
                     Tab::Explain => self.explain.ui(ui, session, row),
+                    Tab::Global => self.global.ui(
+                        ui,
+                        session,
+                        &self.explain.settings,
+                        self.explain.background_file(),
+                        Some(row),
+                        &mut self.commands,
+                    ),
+                    Tab::Failures => self.failures.ui(ui, session, &mut self.commands),
                 }
             }
             (Some(session), None) => {
@@ -323,6 +350,9 @@ impl LoupeApp {
         }
         self.error = warning;
         self.explain.clear();
+        self.global.clear();
+        self.failures.clear();
+        self.browser.subset = None;
         self.browser.selected = None;
         if let (Some(data), Some(predictions)) = (&session.data, &session.predictions) {
             self.browser.refresh(data, predictions);
@@ -341,6 +371,23 @@ impl LoupeApp {
                 Command::Open(source) => self.open(ctx, source),
                 Command::CancelJob => self.loading = None,
                 Command::DismissError => self.error = None,
+                Command::Select(row, tab) => {
+                    if let Some(session) = &self.session
+                        && let (Some(d), Some(p)) = (&session.data, &session.predictions)
+                    {
+                        self.browser.select(row, d, p);
+                    }
+                    if let Some(tab) = tab {
+                        self.tab = tab;
+                    }
+                }
+                Command::ShowRows(subset) => {
+                    if let Some(session) = &self.session
+                        && let (Some(d), Some(p)) = (&session.data, &session.predictions)
+                    {
+                        self.browser.show_subset(subset, d, p);
+                    }
+                }
             }
         }
     }

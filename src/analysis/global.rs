@@ -1,0 +1,209 @@
+//! Explaining a whole dataset (or a seeded sample of it) for one output, for the Global tab's
+//! beeswarm, importance and dependence plots. The result is an ordinary attributions file, so
+//! it is also what gets exported, and it is cached on disk under a key made of everything that
+//! changes it: the model's and the data's SHA-256, the settings, the rows and the output.
+
+use std::path::PathBuf;
+
+use ndarray::{Array2, Axis};
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use sha2::{Digest, Sha256};
+
+use crate::data::{Dataset, Labels};
+use crate::explain::{Background, ExplainSettings, Progress, Targets};
+use crate::export::attributions::{AttributionsFile, BackgroundSource};
+use crate::session::Session;
+
+/// A dataset explained for one output.
+#[derive(Clone, Debug)]
+pub struct GlobalExplanation {
+    pub file: AttributionsFile,
+    /// The explained rows, ascending.
+    pub rows: Vec<usize>,
+    /// Attributions, rows × features (in `rows` order).
+    pub values: Array2<f64>,
+    /// Those rows' feature values.
+    pub features: Array2<f32>,
+}
+
+impl GlobalExplanation {
+    /// Reads the values back out of an attributions file of `data`'s rows.
+    pub fn from_file(file: AttributionsFile, data: &Dataset) -> anyhow::Result<Self> {
+        let m = data.feature_names.len();
+        let rows: Vec<usize> = file.rows.iter().map(|r| r.row).collect();
+        if let Some(bad) = file
+            .rows
+            .iter()
+            .find(|r| r.row >= data.len() || r.values.len() != m)
+        {
+            anyhow::bail!(
+                "the explanation of row {} does not fit the data ({} rows, {m} features)",
+                bad.row,
+                data.len()
+            );
+        }
+        let values = Array2::from_shape_fn((rows.len(), m), |(i, j)| file.rows[i].values[j]);
+        let features = data.x.select(Axis(0), &rows);
+        Ok(GlobalExplanation {
+            file,
+            rows,
+            values,
+            features,
+        })
+    }
+}
+
+/// `n` rows of `total` drawn without replacement with `seed` (all rows when `n` is 0 or at
+/// least `total`), ascending.
+pub fn sample_rows(total: usize, n: usize, seed: u64) -> Vec<usize> {
+    if n == 0 || n >= total {
+        return (0..total).collect();
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut rows = sample(&mut rng, total, n).into_vec();
+    rows.sort_unstable();
+    rows
+}
+
+/// SHA-256 of a dataset's content: feature names, values, labels and split.
+pub fn data_fingerprint(data: &Dataset) -> String {
+    let mut h = Sha256::new();
+    for name in &data.feature_names {
+        h.update(name.as_bytes());
+        h.update([0]);
+    }
+    for v in &data.x {
+        h.update(v.to_le_bytes());
+    }
+    match &data.labels {
+        Some(Labels::Classes(c)) => c.iter().for_each(|c| h.update((*c as u64).to_le_bytes())),
+        Some(Labels::Values(v)) => v.iter().for_each(|v| h.update(v.to_le_bytes())),
+        None => {}
+    }
+    if let Some(split) = &data.split {
+        split.iter().for_each(|s| h.update([*s as u8]));
+    }
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The cache key of a batch: everything that changes its result.
+pub fn cache_key(
+    session: &Session,
+    settings: &ExplainSettings,
+    background_file: Option<&Dataset>,
+    rows: &[usize],
+) -> String {
+    let mut h = Sha256::new();
+    h.update(session.model.sha256().as_bytes());
+    if let Some(data) = &session.data {
+        h.update(data_fingerprint(data).as_bytes());
+    }
+    if let Some(file) = background_file {
+        h.update(b"background");
+        h.update(data_fingerprint(file).as_bytes());
+    }
+    h.update(
+        serde_json::to_string(settings)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    if let Targets::Classes(c) = &settings.targets {
+        h.update(format!("{c:?}").as_bytes());
+    }
+    for r in rows {
+        h.update((*r as u64).to_le_bytes());
+    }
+    hex(&h.finalize())
+}
+
+/// Where batches are cached: `$LOUPE_CACHE_DIR`, else the user's cache folder
+/// (`$XDG_CACHE_HOME/loupe` or `~/.cache/loupe`).
+pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("LOUPE_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("loupe"))
+}
+
+fn cache_path(key: &str) -> Option<PathBuf> {
+    Some(cache_dir()?.join("global").join(format!("{key}.json")))
+}
+
+/// The cached batch for `key`, if there is one that reads back.
+pub fn load_cached(key: &str) -> Option<AttributionsFile> {
+    let text = std::fs::read_to_string(cache_path(key)?).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Caches a batch under `key`; a cache that cannot be written is not an error.
+pub fn store(key: &str, file: &AttributionsFile) {
+    if let Some(path) = cache_path(key) {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = crate::export::atomic_write(&path, |w| file.write_json(w));
+    }
+}
+
+/// A batch's result and whether it came from the cache.
+pub struct Batch {
+    pub explanation: GlobalExplanation,
+    pub from_cache: bool,
+}
+
+/// Explains `rows` of the session's data for `settings.targets`, from the cache when it has
+/// them, else computing and caching them.
+pub fn explain_dataset(
+    session: &Session,
+    settings: &ExplainSettings,
+    background: &Background,
+    source: &BackgroundSource,
+    background_file: Option<&Dataset>,
+    rows: &[usize],
+    progress: &dyn Progress,
+) -> anyhow::Result<Batch> {
+    let data = session
+        .data
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("open a dataset to explain it"))?;
+    let key = cache_key(session, settings, background_file, rows);
+    if let Some(file) = load_cached(&key)
+        && let Ok(explanation) = GlobalExplanation::from_file(file, data)
+    {
+        return Ok(Batch {
+            explanation,
+            from_cache: true,
+        });
+    }
+    let explanations = session.explain(rows, settings, background, progress)?;
+    let file = AttributionsFile::build(session, settings, source, &data.source, &explanations);
+    store(&key, &file);
+    Ok(Batch {
+        explanation: GlobalExplanation::from_file(file, data)?,
+        from_cache: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_seeded_sorted_and_capped() {
+        assert_eq!(sample_rows(5, 0, 1), vec![0, 1, 2, 3, 4]);
+        assert_eq!(sample_rows(5, 9, 1), vec![0, 1, 2, 3, 4]);
+        let a = sample_rows(100, 10, 7);
+        assert_eq!(a, sample_rows(100, 10, 7));
+        assert_ne!(a, sample_rows(100, 10, 8));
+        assert_eq!(a.len(), 10);
+        assert!(a.windows(2).all(|w| w[0] < w[1]));
+    }
+}

@@ -1,0 +1,369 @@
+//! The Failure modes tab: where a classifier goes wrong. A confusion matrix whose cells filter
+//! the browser, per-class metrics, a reliability diagram with its ECE, the most confident
+//! mistakes, and the error slices — each leads back to its rows.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::analysis::ConfusionMatrix;
+use crate::analysis::failures::{Failures, Population};
+use crate::plot::global::ReliabilitySpec;
+use crate::plot::render;
+use crate::session::Session;
+
+use super::browser::Subset;
+use super::jobs::Job;
+use super::plots::reliability_ui;
+use super::theme::{BAD, GOOD};
+use super::{Command, Tab};
+
+/// Mistakes listed.
+const MISTAKES_SHOWN: usize = 12;
+
+/// State of the Failure modes tab.
+#[derive(Default)]
+pub struct FailuresView {
+    pub population: Population,
+    /// Reliability of this class one-vs-rest; `None`: top-label.
+    pub calibration_class: Option<usize>,
+    running: Option<(Population, Job<Failures>)>,
+    result: Option<(Population, Arc<Failures>)>,
+    exporting: Option<Job<Option<PathBuf>>>,
+    pub message: Option<String>,
+}
+
+impl FailuresView {
+    /// Forgets results (a new model or dataset was opened).
+    pub fn clear(&mut self) {
+        self.running = None;
+        self.result = None;
+        self.calibration_class = None;
+    }
+
+    /// The analysis shown, once computed.
+    pub fn failures(&self) -> Option<&Arc<Failures>> {
+        self.result
+            .as_ref()
+            .filter(|(p, _)| *p == self.population)
+            .map(|(_, f)| f)
+    }
+
+    pub fn ui(&mut self, ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Command>) {
+        let (Some(data), Some(predictions)) = (session.data.clone(), session.predictions.clone())
+        else {
+            ui.label("Open a labelled dataset to see where the model fails.");
+            return;
+        };
+        if data.classes().is_none() {
+            ui.label("The data has no class labels, so mistakes cannot be found.");
+            return;
+        }
+        if let Some((p, job)) = &self.running
+            && let Some(result) = job.poll()
+        {
+            let p = *p;
+            self.running = None;
+            match result {
+                Ok(f) => self.result = Some((p, Arc::new(f))),
+                Err(e) => self.message = Some(format!("{e:#}")),
+            }
+        }
+        if self.failures().is_none() && self.running.is_none() {
+            let population = self.population;
+            let (d, p) = (data.clone(), predictions.clone());
+            self.running = Some((
+                population,
+                Job::spawn("Analysing failures…", ui.ctx(), move || {
+                    Failures::compute(&d, &p, population)
+                        .ok_or_else(|| anyhow::anyhow!("the data has no class labels"))
+                }),
+            ));
+        }
+        let class_names = session.model.task().class_names().to_vec();
+        ui.horizontal(|ui| {
+            ui.label("Rows");
+            ui.selectable_value(&mut self.population, Population::Test, "test split");
+            ui.selectable_value(&mut self.population, Population::All, "all rows");
+            if let Some(f) = self.failures() {
+                ui.weak(format!("({}: {} rows)", f.population, f.rows.len()));
+            }
+        });
+        if let Some(message) = self.message.clone() {
+            ui.horizontal(|ui| {
+                ui.label(message);
+                if ui.small_button("Dismiss").clicked() {
+                    self.message = None;
+                }
+            });
+        }
+        let Some(f) = self.failures().cloned() else {
+            ui.spinner();
+            return;
+        };
+        let truth = data.classes().unwrap_or_default();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.columns(2, |cols| {
+                let ui = &mut cols[0];
+                ui.label(egui::RichText::new("Confusion matrix").strong());
+                ui.weak("Click a cell to list its rows.");
+                let matrix =
+                    ConfusionMatrix::new(class_names.len(), truth, &predictions.predicted, Some(&f.rows));
+                confusion_ui(ui, &matrix, &class_names, |t, p| {
+                    let rows: Vec<usize> = f
+                        .rows
+                        .iter()
+                        .copied()
+                        .filter(|&r| truth[r] == t && predictions.predicted[r] == p)
+                        .collect();
+                    commands.push(Command::ShowRows(Subset {
+                        label: format!(
+                            "true {} predicted {} ({})",
+                            class_names[t], class_names[p], f.population
+                        ),
+                        rows,
+                    }));
+                });
+                ui.add_space(8.0);
+                metrics_ui(ui, &matrix, &class_names);
+
+                let ui = &mut cols[1];
+                ui.horizontal(|ui| {
+                    ui.label(egui::RichText::new("Calibration").strong());
+                    let label = ui.label("of");
+                    egui::ComboBox::from_id_salt("calibration_class")
+                        .selected_text(match self.calibration_class {
+                            Some(c) => class_names[c].clone(),
+                            None => "the predicted class".into(),
+                        })
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut self.calibration_class, None, "the predicted class");
+                            for (c, name) in class_names.iter().enumerate() {
+                                ui.selectable_value(&mut self.calibration_class, Some(c), name);
+                            }
+                        })
+                        .response
+                        .labelled_by(label.id);
+                });
+                let reliability = match self.calibration_class {
+                    Some(c) => &f.per_class[c],
+                    None => &f.reliability,
+                };
+                let title = match self.calibration_class {
+                    Some(c) => format!("Calibration of P({}) · {}", class_names[c], f.population),
+                    None => format!("Calibration of the predicted class · {}", f.population),
+                };
+                let spec = ReliabilitySpec::new(title.clone(), reliability);
+                ui.label(format!(
+                    "Expected calibration error {:.4} over {} rows",
+                    reliability.ece, reliability.total
+                ));
+                let bins: Vec<Vec<usize>> = reliability
+                    .bins
+                    .iter()
+                    .filter(|b| !b.rows.is_empty())
+                    .map(|b| b.rows.clone())
+                    .collect();
+                let events = reliability_ui(ui, &spec, &bins);
+                if let Some(rows) = events.boxed {
+                    commands.push(Command::ShowRows(Subset {
+                        label: format!("{} rows of one calibration bin", rows.len()),
+                        rows,
+                    }));
+                }
+                ui.horizontal(|ui| {
+                    ui.weak("bars: observed frequency · dots: mean prediction");
+                });
+                self.export_buttons(ui, session, &spec, &f);
+            });
+
+            ui.add_space(10.0);
+            ui.label(egui::RichText::new("Most confident mistakes").strong());
+            if f.confident_mistakes.is_empty() {
+                ui.weak("No mistakes in these rows.");
+            }
+            egui::Grid::new("mistakes").striped(true).show(ui, |ui| {
+                for h in ["Row", "True", "Predicted", "Confidence", ""] {
+                    ui.label(egui::RichText::new(h).strong());
+                }
+                ui.end_row();
+                for &r in f.confident_mistakes.iter().take(MISTAKES_SHOWN) {
+                    ui.label(format!("#{r}"));
+                    ui.label(&class_names[truth[r]]);
+                    ui.colored_label(BAD, &class_names[predictions.predicted[r]]);
+                    ui.label(format!("{:.1}%", predictions.confidence[r] * 100.0));
+                    if ui.small_button("Why?").on_hover_text("Explain this row").clicked() {
+                        commands.push(Command::Select(r, Some(Tab::Explain)));
+                    }
+                    ui.end_row();
+                }
+            });
+            if f.confident_mistakes.len() > MISTAKES_SHOWN {
+                let rows = f.confident_mistakes.clone();
+                if ui.button(format!("List all {} mistakes", rows.len())).clicked() {
+                    commands.push(Command::ShowRows(Subset {
+                        label: format!("mistakes ({})", f.population),
+                        rows,
+                    }));
+                }
+            }
+
+            ui.add_space(10.0);
+            ui.label(egui::RichText::new("Error slices").strong());
+            ui.weak(format!(
+                "Where the model is wrong far more often than its {:.1}% overall ({}). Click one to list its rows.",
+                100.0 * f.confident_mistakes.len() as f64 / f.rows.len().max(1) as f64,
+                f.population
+            ));
+            if f.slices.is_empty() {
+                ui.weak("No slice has significantly more errors than the rest.");
+            }
+            egui::Grid::new("slices").striped(true).show(ui, |ui| {
+                for h in ["Slice", "Rows", "Errors", "Error rate", "Share of errors"] {
+                    ui.label(egui::RichText::new(h).strong());
+                }
+                ui.end_row();
+                for s in &f.slices {
+                    let text = s.describe(&data.feature_names);
+                    if ui.link(&text).on_hover_text("List these rows").clicked() {
+                        commands.push(Command::ShowRows(Subset {
+                            label: text.clone(),
+                            rows: s.rows.clone(),
+                        }));
+                    }
+                    ui.label(s.rows.len().to_string());
+                    ui.label(s.errors.to_string());
+                    ui.colored_label(BAD, format!("{:.0}%", 100.0 * s.error_rate));
+                    ui.label(format!("{:.0}%", 100.0 * s.share_of_errors));
+                    ui.end_row();
+                }
+            });
+        });
+    }
+
+    fn export_buttons(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: &Session,
+        spec: &ReliabilitySpec,
+        f: &Arc<Failures>,
+    ) {
+        if let Some(job) = &self.exporting
+            && let Some(done) = job.poll()
+        {
+            self.exporting = None;
+            self.message = match done {
+                Ok(Some(path)) => Some(format!("Saved {}", path.display())),
+                Ok(None) => None,
+                Err(e) => Some(format!("Export failed: {e:#}")),
+            };
+        }
+        let names = session
+            .data
+            .as_ref()
+            .map(|d| d.feature_names.clone())
+            .unwrap_or_default();
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Export");
+            for (label, ext) in [("PNG", "png"), ("SVG", "svg"), ("Slices CSV", "csv")] {
+                if ui
+                    .add_enabled(self.exporting.is_none(), egui::Button::new(label))
+                    .clicked()
+                {
+                    let spec = spec.clone();
+                    let f = f.clone();
+                    let names = names.clone();
+                    let stem = session.model.name().trim_end_matches(".onnx").to_string();
+                    let file = match ext {
+                        "csv" => format!("{stem}_error_slices.csv"),
+                        _ => format!("{stem}_calibration.{ext}"),
+                    };
+                    self.exporting = Some(Job::spawn("Exporting…", ui.ctx(), move || {
+                        let Some(path) = rfd::FileDialog::new()
+                            .set_file_name(file)
+                            .add_filter(ext, &[ext])
+                            .save_file()
+                        else {
+                            return Ok(None);
+                        };
+                        let bytes = match ext {
+                            "png" => render::png(&spec, 2)?,
+                            "svg" => render::svg(&spec)?.into_bytes(),
+                            _ => f.slices_csv(&names).into_bytes(),
+                        };
+                        crate::export::atomic_write(&path, |w| w.write_all(&bytes))?;
+                        Ok(Some(path))
+                    }));
+                }
+            }
+        });
+    }
+}
+
+/// The matrix as a grid of buttons: rows are true classes, columns predicted ones.
+fn confusion_ui(
+    ui: &mut egui::Ui,
+    m: &ConfusionMatrix,
+    class_names: &[String],
+    mut on_click: impl FnMut(usize, usize),
+) {
+    let max = m.counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f32;
+    egui::Grid::new("confusion")
+        .spacing([4.0, 4.0])
+        .show(ui, |ui| {
+            ui.weak("true ↓ · predicted →");
+            for name in class_names {
+                ui.label(egui::RichText::new(name).strong());
+            }
+            ui.end_row();
+            for (t, row) in m.counts.iter().enumerate() {
+                ui.label(egui::RichText::new(&class_names[t]).strong());
+                for (p, &n) in row.iter().enumerate() {
+                    let tint = if t == p { GOOD } else { BAD };
+                    let fill = tint.gamma_multiply(0.15 + 0.6 * n as f32 / max);
+                    let button =
+                        egui::Button::new(egui::RichText::new(n.to_string()).size(16.0).strong())
+                            .fill(fill)
+                            .min_size(egui::vec2(72.0, 40.0));
+                    let response = ui.add(button).on_hover_text(format!(
+                        "{n} rows of true class {} predicted {}",
+                        class_names[t], class_names[p]
+                    ));
+                    if response.clicked() {
+                        on_click(t, p);
+                    }
+                }
+                ui.end_row();
+            }
+        });
+}
+
+/// Precision, recall, F1 and support per class.
+fn metrics_ui(ui: &mut egui::Ui, m: &ConfusionMatrix, class_names: &[String]) {
+    egui::Grid::new("class_metrics")
+        .striped(true)
+        .show(ui, |ui| {
+            for h in ["Class", "Precision", "Recall", "F1", "Support"] {
+                ui.label(egui::RichText::new(h).strong());
+            }
+            ui.end_row();
+            for (c, name) in class_names.iter().enumerate() {
+                let k = m.class_metrics(c);
+                ui.label(name);
+                for v in [k.precision, k.recall, k.f1] {
+                    ui.label(if v.is_nan() {
+                        "–".into()
+                    } else {
+                        format!("{v:.3}")
+                    });
+                }
+                ui.label(k.support.to_string());
+                ui.end_row();
+            }
+            ui.label("accuracy");
+            ui.label(format!("{:.3}", m.accuracy()));
+            ui.label("");
+            ui.label("");
+            ui.label(m.total().to_string());
+            ui.end_row();
+        });
+}
