@@ -422,7 +422,8 @@ N_TIES = 40
 # The data sets the tree models are trained on. "csv": the data CSV, whose
 # columns are the features, then "target" (the class name, or the regression
 # target), then `split`; "class_names": the class of integer target i is
-# class_names[i] (None for regression).
+# class_names[i] (None for regression); "positive_class", if given, goes into
+# the model cards.
 TREE_DATA = {
     "breast_cancer": {
         "csv": OUT_DIR / DATA_CSV,
@@ -866,7 +867,7 @@ def describe_tree_graph(model):
     print(f"    {ids_key} {ens['class_ids']}, classlabels_int64s {a.get('classlabels_int64s')}, "
           f"classlabels_strings {a.get('classlabels_strings')}, n_targets {a.get('n_targets')}")
     tracks = a.get("nodes_missing_value_tracks_true")
-    print(f"    nodes_missing_value_tracks_true: "
+    print("    nodes_missing_value_tracks_true: "
           + ("absent" if tracks is None else f"{sum(tracks)} of {len(tracks)} set"))
     print(f"    *_as_tensor attributes: {[k for k in a if k.endswith('_as_tensor')] or 'none'}")
     per_leaf = ens["weights"][ens["leaf"]].astype(np.float64).sum(axis=1)
