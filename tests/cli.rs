@@ -434,8 +434,9 @@ fn explain_refuses_bad_settings_with_one_line() {
     );
     assert!(run(&["--shard", "3/3"]).contains("expected i/n"));
     assert!(run(&["--method", "trees"]).contains("unknown method `trees`"));
-    assert!(run(&["--method", "tree", "--rows", "0"]).contains(
-        "--method tree needs a tree ensemble; the model has no tree ensemble"
-    ));
+    assert!(
+        run(&["--method", "tree", "--rows", "0"])
+            .contains("--method tree needs a tree ensemble; the model has no tree ensemble")
+    );
     assert!(run(&["--plots", "png"]).contains("--out"));
 }
