@@ -196,3 +196,97 @@ fn a_tree_model_offers_exact_tree_shap_in_log_odds() {
     let sum: f64 = a.values.iter().sum();
     assert!((a.base_value + sum - a.output_value).abs() < 1e-9);
 }
+
+#[test]
+fn clicking_a_confusion_cell_filters_the_browser_to_exactly_its_rows() {
+    let mut harness = sample_app();
+    harness.get_by_label("Failure modes").click();
+    run_until(&mut harness, |app| app.failures.failures().is_some());
+    let (truth, predicted, test_rows) = {
+        let app = harness.state();
+        let session = app.session().unwrap();
+        let data = session.data.as_ref().unwrap();
+        let split = data.split.clone().unwrap();
+        (
+            data.classes().unwrap().to_vec(),
+            session.predictions.as_ref().unwrap().predicted.clone(),
+            (0..split.len())
+                .filter(|&r| split[r] == loupe::data::Split::Test)
+                .collect::<Vec<_>>(),
+        )
+    };
+    // True malignant (0) predicted benign (1) on the test split.
+    let want: Vec<usize> = test_rows
+        .iter()
+        .copied()
+        .filter(|&r| truth[r] == 0 && predicted[r] == 1)
+        .collect();
+    assert_eq!(want.len(), 5, "PROVENANCE: 5 such rows in the test split");
+    // The cells read true class down, predicted class across: malignant row, benign column.
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::Button, &want.len().to_string())
+        .click();
+    harness.run();
+    assert_eq!(harness.state().browser.visible(), want.as_slice());
+    harness.get_by_label_contains("Only: true malignant predicted benign");
+    // An error slice and the calibration are shown too.
+    harness.get_by_label_contains("Expected calibration error");
+    harness.get_by_label("✕ Clear").click();
+    harness.run();
+    assert_eq!(harness.state().browser.visible().len(), 569);
+}
+
+#[test]
+fn the_global_tab_explains_a_sample_and_links_back_to_rows() {
+    let mut harness = sample_app();
+    let cache = tempfile::tempdir().unwrap();
+    {
+        let app = harness.state_mut();
+        app.global.cache_dir = Some(cache.path().to_path_buf());
+        app.global.sample = 40;
+        app.explain.settings.method = Method::Permutation;
+        app.explain.settings.samples = Some(200);
+    }
+    harness.get_by_label("Global").click();
+    run_until(&mut harness, |app| {
+        app.global.result.is_some() && !app.global.is_running()
+    });
+    harness.get_by_label_contains("Why the model predicts P(malignant) · 40 rows");
+    harness.get_by_label("Beeswarm of 20 features by mean |attribution|");
+    harness.get_by_label("Dependence on");
+    let result = harness.state().global.result.clone().unwrap();
+    assert_eq!(result.explanation.rows.len(), 40);
+    assert!(!result.from_cache);
+    assert!(
+        std::fs::read_dir(cache.path().join("global"))
+            .unwrap()
+            .count()
+            == 1,
+        "the batch is cached"
+    );
+    // The exports of the tab render.
+    let dependence = loupe::plot::global::DependenceSpec::new(
+        &harness
+            .state()
+            .session()
+            .unwrap()
+            .data
+            .as_ref()
+            .unwrap()
+            .feature_names,
+        "P(malignant)",
+        0,
+        &result.explanation.rows,
+        result.explanation.values.view(),
+        result.explanation.features.view(),
+    );
+    use loupe::app::global_view::{GlobalExport, global_export_bytes};
+    let png = global_export_bytes(&result, &dependence, GlobalExport::BeeswarmPng).unwrap();
+    assert!(image::load_from_memory(&png).unwrap().width() >= 1800);
+    let csv = global_export_bytes(&result, &dependence, GlobalExport::Csv).unwrap();
+    assert_eq!(
+        String::from_utf8(csv).unwrap().lines().count(),
+        1 + 40 * 30,
+        "long form: one line per row and feature"
+    );
+}

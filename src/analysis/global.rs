@@ -3,7 +3,7 @@
 //! it is also what gets exported, and it is cached on disk under a key made of everything that
 //! changes it: the model's and the data's SHA-256, the settings, the rows and the output.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
@@ -133,19 +133,20 @@ pub fn cache_dir() -> Option<PathBuf> {
     Some(base.join("loupe"))
 }
 
-fn cache_path(key: &str) -> Option<PathBuf> {
-    Some(cache_dir()?.join("global").join(format!("{key}.json")))
+fn cache_path(dir: &Path, key: &str) -> PathBuf {
+    dir.join("global").join(format!("{key}.json"))
 }
 
-/// The cached batch for `key`, if there is one that reads back.
-pub fn load_cached(key: &str) -> Option<AttributionsFile> {
-    let text = std::fs::read_to_string(cache_path(key)?).ok()?;
+/// The batch cached in `dir` under `key`, if there is one that reads back.
+pub fn load_cached(dir: &Path, key: &str) -> Option<AttributionsFile> {
+    let text = std::fs::read_to_string(cache_path(dir, key)).ok()?;
     serde_json::from_str(&text).ok()
 }
 
-/// Caches a batch under `key`; a cache that cannot be written is not an error.
-pub fn store(key: &str, file: &AttributionsFile) {
-    if let Some(path) = cache_path(key) {
+/// Caches a batch in `dir` under `key`; a cache that cannot be written is not an error.
+pub fn store(dir: &Path, key: &str, file: &AttributionsFile) {
+    {
+        let path = cache_path(dir, key);
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -159,8 +160,9 @@ pub struct Batch {
     pub from_cache: bool,
 }
 
-/// Explains `rows` of the session's data for `settings.targets`, from the cache when it has
-/// them, else computing and caching them.
+/// Explains `rows` of the session's data for `settings.targets`, from the cache in `cache`
+/// when it has them, else computing them (and caching them there).
+#[allow(clippy::too_many_arguments)]
 pub fn explain_dataset(
     session: &Session,
     settings: &ExplainSettings,
@@ -168,6 +170,7 @@ pub fn explain_dataset(
     source: &BackgroundSource,
     background_file: Option<&Dataset>,
     rows: &[usize],
+    cache: Option<&Path>,
     progress: &dyn Progress,
 ) -> anyhow::Result<Batch> {
     let data = session
@@ -175,7 +178,7 @@ pub fn explain_dataset(
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("open a dataset to explain it"))?;
     let key = cache_key(session, settings, background_file, rows);
-    if let Some(file) = load_cached(&key)
+    if let Some(file) = cache.and_then(|dir| load_cached(dir, &key))
         && let Ok(explanation) = GlobalExplanation::from_file(file, data)
     {
         return Ok(Batch {
@@ -185,7 +188,9 @@ pub fn explain_dataset(
     }
     let explanations = session.explain(rows, settings, background, progress)?;
     let file = AttributionsFile::build(session, settings, source, &data.source, &explanations);
-    store(&key, &file);
+    if let Some(dir) = cache {
+        store(dir, &key, &file);
+    }
     Ok(Batch {
         explanation: GlobalExplanation::from_file(file, data)?,
         from_cache: false,

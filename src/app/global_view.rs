@@ -87,8 +87,9 @@ impl GlobalExport {
 }
 
 /// State of the Global tab.
-#[derive(Default)]
 pub struct GlobalView {
+    /// Where batches are cached (`None`: not cached).
+    pub cache_dir: Option<PathBuf>,
     /// The explained class; `None` for the default (the card's positive class, else the last).
     pub target: Option<usize>,
     /// Rows explained; 0 for all.
@@ -100,6 +101,22 @@ pub struct GlobalView {
     cancelled: Option<String>,
     exporting: Option<Job<Option<PathBuf>>>,
     pub message: Option<String>,
+}
+
+impl Default for GlobalView {
+    fn default() -> Self {
+        GlobalView {
+            cache_dir: crate::analysis::global::cache_dir(),
+            target: None,
+            sample: 0,
+            feature: None,
+            running: None,
+            result: None,
+            cancelled: None,
+            exporting: None,
+            message: None,
+        }
+    }
 }
 
 /// The class explained when none is chosen.
@@ -228,8 +245,7 @@ impl GlobalView {
                 ui.add_space(8.0);
                 let spec = self.dependence(&result, &data, j);
                 ui.horizontal(|ui| {
-                    ui.label(egui::RichText::new("Dependence on").strong());
-                    let label = ui.label("");
+                    let label = ui.label(egui::RichText::new("Dependence on").strong());
                     egui::ComboBox::from_id_salt("dependence_feature")
                         .selected_text(&data.feature_names[j])
                         .show_ui(ui, |ui| {
@@ -433,6 +449,7 @@ impl GlobalView {
         let session = session.clone();
         let data = data.clone();
         let job_key = key.clone();
+        let cache = self.cache_dir.clone();
         let job = Job::spawn("Explaining the dataset…", ctx, move || {
             let started = Instant::now();
             let background = settings.background(&data, background_file.as_deref())?;
@@ -447,6 +464,7 @@ impl GlobalView {
                 &source,
                 background_file.as_deref(),
                 &rows,
+                cache.as_deref(),
                 &*worker_progress,
             )?;
             let target = match &settings.targets {
