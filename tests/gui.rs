@@ -290,3 +290,31 @@ fn the_global_tab_explains_a_sample_and_links_back_to_rows() {
         "long form: one line per row and feature"
     );
 }
+
+#[test]
+fn a_mistake_can_be_explained_as_why_the_predicted_class_and_not_the_true_one() {
+    let mut harness = sample_app();
+    harness.get_by_label("Errors").click();
+    harness.run();
+    let row = harness.state().browser.selected.unwrap();
+    harness.get_by_label("Explain").click();
+    run_until(&mut harness, |app| {
+        !app.explain.is_running() && app.explain.latest().is_some()
+    });
+    harness
+        .get_by_label_contains("(the difference of the two classes' explanations)")
+        .click();
+    run_until(&mut harness, |app| {
+        !app.explain.is_running()
+            && app
+                .explain
+                .latest()
+                .is_some_and(|e| e.explanation.versus.is_some())
+    });
+    let e = harness.state().explain.latest().unwrap().clone();
+    assert_eq!(e.row, row);
+    let a = &e.explanation.attribution;
+    let sum: f64 = a.values.iter().sum();
+    assert!((a.base_value + sum - a.output_value).abs() < 1e-6);
+    assert!(e.spec.title.contains("and not"), "{}", e.spec.title);
+}

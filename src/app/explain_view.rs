@@ -98,6 +98,8 @@ pub struct ExplainView {
     background_file: Option<Arc<Dataset>>,
     picking_background: Option<Job<Option<Dataset>>>,
     pub message: Option<String>,
+    /// For a misclassified row: explain "why the predicted class and not the true one".
+    pub versus: bool,
 }
 
 /// Says which space a tree model is explained in, and offers the exact one.
@@ -160,9 +162,9 @@ impl ExplainView {
         self.running.is_some()
     }
 
-    fn key(&self, row: usize) -> String {
+    fn key(&self, row: usize, versus: Option<(usize, usize)>) -> String {
         let file = self.background_file.as_ref().map(|d| d.source.as_str());
-        format!("{row}|{:?}|{file:?}", self.settings)
+        format!("{row}|{:?}|{file:?}|{versus:?}", self.settings)
     }
 
     /// Draws the tab for `row`, starting the explanation if it is not cached.
@@ -172,7 +174,9 @@ impl ExplainView {
             None => Targets::Predicted,
         };
         self.poll();
-        let key = self.key(row);
+        let mistake = mistake(session, row);
+        let versus = mistake.filter(|_| self.versus);
+        let key = self.key(row, versus);
         let cached = self
             .cache
             .iter()
@@ -186,7 +190,7 @@ impl ExplainView {
             && self.running.is_none()
             && self.cancelled.as_deref() != Some(key.as_str())
         {
-            self.start(ui.ctx(), session, row, key.clone());
+            self.start(ui.ctx(), session, row, versus, key.clone());
         }
 
         egui::Panel::right("explain_settings")
@@ -196,6 +200,16 @@ impl ExplainView {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             super::prediction_card::prediction_header(ui, session, row);
+            if let Some((predicted, truth)) = mistake {
+                let names = session.model.task().class_names();
+                ui.checkbox(
+                    &mut self.versus,
+                    format!(
+                        "Why {} and not {}? (the difference of the two classes' explanations)",
+                        names[predicted], names[truth]
+                    ),
+                );
+            }
             ui.add_space(6.0);
             if let Some(running) = &self.running {
                 let done = running.progress.done.load(Ordering::Relaxed) as f32;
@@ -278,7 +292,14 @@ impl ExplainView {
         }
     }
 
-    fn start(&mut self, ctx: &egui::Context, session: &Session, row: usize, key: String) {
+    fn start(
+        &mut self,
+        ctx: &egui::Context,
+        session: &Session,
+        row: usize,
+        versus: Option<(usize, usize)>,
+        key: String,
+    ) {
         let Some(data) = session.data.clone() else {
             return;
         };
@@ -307,11 +328,15 @@ impl ExplainView {
         let job = Job::spawn("Explaining…", ctx, move || {
             let started = Instant::now();
             let background = settings.background(&data, file.as_deref())?;
-            let mut explanations =
-                session.explain(&[row], &settings, &background, &*worker_progress)?;
-            let explanation = explanations
-                .pop()
-                .ok_or_else(|| anyhow::anyhow!("no explanation"))?;
+            let explanation = match versus {
+                Some((a, b)) => {
+                    session.explain_versus(row, a, b, &settings, &background, &*worker_progress)?
+                }
+                None => session
+                    .explain(&[row], &settings, &background, &*worker_progress)?
+                    .pop()
+                    .ok_or_else(|| anyhow::anyhow!("no explanation"))?,
+            };
             let spec = session
                 .waterfall(&explanation, settings.link, MAX_BARS)
                 .ok_or_else(|| anyhow::anyhow!("no data"))?;
@@ -602,6 +627,13 @@ pub fn export_bytes(
             out
         }
     })
+}
+
+/// (predicted, true) class of a misclassified row.
+fn mistake(session: &Session, row: usize) -> Option<(usize, usize)> {
+    let truth = *session.data.as_ref()?.classes()?.get(row)?;
+    let predicted = *session.predictions.as_ref()?.predicted.get(row)?;
+    (truth != predicted).then_some((predicted, truth))
 }
 
 fn result_ui(ui: &mut egui::Ui, session: &Session, explained: &Explained) {
