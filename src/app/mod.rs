@@ -14,7 +14,7 @@ pub mod explain_view;
 pub mod failures_view;
 pub mod global_view;
 pub mod jobs;
-mod plots;
+pub mod plots;
 mod prediction_card;
 pub mod theme;
 mod top_bar;
