@@ -178,7 +178,8 @@ enum State {
         mean_raw: Vec<f64>,
     },
     PathDependent {
-        covers: Vec<f64>,
+        /// Per node, the share of its parent's cover that reaches it.
+        shares: Vec<f64>,
         /// E over the covers of each raw sum.
         mean_raw: Vec<f64>,
     },
@@ -288,10 +289,22 @@ impl TreeShap {
                 }
             });
         }
+        let mut shares = vec![1.0; trees.nodes.len()];
+        for (i, node) in trees.nodes.iter().enumerate() {
+            if !node.is_leaf() {
+                for c in [node.yes, node.no] {
+                    shares[c as usize] = if covers[i] > 0.0 {
+                        covers[c as usize] / covers[i]
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
         Ok(TreeShap {
             trees,
             link,
-            state: State::PathDependent { covers, mean_raw },
+            state: State::PathDependent { shares, mean_raw },
         })
     }
 
@@ -333,13 +346,13 @@ impl TreeShap {
                     }
                 }
             }
-            State::PathDependent { covers, .. } => {
+            State::PathDependent { shares, .. } => {
                 let stride = t.max_depth + 2;
                 let mut buffer = vec![PathElem::default(); stride * (t.max_depth + 2)];
                 let mut walk = PathDependent {
                     trees: t,
                     x,
-                    covers,
+                    shares,
                     scale: t.leaf_scale(),
                     stride,
                     phi: &mut phi,
@@ -553,10 +566,10 @@ fn extend(p: &mut [PathElem], l: usize, zero: f64, one: f64, feature: i64) {
         one,
         weight: if l == 0 { 1.0 } else { 0.0 },
     };
-    let n = (l + 1) as f64;
+    let inv = 1.0 / (l + 1) as f64;
     for i in (0..l).rev() {
-        p[i + 1].weight += one * p[i].weight * (i + 1) as f64 / n;
-        p[i].weight = zero * p[i].weight * (l - i) as f64 / n;
+        p[i + 1].weight += one * p[i].weight * (i + 1) as f64 * inv;
+        p[i].weight = zero * p[i].weight * (l - i) as f64 * inv;
     }
 }
 
@@ -565,13 +578,17 @@ fn unwind(p: &mut [PathElem], l: usize, k: usize) {
     let (one, zero) = (p[k].one, p[k].zero);
     let n = (l + 1) as f64;
     let mut next = p[l].weight;
-    for i in (0..l).rev() {
-        if one != 0.0 {
+    if one != 0.0 {
+        let inv_one = 1.0 / one;
+        for i in (0..l).rev() {
             let tmp = p[i].weight;
-            p[i].weight = next * n / ((i + 1) as f64 * one);
+            p[i].weight = next * n * inv_one / (i + 1) as f64;
             next = tmp - p[i].weight * zero * (l - i) as f64 / n;
-        } else {
-            p[i].weight = p[i].weight * n / (zero * (l - i) as f64);
+        }
+    } else {
+        let inv_zero = 1.0 / zero;
+        for i in (0..l).rev() {
+            p[i].weight = p[i].weight * n * inv_zero / (l - i) as f64;
         }
     }
     for i in k..l {
@@ -581,20 +598,37 @@ fn unwind(p: &mut [PathElem], l: usize, k: usize) {
     }
 }
 
+/// 1/k for the small k path lengths reach (a path is never longer than a tree is deep).
+const RECIPROCALS: [f64; 65] = {
+    let mut r = [0.0; 65];
+    let mut k = 1;
+    while k < 65 {
+        r[k] = 1.0 / k as f64;
+        k += 1;
+    }
+    r
+};
+
+fn reciprocal(k: usize) -> f64 {
+    RECIPROCALS.get(k).copied().unwrap_or_else(|| 1.0 / k as f64)
+}
+
 /// The total weight of the path with element `k` unwound, without modifying it.
 fn unwound_sum(p: &[PathElem], l: usize, k: usize) -> f64 {
     let (one, zero) = (p[k].one, p[k].zero);
     let mut next = p[l].weight;
     let mut total = 0.0;
     if one != 0.0 {
+        let inv_one = 1.0 / one;
         for i in (0..l).rev() {
-            let tmp = next / ((i + 1) as f64 * one);
+            let tmp = next * inv_one * reciprocal(i + 1);
             total += tmp;
             next = p[i].weight - tmp * zero * (l - i) as f64;
         }
     } else {
+        let inv_zero = 1.0 / zero;
         for i in (0..l).rev() {
-            total += p[i].weight / (zero * (l - i) as f64);
+            total += p[i].weight * inv_zero * reciprocal(l - i);
         }
     }
     total * (l + 1) as f64
@@ -603,7 +637,7 @@ fn unwound_sum(p: &[PathElem], l: usize, k: usize) -> f64 {
 struct PathDependent<'a> {
     trees: &'a TreeEnsemble,
     x: &'a [f32],
-    covers: &'a [f64],
+    shares: &'a [f64],
     scale: f64,
     /// Elements per recursion level in the scratch buffer.
     stride: usize,
@@ -652,15 +686,7 @@ impl PathDependent<'_> {
         } else {
             (node.no, node.yes)
         };
-        let cover = self.covers[i as usize];
-        let fraction = |c: u32| {
-            if cover > 0.0 {
-                self.covers[c as usize] / cover
-            } else {
-                0.0
-            }
-        };
-        let (hot_zero, cold_zero) = (fraction(hot), fraction(cold));
+        let (hot_zero, cold_zero) = (self.shares[hot as usize], self.shares[cold as usize]);
         let mut l = l;
         let (mut in_zero, mut in_one) = (1.0, 1.0);
         if let Some(e) = (1..=l).find(|&e| own[e].feature == split) {
