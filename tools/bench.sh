@@ -8,13 +8,7 @@ background=${BACKGROUND:-50}
 tree_rows=${TREE_ROWS:-100}
 out=${OUT:-target/bench}
 mkdir -p "$out"
-cargo build --release --quiet --example bench_explain
-# The tree benchmark runs if its example exists.
-trees=false
-if [[ -f examples/bench_trees.rs ]]; then
-  trees=true
-  cargo build --release --quiet --example bench_trees
-fi
+cargo build --release --quiet --example bench_explain --example bench_trees
 nproc
 for model in breast_cancer_mlp12 breast_cancer_mlp; do
   echo "== $model: Loupe"
@@ -23,14 +17,11 @@ for model in breast_cancer_mlp12 breast_cancer_mlp; do
   python tools/bench_shap.py --model "sample_models/$model.onnx" --data sample_models/breast_cancer.csv \
     --rows "$rows" --background "$background" --out "$out/shap_$model.json"
 done
-if $trees; then
-  model=breast_cancer_gbt
-  echo "== $model: Loupe (trees)"
-  target/release/examples/bench_trees "sample_models/$model.onnx" sample_models/breast_cancer.csv \
-    "$tree_rows" "$background"
+for model in breast_cancer_gbt breast_cancer_rf; do
   echo "== $model: onnxruntime and shap TreeExplainer"
   python tools/bench_trees.py --model "sample_models/$model.onnx" --data sample_models/breast_cancer.csv \
     --rows "$tree_rows" --background "$background" --out "$out/trees_$model.json"
-else
-  echo "== examples/bench_trees.rs not found: tree benchmark skipped"
-fi
+  echo "== $model: Loupe (trees)"
+  target/release/examples/bench_trees "sample_models/$model.onnx" sample_models/breast_cancer.csv \
+    "$tree_rows" "$background" "$out/trees_$model.json"
+done
