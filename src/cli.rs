@@ -59,6 +59,32 @@ pub enum Command {
     },
     /// Explain rows: how much each feature pushed the model's output (Shapley values).
     Explain(ExplainArgs),
+    /// Write a one-page report on one row for a clinician: the prediction, its explanation in
+    /// words and as a chart, reference ranges, the nearest change that would flip it.
+    Report {
+        /// The ONNX model.
+        model: PathBuf,
+        /// A CSV dataset with a header.
+        data: PathBuf,
+        /// The row to report on (0-based).
+        #[arg(long)]
+        row: usize,
+        /// The report file: .html (self-contained), .png or .pdf.
+        #[arg(long)]
+        out: PathBuf,
+        /// The label column (default: found by name).
+        #[arg(long)]
+        label: Option<String>,
+        /// auto, exact, kernel, permutation or tree.
+        #[arg(long, default_value = "auto")]
+        method: Method,
+        /// Background rows from the training split.
+        #[arg(long, default_value_t = 50)]
+        background: usize,
+        /// Seed of every random choice.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Join the JSON files of sharded `explain --shard i/n` runs into one, rows in order.
     Merge {
         /// Attributions JSON files written by `loupe explain --format json`.
@@ -175,6 +201,49 @@ pub fn run(cli: Cli) -> anyhow::Result<Action> {
         }
         Some(Command::Explain(args)) => {
             explain(args)?;
+            Ok(Action::Done)
+        }
+        Some(Command::Report {
+            model,
+            data,
+            row,
+            out,
+            label,
+            method,
+            background,
+            seed,
+        }) => {
+            let kind = out
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .filter(|e| ["html", "htm", "png", "pdf"].contains(&e.as_str()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--out {}: the report is written as .html, .png or .pdf",
+                        out.display()
+                    )
+                })?;
+            let session = Session::load(&Source::files(model, Some(data), label))?;
+            let settings = ExplainSettings {
+                method,
+                background_rows: background,
+                seed,
+                ..ExplainSettings::default()
+            };
+            let report = loupe::report::Report::build(
+                &session,
+                row,
+                &settings,
+                &loupe::explain::NoProgress,
+            )?;
+            let bytes = match kind.as_str() {
+                "png" => loupe::report::page::png(&report, 2)?,
+                "pdf" => loupe::report::page::pdf(&report)?,
+                _ => loupe::report::page::html(&report)?.into_bytes(),
+            };
+            write_output(Some(&out), |w| w.write_all(&bytes))?;
+            eprintln!("wrote {} (row {row}, {})", out.display(), report.method);
             Ok(Action::Done)
         }
         Some(Command::Merge { files, out }) => {

@@ -3,7 +3,7 @@
 //! The engine is a pipeline of modules, each usable as a library without the GUI:
 //! [`model`] (ONNX → runnable model) → [`data`] (CSV → dataset matched to the model) →
 //! [`explain`] (attributions) → [`analysis`] (predictions and metrics) → [`plot`] (charts) →
-//! [`export`] (files users keep). The `app` module
+//! [`export`] (files users keep) and [`report`] (the clinician's one-page report). The `app` module
 //! (feature `gui`) is a thin egui front-end over the same calls, as is the `loupe` command line.
 
 pub mod analysis;
@@ -14,6 +14,7 @@ pub mod export;
 pub mod guard;
 pub mod model;
 pub mod plot;
+pub mod report;
 pub mod sample;
 pub mod session;
 

@@ -610,7 +610,10 @@ const RECIPROCALS: [f64; 65] = {
 };
 
 fn reciprocal(k: usize) -> f64 {
-    RECIPROCALS.get(k).copied().unwrap_or_else(|| 1.0 / k as f64)
+    RECIPROCALS
+        .get(k)
+        .copied()
+        .unwrap_or_else(|| 1.0 / k as f64)
 }
 
 /// The total weight of the path with element `k` unwound, without modifying it.

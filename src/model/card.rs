@@ -21,6 +21,13 @@ pub struct ModelCard {
     pub image: Option<ImageSpec>,
     /// Free text shown in the app and the report.
     pub description: Option<String>,
+    /// How the report names a feature (`{"worst concave points": "concave points (worst)"}`);
+    /// features not listed keep their data name.
+    pub display_names: Option<std::collections::BTreeMap<String, String>>,
+    /// Units of features, by data name (`{"mean area": "µm²"}`).
+    pub units: Option<std::collections::BTreeMap<String, String>>,
+    /// What one row is, for sentences such as "higher than 94% of patients" (default `row`).
+    pub subject: Option<String>,
 }
 
 /// How an image is turned into the model's input tensor.
@@ -58,6 +65,9 @@ impl ModelCard {
                 "output" => card.output = text(),
                 "description" => card.description = text(),
                 "image" => card.image = serde_json::from_str(value).ok(),
+                "display_names" => card.display_names = serde_json::from_str(value).ok(),
+                "units" => card.units = serde_json::from_str(value).ok(),
+                "subject" => card.subject = text(),
                 _ => {}
             }
         }
@@ -74,7 +84,23 @@ impl ModelCard {
             output: self.output.or(other.output),
             image: self.image.or(other.image),
             description: self.description.or(other.description),
+            display_names: self.display_names.or(other.display_names),
+            units: self.units.or(other.units),
+            subject: self.subject.or(other.subject),
         }
+    }
+
+    /// The name a report uses for the feature `name`.
+    pub fn display_name<'a>(&'a self, name: &'a str) -> &'a str {
+        self.display_names
+            .as_ref()
+            .and_then(|d| d.get(name))
+            .map_or(name, String::as_str)
+    }
+
+    /// The unit of feature `name`, if the card gives one.
+    pub fn unit(&self, name: &str) -> Option<&str> {
+        self.units.as_ref()?.get(name).map(String::as_str)
     }
 }
 

@@ -14,14 +14,20 @@ use super::{DOWN_RGB, UP_RGB, WaterfallSpec, nice_ticks, short_number};
 #[error("cannot draw the chart: {0}")]
 pub struct RenderError(String);
 
-pub(super) const FAMILY: &str = "sans-serif";
+impl RenderError {
+    pub fn new(message: impl Into<String>) -> Self {
+        RenderError(message.into())
+    }
+}
+
+pub const FAMILY: &str = "sans-serif";
 const WIDTH: u32 = 900;
 const ROW_HEIGHT: u32 = 32;
 const TOP: u32 = 64;
 const BOTTOM: u32 = 64;
 const LABEL_WIDTH: u32 = 320;
 
-pub(super) fn register_font() {
+pub fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The font is compiled in and known to parse; a failure would only lose text.
@@ -106,7 +112,7 @@ pub fn waterfall_png(spec: &WaterfallSpec, scale: u32) -> Result<Vec<u8>, Render
     png(spec, scale)
 }
 
-fn draw_waterfall<DB: DrawingBackend>(
+pub fn draw_waterfall<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     spec: &WaterfallSpec,
     s: f64,

@@ -1,0 +1,311 @@
+//! The clinician's one-page report on one row: the prediction with its probability and how far
+//! such probabilities can be trusted, the explanation in words and as a waterfall, where each
+//! value stands in the reference data, the nearest change that would flip the prediction, and
+//! the model card — as self-contained HTML, PNG or PDF ([`page`]).
+//!
+//! - [`words`]: numbers and names as people read them.
+//! - [`summary`]: the explanation in sentences.
+//! - [`reference`]: reference ranges, overall and per class.
+//! - [`counterfactual`]: the nearest change that flips the prediction.
+
+pub mod counterfactual;
+pub mod page;
+pub mod reference;
+pub mod summary;
+pub mod words;
+
+use crate::analysis::calibration::Reliability;
+use crate::analysis::failures::{Population, RELIABILITY_BINS};
+use crate::data::{Dataset, Labels};
+use crate::explain::run::RowExplanation;
+use crate::explain::settings::training_rows;
+use crate::explain::{ExplainSettings, Link, Progress, Targets};
+use crate::plot::WaterfallSpec;
+use crate::session::Session;
+
+use counterfactual::Counterfactual;
+use reference::Range;
+
+/// Features shown with reference ranges.
+pub const RANGES_SHOWN: usize = 8;
+/// Grid steps per feature of the counterfactual search.
+pub const COUNTERFACTUAL_STEPS: usize = 100;
+/// Features paired in the counterfactual search when no single change flips the prediction.
+pub const COUNTERFACTUAL_PAIRS: usize = 6;
+
+/// Everything on the page.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub row: usize,
+    pub model_name: String,
+    pub model_description: Option<String>,
+    pub data_name: String,
+    /// UTC date of the report, `YYYY-MM-DD`.
+    pub date: String,
+    /// The predicted class (or value) and its probability.
+    pub predicted: String,
+    pub probability: Option<f64>,
+    /// The recorded outcome, when the data has one.
+    pub recorded: Option<String>,
+    /// How often the model was right at this confidence on held-out rows, in words.
+    pub calibration: Option<String>,
+    /// The summary paragraph (ends with the caveat).
+    pub summary: String,
+    pub waterfall: WaterfallSpec,
+    /// Reference ranges of the most influential features, in that order.
+    pub ranges: Vec<(String, Range)>,
+    /// Class names for the per-class percentiles.
+    pub class_names: Vec<String>,
+    /// The nearest counterfactual in words.
+    pub counterfactual: Option<String>,
+    /// The method behind the numbers.
+    pub method: String,
+    pub explanation: RowExplanation,
+    pub counterfactual_detail: Option<Counterfactual>,
+}
+
+/// Today's UTC date.
+pub fn today() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()[..10].to_string()
+}
+
+/// The class a report explains: the card's positive class, else the predicted one.
+fn explained_class(session: &Session, row: usize) -> Option<usize> {
+    match session.model.task() {
+        crate::model::Task::Classification { positive_class, .. } => positive_class.or_else(|| {
+            session
+                .predictions
+                .as_ref()
+                .and_then(|p| p.predicted.get(row).copied())
+        }),
+        crate::model::Task::Regression { .. } => None,
+    }
+}
+
+impl Report {
+    /// Builds the report on `row`: explains it with `settings` (in probability, for the card's
+    /// positive class or else the predicted one) and searches the nearest counterfactual.
+    pub fn build(
+        session: &Session,
+        row: usize,
+        settings: &ExplainSettings,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<Report> {
+        let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
+            anyhow::bail!("open a dataset to report on one of its rows");
+        };
+        if row >= data.len() {
+            anyhow::bail!(
+                "row {row} is out of range: the data has {} rows",
+                data.len()
+            );
+        }
+        let card = session.model.card();
+        let class_names = session.model.task().class_names().to_vec();
+        let target = explained_class(session, row);
+        let settings = ExplainSettings {
+            link: Link::Identity,
+            targets: match target {
+                Some(c) => Targets::Classes(vec![c]),
+                None => Targets::Predicted,
+            },
+            ..settings.clone()
+        };
+        let background = settings.background(data, None)?;
+        let explanation = session
+            .explain(&[row], &settings, &background, progress)?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no explanation of row {row}"))?;
+        let a = &explanation.attribution;
+        let reference = training_rows(data);
+        let reference_classes = reference_classes(data);
+        let x: Vec<f32> = data.x.row(row).to_vec();
+        let percentiles: Vec<f64> = (0..x.len())
+            .map(|j| crate::analysis::percentile_rank(reference.column(j).iter().copied(), x[j]))
+            .collect();
+        let summary = summary::summarize(&summary::SummaryInput {
+            card,
+            feature_names: &data.feature_names,
+            values: &x,
+            percentiles: &percentiles,
+            class: target.map(|c| class_names[c].as_str()),
+            output: a.output_value,
+            base: a.base_value,
+            attributions: &a.values,
+            std_err: a.std_err.as_deref(),
+        });
+        let mut order: Vec<usize> = (0..x.len()).collect();
+        order.sort_by(|&p, &q| a.values[q].abs().total_cmp(&a.values[p].abs()));
+        let ranges = order
+            .iter()
+            .take(RANGES_SHOWN)
+            .map(|&j| {
+                (
+                    words::feature(card, &data.feature_names[j]),
+                    Range::new(
+                        reference.view(),
+                        reference_classes.as_deref(),
+                        class_names.len(),
+                        j,
+                        x[j],
+                    ),
+                )
+            })
+            .collect();
+        let waterfall = session
+            .waterfall(&explanation, Link::Identity, 10)
+            .ok_or_else(|| anyhow::anyhow!("no data"))?;
+
+        let (predicted, probability) = match predictions.predicted.get(row) {
+            Some(&c) => (
+                class_names[c].clone(),
+                Some(predictions.outputs[[row, c]] as f64),
+            ),
+            None => (words::number(predictions.outputs[[row, 0]] as f64), None),
+        };
+        let recorded = match &data.labels {
+            Some(Labels::Classes(c)) => class_names.get(c[row]).cloned(),
+            Some(Labels::Values(v)) => Some(words::number(v[row] as f64)),
+            None => None,
+        };
+        let calibration = calibration_sentence(data, predictions, row);
+        let (counterfactual, counterfactual_detail) = match predictions.predicted.get(row) {
+            Some(&current) => {
+                let pairs: Vec<usize> = order.iter().copied().take(COUNTERFACTUAL_PAIRS).collect();
+                let found = counterfactual::nearest(
+                    &*session.model,
+                    &x,
+                    reference.view(),
+                    current,
+                    COUNTERFACTUAL_STEPS,
+                    &pairs,
+                )?;
+                let words = match &found {
+                    Some(cf) => counterfactual_words(session, data, cf),
+                    None => format!(
+                        "No change to one or two of the most influential values, within the \
+                         ranges seen in the reference data, makes the model predict anything \
+                         but {}.",
+                        class_names[current]
+                    ),
+                };
+                (Some(words), found)
+            }
+            None => (None, None),
+        };
+        let method = format!(
+            "{} · {} background rows of the reference data · seed {}",
+            settings.resolved_method(&session.model).name(),
+            background.len(),
+            settings.seed
+        );
+        Ok(Report {
+            row,
+            model_name: session.model.name().to_string(),
+            model_description: card.description.clone(),
+            data_name: data.source.clone(),
+            date: today(),
+            predicted,
+            probability,
+            recorded,
+            calibration,
+            summary,
+            waterfall,
+            ranges,
+            class_names,
+            counterfactual,
+            method,
+            explanation,
+            counterfactual_detail,
+        })
+    }
+
+    /// A heading for the page: `Row 17 · breast_cancer.csv`.
+    pub fn title(&self) -> String {
+        format!("Row {} · {}", self.row, self.data_name)
+    }
+}
+
+/// The reference rows' classes (training split, else all rows), when labelled.
+fn reference_classes(data: &Dataset) -> Option<Vec<usize>> {
+    let classes = data.classes()?;
+    Some(match &data.split {
+        Some(split) if split.contains(&crate::data::Split::Train) => classes
+            .iter()
+            .zip(split)
+            .filter(|(_, s)| **s == crate::data::Split::Train)
+            .map(|(c, _)| *c)
+            .collect(),
+        _ => classes.to_vec(),
+    })
+}
+
+/// "Among 42 test-split rows predicted with 90–100% confidence, the model was right for 40
+/// (95%)."
+fn calibration_sentence(
+    data: &Dataset,
+    predictions: &crate::analysis::Predictions,
+    row: usize,
+) -> Option<String> {
+    let truth = data.classes()?;
+    let confidence = *predictions.confidence.get(row)? as f64;
+    let (rows, population) = Population::Test.rows(data);
+    let correct: Vec<bool> = truth
+        .iter()
+        .zip(&predictions.predicted)
+        .map(|(t, p)| t == p)
+        .collect();
+    let r = Reliability::top_label(&predictions.confidence, &correct, &rows, RELIABILITY_BINS);
+    let bin = r
+        .bins
+        .iter()
+        .find(|b| confidence >= b.lo && (confidence < b.hi || b.hi >= 1.0))?;
+    if bin.rows.is_empty() {
+        return Some(format!(
+            "No {population} row was predicted with {:.0}–{:.0}% confidence, so how often such \
+             predictions are right is unknown.",
+            bin.lo * 100.0,
+            bin.hi * 100.0
+        ));
+    }
+    let right = bin.rows.iter().filter(|&&r| correct[r]).count();
+    Some(format!(
+        "Among {} {population} rows predicted with {:.0}–{:.0}% confidence, the model was right \
+         for {right} ({}).",
+        bin.rows.len(),
+        bin.lo * 100.0,
+        bin.hi * 100.0,
+        words::percent(right as f64 / bin.rows.len() as f64)
+    ))
+}
+
+/// "If worst concave points were 0.11 instead of 0.18, the model would predict benign (62%)."
+fn counterfactual_words(session: &Session, data: &Dataset, cf: &Counterfactual) -> String {
+    let card = session.model.card();
+    let parts: Vec<String> = cf
+        .changes
+        .iter()
+        .map(|c| {
+            let name = &data.feature_names[c.feature];
+            format!(
+                "{} were {} instead of {}",
+                words::feature(card, name),
+                words::value(card, name, c.to),
+                words::value(card, name, c.from)
+            )
+        })
+        .collect();
+    let class = session
+        .model
+        .task()
+        .class_names()
+        .get(cf.class)
+        .cloned()
+        .unwrap_or_default();
+    format!(
+        "If {}, the model would predict {class} ({}). This is the smallest such change within \
+         the values seen in the reference data; it is a property of the model, not advice.",
+        parts.join(" and "),
+        words::percent(cf.probability as f64)
+    )
+}

@@ -1,0 +1,156 @@
+//! The explanation in words, for a reader who does not read waterfall charts: the estimate and
+//! the reference population's, the measurements that pushed toward and away from the class with
+//! how unusual each value is, uncertain contributions marked, and a caveat that this explains the
+//! model, not the patient.
+
+use super::words;
+use crate::model::ModelCard;
+
+/// Contributions named on each side.
+pub const TOWARD: usize = 3;
+pub const AWAY: usize = 2;
+
+/// The caveat closing every summary.
+pub const CAVEAT: &str = "This explains how the model reached its output, not the patient's \
+condition: the contributions say how the model weighed these values against the reference data, \
+not what causes the outcome.";
+
+/// What a summary is made from.
+pub struct SummaryInput<'a> {
+    pub card: &'a ModelCard,
+    pub feature_names: &'a [String],
+    /// The row's values.
+    pub values: &'a [f32],
+    /// Each value's percentile in the reference data.
+    pub percentiles: &'a [f64],
+    /// The explained class's name, or `None` for a regression value.
+    pub class: Option<&'a str>,
+    /// f(x) and E[f] (probabilities for a class).
+    pub output: f64,
+    pub base: f64,
+    pub attributions: &'a [f64],
+    pub std_err: Option<&'a [f64]>,
+}
+
+/// Where a value stands, in words: `higher than 94%`, `lower than 80%`, `about the median`.
+fn standing(p: f64) -> String {
+    if (45.0..=55.0).contains(&p) {
+        "about the median".into()
+    } else if p > 50.0 {
+        format!("higher than {:.0}%", p.min(99.0))
+    } else {
+        format!("lower than {:.0}%", (100.0 - p).min(99.0))
+    }
+}
+
+/// The summary paragraph.
+pub fn summarize(s: &SummaryInput) -> String {
+    let subjects = words::subjects(s.card);
+    let mut text = match s.class {
+        Some(class) => format!(
+            "The model estimates {} probability of {class} (the reference population: {}).",
+            words::percent(s.output),
+            words::percent(s.base)
+        ),
+        None => format!(
+            "The model predicts {} (the reference population: {}).",
+            words::number(s.output),
+            words::number(s.base)
+        ),
+    };
+    let mut order: Vec<usize> = (0..s.attributions.len()).collect();
+    order.sort_by(|&a, &b| s.attributions[b].abs().total_cmp(&s.attributions[a].abs()));
+    let toward: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&j| s.attributions[j] > 0.0)
+        .take(TOWARD)
+        .collect();
+    let away: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&j| s.attributions[j] < 0.0)
+        .take(AWAY)
+        .collect();
+    let mut first = true;
+    let mut clause = |j: usize| {
+        let name = &s.feature_names[j];
+        let mut c = format!(
+            "{} {} — {}",
+            words::feature(s.card, name),
+            words::value(s.card, name, s.values[j]),
+            standing(s.percentiles[j])
+        );
+        if first && !standing(s.percentiles[j]).starts_with("about") {
+            c.push_str(&format!(" of {subjects} in the reference data"));
+        }
+        first = false;
+        let uncertain = s
+            .std_err
+            .and_then(|e| e.get(j))
+            .is_some_and(|&e| s.attributions[j].abs() < 1.96 * e);
+        c.push_str(&format!(
+            " ({}{})",
+            words::signed(s.attributions[j]),
+            if uncertain { ", uncertain" } else { "" }
+        ));
+        c
+    };
+    let (up, down) = match s.class {
+        Some(class) => (
+            format!("Pushing toward {class}"),
+            format!("Pushing away from {class}"),
+        ),
+        None => ("Pushing the value up".into(), "Pushing it down".into()),
+    };
+    if !toward.is_empty() {
+        let parts: Vec<String> = toward.iter().map(|&j| clause(j)).collect();
+        text.push_str(&format!(" {up}: {}.", parts.join("; ")));
+    }
+    if !away.is_empty() {
+        let parts: Vec<String> = away.iter().map(|&j| clause(j)).collect();
+        text.push_str(&format!(" {down}: {}.", parts.join("; ")));
+    }
+    text.push(' ');
+    text.push_str(CAVEAT);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_names_sides_standing_units_and_uncertainty() {
+        let card = ModelCard {
+            subject: Some("patient".into()),
+            units: Some([("area".to_string(), "µm²".to_string())].into()),
+            display_names: Some([("cp".to_string(), "concave points".to_string())].into()),
+            ..Default::default()
+        };
+        let names: Vec<String> = ["cp", "area", "texture", "noise"]
+            .map(String::from)
+            .to_vec();
+        let text = summarize(&SummaryInput {
+            card: &card,
+            feature_names: &names,
+            values: &[0.18, 1420.0, 14.1, 3.0],
+            percentiles: &[94.2, 97.0, 20.0, 50.0],
+            class: Some("malignant"),
+            output: 0.923,
+            base: 0.372,
+            attributions: &[0.21, 0.12, -0.04, 0.001],
+            std_err: Some(&[0.01, 0.01, 0.03, 0.01]),
+        });
+        assert_eq!(
+            text,
+            format!(
+                "The model estimates 92% probability of malignant (the reference population: 37%). \
+                 Pushing toward malignant: concave points 0.18 — higher than 94% of patients in the \
+                 reference data (+0.21); area 1,420 µm² — higher than 97% (+0.12); noise 3 — about \
+                 the median (+0.0010, uncertain). Pushing away from malignant: texture 14.1 — lower \
+                 than 80% (−0.040, uncertain). {CAVEAT}"
+            )
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! The clinician's report: the summary of a fixed row against a reviewed text, names from the
+//! data escaped in the HTML, a counterfactual that really flips the model and is the smallest
+//! single-feature change on the grid, and PNG and PDF files that open.
+
+mod common;
+
+use std::path::Path;
+
+use common::sample;
+use loupe::explain::{ExplainSettings, NoProgress, Predict};
+use loupe::report::counterfactual::{grid, spreads};
+use loupe::report::{COUNTERFACTUAL_STEPS, Report, page};
+use loupe::session::{Session, Source};
+
+fn sample_session() -> Session {
+    Session::load(&Source::files(
+        sample("breast_cancer_mlp.onnx"),
+        Some(sample("breast_cancer.csv")),
+        None,
+    ))
+    .unwrap()
+}
+
+fn report(session: &Session, row: usize) -> Report {
+    Report::build(session, row, &ExplainSettings::default(), &NoProgress).unwrap()
+}
+
+#[test]
+fn the_summary_of_a_fixed_row_matches_the_reviewed_text() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/summary_row_13.txt");
+    let want = std::fs::read_to_string(golden).unwrap();
+    let r = report(&sample_session(), 13);
+    assert_eq!(r.summary, want.trim_end());
+    assert_eq!(r.predicted, "malignant");
+    assert_eq!(r.recorded.as_deref(), Some("malignant"));
+}
+
+#[test]
+fn names_from_the_data_and_card_are_escaped_in_the_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = "<script>alert(1)</script>";
+    // The feature that matters most for row 0 gets the name, so it is on the page.
+    let plain = report(&sample_session(), 0);
+    let values = &plain.explanation.attribution.values;
+    let top = (0..values.len())
+        .max_by(|&a, &b| values[a].abs().total_cmp(&values[b].abs()))
+        .unwrap();
+    let top_name = sample_session().data.unwrap().feature_names[top].clone();
+    // The sample model with a card naming that feature (and a class) with markup.
+    std::fs::copy(sample("breast_cancer_mlp.onnx"), dir.path().join("m.onnx")).unwrap();
+    let mut card: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sample("breast_cancer_mlp.card.json")).unwrap(),
+    )
+    .unwrap();
+    card["feature_names"][top] = evil.into();
+    card["class_names"][0] = "<b>malignant</b>".into();
+    card["positive_class"] = "<b>malignant</b>".into();
+    card["description"] = "A model & its \"card\" <img src=x onerror=alert(2)>".into();
+    std::fs::write(dir.path().join("m.card.json"), card.to_string()).unwrap();
+    let csv = std::fs::read_to_string(sample("breast_cancer.csv")).unwrap();
+    let (header, body) = csv.split_once('\n').unwrap();
+    let header = header
+        .split(',')
+        .map(|h| if h == top_name { evil } else { h })
+        .collect::<Vec<_>>()
+        .join(",");
+    let csv = format!("{header}\n{body}").replace(",malignant,", ",<b>malignant</b>,");
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    let session = Session::load(&Source::files(
+        dir.path().join("m.onnx"),
+        Some(dir.path().join("d.csv")),
+        None,
+    ))
+    .unwrap();
+    let r = report(&session, 0);
+    let html = page::html(&r).unwrap();
+    assert!(r.ranges.iter().any(|(name, _)| name == evil));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!html.contains("<script"), "no live script tag");
+    assert!(!html.contains("<b>malignant"));
+    assert!(!html.contains("<img src=x"));
+    assert!(html.contains("A model &amp; its &quot;card&quot;"));
+}
+
+#[test]
+fn the_counterfactual_flips_the_model_and_no_single_grid_change_is_smaller() {
+    let session = sample_session();
+    let data = session.data.clone().unwrap();
+    let predictions = session.predictions.clone().unwrap();
+    let reference = loupe::explain::settings::training_rows(&data);
+    let spread = spreads(reference.view());
+    let mut checked = 0;
+    for row in [13usize, 40, 146, 300] {
+        let r = report(&session, row);
+        let Some(cf) = r.counterfactual_detail.clone() else {
+            continue;
+        };
+        checked += 1;
+        let current = predictions.predicted[row];
+        // Fed back to the model, the changed row is predicted as the other class.
+        let mut x: Vec<f32> = data.x.row(row).to_vec();
+        for c in &cf.changes {
+            assert_eq!(c.from, x[c.feature]);
+            x[c.feature] = c.to;
+        }
+        let p = session
+            .model
+            .predict(
+                ndarray::Array2::from_shape_vec((1, x.len()), x.clone())
+                    .unwrap()
+                    .view(),
+            )
+            .unwrap();
+        let class = if p[[0, 1]] > p[[0, 0]] { 1 } else { 0 };
+        assert_ne!(
+            class, current,
+            "row {row}: the change must flip the prediction"
+        );
+        assert_eq!(class, cf.class);
+        assert!(r.counterfactual.as_deref().unwrap().starts_with("If "));
+        // Minimal among single-feature changes on the same grid (brute force, one call).
+        if cf.changes.len() == 1 {
+            let base: Vec<f32> = data.x.row(row).to_vec();
+            let mut rows = Vec::new();
+            let mut dist = Vec::new();
+            for j in 0..base.len() {
+                for v in grid(spread[j].1, spread[j].2, COUNTERFACTUAL_STEPS) {
+                    let mut y = base.clone();
+                    y[j] = v;
+                    rows.extend(y);
+                    dist.push((v as f64 - base[j] as f64).abs() / spread[j].0);
+                }
+            }
+            let x = ndarray::Array2::from_shape_vec((dist.len(), base.len()), rows).unwrap();
+            let p = session.model.predict(x.view()).unwrap();
+            for (i, d) in dist.iter().enumerate() {
+                let flips = (p[[i, 1]] > p[[i, 0]]) as usize != current;
+                if flips {
+                    assert!(
+                        *d >= cf.distance - 1e-12,
+                        "row {row}: a smaller flip exists ({d} < {})",
+                        cf.distance
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked >= 3, "most rows have a counterfactual");
+}
+
+#[test]
+fn png_and_pdf_open() {
+    let r = report(&sample_session(), 13);
+    let png = page::png(&r, 2).unwrap();
+    let image = image::load_from_memory(&png).unwrap();
+    assert_eq!(
+        (image.width(), image.height()),
+        (2 * 794, 2 * 1123),
+        "A4 at 2×"
+    );
+    let pdf = page::pdf(&r).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = String::from_utf8_lossy(&pdf);
+    let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
+    assert_eq!(pages, 1, "one page");
+    assert!(text.contains("/Count 1"));
+    assert!(text.contains("%%EOF"));
+    // The invisible text layer carries the summary, so the PDF can be searched.
+    assert!(text.contains("The model estimates 92% probability of malignant"));
+}
