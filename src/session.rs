@@ -187,6 +187,46 @@ impl Session {
         }
     }
 
+    /// What if row `row` had the values `x`: the model's outputs for them and their
+    /// explanation (for `settings.targets`, the predicted class of the edited row by default).
+    pub fn explain_what_if(
+        &self,
+        row: usize,
+        x: &[f32],
+        settings: &ExplainSettings,
+        background: &Background,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<(Vec<f32>, RowExplanation)> {
+        let m = self.model.n_features();
+        if x.len() != m {
+            anyhow::bail!("the model takes {m} values, got {}", x.len());
+        }
+        let xs = ndarray::Array2::from_shape_vec((1, m), x.to_vec())?;
+        let outputs = self.model.predict(xs.view())?;
+        let predicted = Predictions::from_outputs(outputs.clone(), self.model.task());
+        let targets = settings.targets_for(&predicted, 0);
+        let explainer = match &self.data {
+            Some(data) => settings.explainer(&self.model, data, background)?,
+            None => anyhow::bail!("open a dataset to explain against"),
+        };
+        let mut explained = explain_rows(
+            &*self.model,
+            xs.view(),
+            &[0],
+            &|_| targets.clone(),
+            &*explainer,
+            background,
+            settings.link,
+            settings.seed,
+            progress,
+        )?;
+        let mut e = explained
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no explanation"))?;
+        e.row = row;
+        Ok((outputs.row(0).to_vec(), e))
+    }
+
     /// The waterfall chart of one explanation.
     pub fn waterfall(
         &self,
@@ -195,9 +235,24 @@ impl Session {
         max_bars: usize,
     ) -> Option<WaterfallSpec> {
         let data = self.data.as_ref()?;
-        let a = &explanation.attribution;
         let row: Vec<f32> = data.x.row(explanation.row).to_vec();
-        Some(WaterfallSpec::new(
+        Some(self.waterfall_of(explanation, &row, link, max_bars))
+    }
+
+    /// The waterfall chart of an explanation of the values `row`.
+    pub fn waterfall_of(
+        &self,
+        explanation: &RowExplanation,
+        row: &[f32],
+        link: Link,
+        max_bars: usize,
+    ) -> WaterfallSpec {
+        let a = &explanation.attribution;
+        let names: Vec<String> = match &self.data {
+            Some(d) => d.feature_names.clone(),
+            None => (0..row.len()).map(|j| format!("feature {j}")).collect(),
+        };
+        WaterfallSpec::new(
             match explanation.versus {
                 Some(b) => format!(
                     "Row {} · why {} and not {}",
@@ -212,14 +267,14 @@ impl Session {
                 ),
             },
             self.measure_of(explanation, link),
-            &data.feature_names,
-            &row,
+            &names,
+            row,
             &a.values,
             a.std_err.as_deref(),
             a.base_value,
             a.output_value,
             max_bars,
-        ))
+        )
     }
 }
 

@@ -318,3 +318,44 @@ fn a_mistake_can_be_explained_as_why_the_predicted_class_and_not_the_true_one() 
     assert!((a.base_value + sum - a.output_value).abs() < 1e-6);
     assert!(e.spec.title.contains("and not"), "{}", e.spec.title);
 }
+
+#[test]
+fn what_if_edits_are_explained_after_a_pause_on_a_worker() {
+    let mut harness = sample_app();
+    harness.get_by_label("#13").click();
+    harness.run();
+    harness.get_by_label("Explain").click();
+    run_until(&mut harness, |app| {
+        !app.explain.is_running() && app.explain.latest().is_some()
+    });
+    harness.get_by_label("What if…").click();
+    harness.run();
+    harness.get_by_label("Edit a value in the table below.");
+    // Worst concave points (27) raised to the top of its range.
+    let high = {
+        let app = harness.state();
+        let data = app.session().unwrap().data.clone().unwrap();
+        data.x.column(27).iter().copied().fold(f32::MIN, f32::max)
+    };
+    harness.state_mut().explain.edit(27, high);
+    harness.step();
+    assert!(
+        !harness.state().explain.is_running(),
+        "an edit waits for the pause before it is explained"
+    );
+    run_until(&mut harness, |app| {
+        !app.explain.is_running()
+            && app
+                .explain
+                .latest()
+                .is_some_and(|e| e.what_if.is_some() && e.values[27] == high)
+    });
+    let e = harness.state().explain.latest().unwrap().clone();
+    let outputs = e.what_if.clone().unwrap();
+    let a = &e.explanation.attribution;
+    // The explanation is of the edited values: its output is the model's output for them.
+    let class = e.explanation.target;
+    assert!((a.output_value - outputs[class] as f64).abs() < 1e-4);
+    harness.get_by_label_contains("What if:");
+    assert!(e.spec.title.ends_with("what if (edited values)"));
+}

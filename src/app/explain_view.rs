@@ -37,7 +37,22 @@ pub struct Explained {
     pub background_file: Option<String>,
     pub seconds: f64,
     settings: ExplainSettings,
+    /// The values explained: the row's, or the edited ones of a what-if.
+    pub values: Vec<f32>,
+    /// For a what-if: the model's outputs for the edited values.
+    pub what_if: Option<Vec<f32>>,
 }
+
+/// Values of the selected row being edited ("what if this were 0.11?").
+#[derive(Clone, Debug)]
+pub struct WhatIf {
+    pub row: usize,
+    pub values: Vec<f32>,
+    changed: Instant,
+}
+
+/// Edits are explained once they have rested this long.
+const WHAT_IF_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(350);
 
 /// Work done and the cancel flag of a running explanation, shared with its worker.
 pub struct JobProgress {
@@ -100,6 +115,8 @@ pub struct ExplainView {
     pub message: Option<String>,
     /// For a misclassified row: explain "why the predicted class and not the true one".
     pub versus: bool,
+    /// The what-if editor, when open.
+    pub what_if: Option<WhatIf>,
 }
 
 /// Says which space a tree model is explained in, and offers the exact one.
@@ -162,9 +179,31 @@ impl ExplainView {
         self.running.is_some()
     }
 
-    fn key(&self, row: usize, versus: Option<(usize, usize)>) -> String {
+    fn key(&self, row: usize, versus: Option<(usize, usize)>, edited: Option<&[f32]>) -> String {
         let file = self.background_file.as_ref().map(|d| d.source.as_str());
-        format!("{row}|{:?}|{file:?}|{versus:?}", self.settings)
+        format!("{row}|{:?}|{file:?}|{versus:?}|{edited:?}", self.settings)
+    }
+
+    /// Opens the what-if editor on `row`'s values (or closes it).
+    pub fn toggle_what_if(&mut self, session: &Session, row: usize) {
+        self.what_if = match (&self.what_if, &session.data) {
+            (Some(_), _) | (None, None) => None,
+            (None, Some(data)) => Some(WhatIf {
+                row,
+                values: data.x.row(row).to_vec(),
+                changed: Instant::now(),
+            }),
+        };
+    }
+
+    /// Sets feature `j` of the what-if to `value`.
+    pub fn edit(&mut self, j: usize, value: f32) {
+        if let Some(w) = &mut self.what_if
+            && w.values.get(j).is_some_and(|v| *v != value)
+        {
+            w.values[j] = value;
+            w.changed = Instant::now();
+        }
     }
 
     /// Draws the tab for `row`, starting the explanation if it is not cached.
@@ -174,9 +213,26 @@ impl ExplainView {
             None => Targets::Predicted,
         };
         self.poll();
+        if self.what_if.as_ref().is_some_and(|w| w.row != row) {
+            self.what_if = None;
+        }
+        let original: Vec<f32> = session
+            .data
+            .as_ref()
+            .map(|d| d.x.row(row).to_vec())
+            .unwrap_or_default();
+        let edited = self
+            .what_if
+            .as_ref()
+            .filter(|w| w.values != original)
+            .map(|w| w.values.clone());
+        let resting = self
+            .what_if
+            .as_ref()
+            .map_or(std::time::Duration::MAX, |w| w.changed.elapsed());
         let mistake = mistake(session, row);
-        let versus = mistake.filter(|_| self.versus);
-        let key = self.key(row, versus);
+        let versus = mistake.filter(|_| self.versus && edited.is_none());
+        let key = self.key(row, versus, edited.as_deref());
         let cached = self
             .cache
             .iter()
@@ -190,8 +246,21 @@ impl ExplainView {
             && self.running.is_none()
             && self.cancelled.as_deref() != Some(key.as_str())
         {
-            self.start(ui.ctx(), session, row, versus, key.clone());
+            if edited.is_some() && resting < WHAT_IF_DEBOUNCE {
+                ui.ctx().request_repaint_after(WHAT_IF_DEBOUNCE - resting);
+            } else {
+                self.start(ui.ctx(), session, row, versus, edited.clone(), key.clone());
+            }
         }
+        // While a what-if is being edited, keep showing its last result.
+        let cached = cached.or_else(|| {
+            self.what_if.as_ref()?;
+            self.cache
+                .iter()
+                .rev()
+                .find(|(_, e)| e.row == row && e.what_if.is_some())
+                .map(|(_, e)| e.clone())
+        });
 
         egui::Panel::right("explain_settings")
             .default_size(250.0)
@@ -200,7 +269,30 @@ impl ExplainView {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             super::prediction_card::prediction_header(ui, session, row);
-            if let Some((predicted, truth)) = mistake {
+            ui.horizontal(|ui| {
+                let open = self.what_if.is_some();
+                if ui
+                    .selectable_label(open, "What if…")
+                    .on_hover_text(
+                        "Edit this row's values and see the prediction and explanation change",
+                    )
+                    .clicked()
+                {
+                    self.toggle_what_if(session, row);
+                }
+                if open {
+                    if ui.small_button("Reset values").clicked() {
+                        self.what_if = None;
+                        self.toggle_what_if(session, row);
+                    }
+                    if let Some(e) = cached.as_ref().filter(|e| e.what_if.is_some()) {
+                        what_if_line(ui, session, row, e);
+                    } else {
+                        ui.weak("Edit a value in the table below.");
+                    }
+                }
+            });
+            if let Some((predicted, truth)) = mistake.filter(|_| edited.is_none()) {
                 let names = session.model.task().class_names();
                 ui.checkbox(
                     &mut self.versus,
@@ -236,7 +328,7 @@ impl ExplainView {
                 });
             }
             match &cached {
-                Some(explained) => result_ui(ui, session, explained),
+                Some(explained) => result_ui(ui, session, explained, self),
                 None if self.cancelled.as_deref() == Some(key.as_str()) => {
                     ui.horizontal(|ui| {
                         ui.label("Cancelled.");
@@ -298,6 +390,7 @@ impl ExplainView {
         session: &Session,
         row: usize,
         versus: Option<(usize, usize)>,
+        edited: Option<Vec<f32>>,
         key: String,
     ) {
         let Some(data) = session.data.clone() else {
@@ -328,24 +421,37 @@ impl ExplainView {
         let job = Job::spawn("Explaining…", ctx, move || {
             let started = Instant::now();
             let background = settings.background(&data, file.as_deref())?;
-            let explanation = match versus {
-                Some((a, b)) => {
-                    session.explain_versus(row, a, b, &settings, &background, &*worker_progress)?
+            let values: Vec<f32> = edited.clone().unwrap_or_else(|| data.x.row(row).to_vec());
+            let (explanation, what_if) = match (&edited, versus) {
+                (Some(x), _) => {
+                    let (outputs, e) = session.explain_what_if(
+                        row,
+                        x,
+                        &settings,
+                        &background,
+                        &*worker_progress,
+                    )?;
+                    (e, Some(outputs))
                 }
-                None => session
-                    .explain(&[row], &settings, &background, &*worker_progress)?
-                    .pop()
-                    .ok_or_else(|| anyhow::anyhow!("no explanation"))?,
+                (None, Some((a, b))) => (
+                    session.explain_versus(row, a, b, &settings, &background, &*worker_progress)?,
+                    None,
+                ),
+                (None, None) => (
+                    session
+                        .explain(&[row], &settings, &background, &*worker_progress)?
+                        .pop()
+                        .ok_or_else(|| anyhow::anyhow!("no explanation"))?,
+                    None,
+                ),
             };
-            let spec = session
-                .waterfall(&explanation, settings.link, MAX_BARS)
-                .ok_or_else(|| anyhow::anyhow!("no data"))?;
+            let mut spec = session.waterfall_of(&explanation, &values, settings.link, MAX_BARS);
+            if what_if.is_some() {
+                spec.title = format!("{} · what if (edited values)", spec.title);
+            }
             let percentiles = (0..data.feature_names.len())
                 .map(|j| {
-                    crate::analysis::percentile_rank(
-                        data.x.column(j).iter().copied(),
-                        data.x[[row, j]],
-                    )
+                    crate::analysis::percentile_rank(data.x.column(j).iter().copied(), values[j])
                 })
                 .collect();
             Ok(Explained {
@@ -358,6 +464,8 @@ impl ExplainView {
                 background_file: file.map(|f| f.source.clone()),
                 seconds: started.elapsed().as_secs_f64(),
                 settings,
+                values,
+                what_if,
             })
         });
         self.running = Some(Running { key, job, progress });
@@ -636,13 +744,50 @@ fn mistake(session: &Session, row: usize) -> Option<(usize, usize)> {
     (truth != predicted).then_some((predicted, truth))
 }
 
-fn result_ui(ui: &mut egui::Ui, session: &Session, explained: &Explained) {
+/// "What if: benign with probability 62% (the row as recorded: malignant, 92%)".
+fn what_if_line(ui: &mut egui::Ui, session: &Session, row: usize, e: &Explained) {
+    let (Some(outputs), Some(p)) = (&e.what_if, &session.predictions) else {
+        return;
+    };
+    let names = session.model.task().class_names();
+    if names.is_empty() {
+        ui.label(format!(
+            "What if: {} (as recorded: {})",
+            super::prediction_card::format_value(outputs[0]),
+            super::prediction_card::format_value(p.outputs[[row, 0]])
+        ));
+        return;
+    }
+    let best = (0..outputs.len())
+        .max_by(|&a, &b| outputs[a].total_cmp(&outputs[b]))
+        .unwrap_or(0);
+    let was = p.predicted.get(row).copied().unwrap_or(0);
+    let text = format!(
+        "What if: {} with probability {:.1}% (as recorded: {}, {:.1}%)",
+        names[best],
+        outputs[best] * 100.0,
+        names[was],
+        p.outputs[[row, was]] * 100.0
+    );
+    if best != was {
+        ui.colored_label(super::theme::BAD, egui::RichText::new(text).strong());
+    } else {
+        ui.label(egui::RichText::new(text).strong());
+    }
+}
+
+fn result_ui(ui: &mut egui::Ui, session: &Session, explained: &Explained, view: &mut ExplainView) {
     waterfall_ui(ui, &explained.spec);
     ui.add_space(8.0);
     let Some(data) = &session.data else { return };
     let a = &explained.explanation.attribution;
     let mut order: Vec<usize> = (0..a.values.len()).collect();
-    order.sort_by(|&x, &y| a.values[y].abs().total_cmp(&a.values[x].abs()));
+    // While editing, rows keep their place so the value under the pointer does not move.
+    if view.what_if.is_none() {
+        order.sort_by(|&x, &y| a.values[y].abs().total_cmp(&a.values[x].abs()));
+    }
+    let editing: Option<Vec<f32>> = view.what_if.as_ref().map(|w| w.values.clone());
+    let mut edits: Vec<(usize, f32)> = Vec::new();
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     egui_extras::TableBuilder::new(ui)
         .id_salt("attribution_table")
@@ -664,10 +809,38 @@ fn result_ui(ui: &mut egui::Ui, session: &Session, explained: &Explained) {
                 r.col(|ui| {
                     ui.label(&data.feature_names[j]);
                 });
-                r.col(|ui| {
-                    ui.monospace(super::prediction_card::format_value(
-                        data.x[[explained.row, j]],
-                    ));
+                r.col(|ui| match &editing {
+                    Some(values) => {
+                        let mut v = values[j];
+                        let column = data.x.column(j);
+                        let (lo, hi) = column
+                            .iter()
+                            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
+                                (lo.min(x), hi.max(x))
+                            });
+                        let speed = ((hi - lo) / 300.0).max(f32::EPSILON) as f64;
+                        let response = ui
+                            .add(egui::DragValue::new(&mut v).speed(speed))
+                            .on_hover_text(format!(
+                                "recorded {} · seen from {} to {}",
+                                super::prediction_card::format_value(data.x[[explained.row, j]]),
+                                super::prediction_card::format_value(lo),
+                                super::prediction_card::format_value(hi)
+                            ));
+                        response.widget_info(|| {
+                            egui::WidgetInfo::labeled(
+                                egui::Role::SpinButton,
+                                true,
+                                &data.feature_names[j],
+                            )
+                        });
+                        if response.changed() {
+                            edits.push((j, v));
+                        }
+                    }
+                    None => {
+                        ui.monospace(super::prediction_card::format_value(explained.values[j]));
+                    }
                 });
                 r.col(|ui| {
                     ui.monospace(format!("{:.0}%", explained.percentiles[j]));
@@ -687,4 +860,7 @@ fn result_ui(ui: &mut egui::Ui, session: &Session, explained: &Explained) {
                 });
             });
         });
+    for (j, v) in edits {
+        view.edit(j, v);
+    }
 }

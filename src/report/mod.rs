@@ -240,7 +240,7 @@ fn reference_classes(data: &Dataset) -> Option<Vec<usize>> {
     })
 }
 
-/// "Among 42 test-split rows predicted with 90–100% confidence, the model was right for 40
+/// "Among 42 rows of the test split predicted with 90–100% confidence, the model was right for 40
 /// (95%)."
 fn calibration_sentence(
     data: &Dataset,
@@ -262,15 +262,20 @@ fn calibration_sentence(
         .find(|b| confidence >= b.lo && (confidence < b.hi || b.hi >= 1.0))?;
     if bin.rows.is_empty() {
         return Some(format!(
-            "No {population} row was predicted with {:.0}–{:.0}% confidence, so how often such \
+            "No row ({population}) was predicted with {:.0}–{:.0}% confidence, so how often such \
              predictions are right is unknown.",
             bin.lo * 100.0,
             bin.hi * 100.0
         ));
     }
     let right = bin.rows.iter().filter(|&&r| correct[r]).count();
+    let place = if population == "test split" {
+        " of the test split"
+    } else {
+        ""
+    };
     Some(format!(
-        "Among {} {population} rows predicted with {:.0}–{:.0}% confidence, the model was right \
+        "Among {} rows{place} predicted with {:.0}–{:.0}% confidence, the model was right \
          for {right} ({}).",
         bin.rows.len(),
         bin.lo * 100.0,
