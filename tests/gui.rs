@@ -359,3 +359,29 @@ fn what_if_edits_are_explained_after_a_pause_on_a_worker() {
     harness.get_by_label_contains("What if:");
     assert!(e.spec.title.ends_with("what if (edited values)"));
 }
+
+#[test]
+fn the_report_tab_previews_the_report_and_exports_it() {
+    let mut harness = sample_app();
+    harness.get_by_label("#13").click();
+    harness.run();
+    harness.get_by_label("Report").click();
+    run_until(&mut harness, |app| {
+        !app.report.is_running() && app.report.result.is_some()
+    });
+    harness.get_by_label("Prediction: malignant with probability 92%");
+    harness.get_by_label_contains("The model estimates 92% probability of malignant");
+    harness.get_by_label_contains("If ");
+    let report = harness.state().report.result.clone().unwrap().1;
+    use loupe::app::report_view::ReportFormat;
+    let html = String::from_utf8(ReportFormat::Html.bytes(&report).unwrap()).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    let png = ReportFormat::Png.bytes(&report).unwrap();
+    assert_eq!(image::load_from_memory(&png).unwrap().width(), 2 * 794);
+    assert!(
+        ReportFormat::Pdf
+            .bytes(&report)
+            .unwrap()
+            .starts_with(b"%PDF-")
+    );
+}

@@ -8,6 +8,7 @@
 //! - `global_view`: the dataset explained as a whole (Global tab).
 //! - `failures_view`: confusion, calibration, mistakes and error slices (Failure modes tab).
 //! - `plots`: the charts those tabs draw, linked back to rows.
+//! - `report_view`: the clinician's one-page report on the selected row (Report tab).
 
 mod browser;
 pub mod explain_view;
@@ -16,6 +17,7 @@ pub mod global_view;
 pub mod jobs;
 pub mod plots;
 mod prediction_card;
+pub mod report_view;
 pub mod theme;
 mod top_bar;
 mod waterfall;
@@ -128,6 +130,7 @@ pub enum Tab {
     Explain,
     Global,
     Failures,
+    Report,
 }
 
 /// A file chosen in a dialog.
@@ -150,6 +153,7 @@ pub struct LoupeApp {
     pub explain: explain_view::ExplainView,
     pub global: global_view::GlobalView,
     pub failures: failures_view::FailuresView,
+    pub report: report_view::ReportView,
     loading: Option<(Source, Job<Loaded>)>,
     picking: Option<Job<Option<Picked>>>,
     error: Option<String>,
@@ -170,6 +174,7 @@ impl LoupeApp {
             explain,
             global: Default::default(),
             failures: Default::default(),
+            report: Default::default(),
             loading: None,
             picking: None,
             error: None,
@@ -241,6 +246,7 @@ impl LoupeApp {
                     ui.selectable_value(&mut self.tab, Tab::Explain, "Explain");
                     ui.selectable_value(&mut self.tab, Tab::Global, "Global");
                     ui.selectable_value(&mut self.tab, Tab::Failures, "Failure modes");
+                    ui.selectable_value(&mut self.tab, Tab::Report, "Report");
                 });
                 ui.separator();
                 match self.tab {
@@ -255,6 +261,7 @@ impl LoupeApp {
                         &mut self.commands,
                     ),
                     Tab::Failures => self.failures.ui(ui, session, &mut self.commands),
+                    Tab::Report => self.report.ui(ui, session, row, &self.explain.settings),
                 }
             }
             (Some(session), None) => {
@@ -352,6 +359,7 @@ impl LoupeApp {
         self.explain.clear();
         self.global.clear();
         self.failures.clear();
+        self.report.clear();
         self.browser.subset = None;
         self.browser.selected = None;
         if let (Some(data), Some(predictions)) = (&session.data, &session.predictions) {

@@ -1,0 +1,281 @@
+//! The Report tab: a preview of the one-page clinician report on the selected row, built on a
+//! worker, and its export as HTML, PNG or PDF.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::explain::{ExplainSettings, Progress};
+use crate::plot::{DOWN_RGB, UP_RGB};
+use crate::report::{Report, page, words};
+use crate::session::Session;
+
+use super::jobs::Job;
+use super::waterfall::waterfall_ui;
+
+struct Cancel(AtomicBool);
+
+impl Progress for Cancel {
+    fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Html,
+    Png,
+    Pdf,
+}
+
+impl ReportFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Html => "html",
+            ReportFormat::Png => "png",
+            ReportFormat::Pdf => "pdf",
+        }
+    }
+
+    /// The report in this format.
+    pub fn bytes(self, report: &Report) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            ReportFormat::Html => page::html(report)?.into_bytes(),
+            ReportFormat::Png => page::png(report, 2)?,
+            ReportFormat::Pdf => page::pdf(report)?,
+        })
+    }
+}
+
+/// State of the Report tab.
+#[derive(Default)]
+pub struct ReportView {
+    running: Option<(String, Job<Report>, Arc<Cancel>)>,
+    pub result: Option<(String, Arc<Report>)>,
+    failed: Option<String>,
+    exporting: Option<Job<Option<PathBuf>>>,
+    pub message: Option<String>,
+}
+
+impl ReportView {
+    /// Forgets results (a new model or dataset was opened).
+    pub fn clear(&mut self) {
+        if let Some((_, _, cancel)) = self.running.take() {
+            cancel.0.store(true, Ordering::Relaxed);
+        }
+        self.result = None;
+        self.failed = None;
+    }
+
+    /// True while a report is being built.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: &Session,
+        row: usize,
+        settings: &ExplainSettings,
+    ) {
+        let key = format!("{row}|{settings:?}");
+        if let Some((k, job, _)) = &self.running
+            && let Some(done) = job.poll()
+        {
+            let k = k.clone();
+            self.running = None;
+            match done {
+                Ok(report) => self.result = Some((k, Arc::new(report))),
+                Err(e) => {
+                    self.failed = Some(k);
+                    self.message = Some(format!("{e:#}"));
+                }
+            }
+        }
+        if self.running.as_ref().is_some_and(|(k, _, _)| *k != key)
+            && let Some((_, _, cancel)) = self.running.take()
+        {
+            cancel.0.store(true, Ordering::Relaxed);
+        }
+        let current = self
+            .result
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, r)| r.clone());
+        if current.is_none() && self.running.is_none() && self.failed.as_deref() != Some(&key) {
+            let cancel = Arc::new(Cancel(AtomicBool::new(false)));
+            let (session, settings, worker_cancel) =
+                (session.clone(), settings.clone(), cancel.clone());
+            let job = Job::spawn("Writing the report…", ui.ctx(), move || {
+                Report::build(&session, row, &settings, &*worker_cancel)
+            });
+            self.running = Some((key.clone(), job, cancel));
+        }
+
+        ui.horizontal(|ui| {
+            ui.heading(format!("Report on row {row}"));
+            if let Some(report) = &current {
+                ui.separator();
+                ui.label("Export");
+                for format in [ReportFormat::Html, ReportFormat::Png, ReportFormat::Pdf] {
+                    let button = egui::Button::new(format.extension().to_uppercase());
+                    if ui.add_enabled(self.exporting.is_none(), button).clicked() {
+                        self.export(ui.ctx(), session, report.clone(), format);
+                    }
+                }
+            }
+            if self.running.is_some() {
+                ui.spinner();
+                ui.weak("Explaining and searching the nearest change…");
+            }
+        });
+        self.poll_export();
+        if let Some(message) = self.message.clone() {
+            ui.horizontal(|ui| {
+                ui.label(message);
+                if ui.small_button("Dismiss").clicked() {
+                    self.message = None;
+                }
+            });
+        }
+        ui.separator();
+        if let Some(report) = current {
+            egui::ScrollArea::vertical().show(ui, |ui| preview(ui, &report));
+        }
+    }
+
+    fn poll_export(&mut self) {
+        if let Some(job) = &self.exporting
+            && let Some(done) = job.poll()
+        {
+            self.exporting = None;
+            self.message = match done {
+                Ok(Some(path)) => Some(format!("Saved {}", path.display())),
+                Ok(None) => None,
+                Err(e) => Some(format!("Export failed: {e:#}")),
+            };
+        }
+    }
+
+    fn export(
+        &mut self,
+        ctx: &egui::Context,
+        session: &Session,
+        report: Arc<Report>,
+        format: ReportFormat,
+    ) {
+        let ext = format.extension();
+        let stem = session.model.name().trim_end_matches(".onnx").to_string();
+        let name = format!("{stem}_row{}_report.{ext}", report.row);
+        self.exporting = Some(Job::spawn("Exporting…", ctx, move || {
+            let Some(path) = rfd::FileDialog::new()
+                .set_file_name(name)
+                .add_filter(ext, &[ext])
+                .save_file()
+            else {
+                return Ok(None);
+            };
+            let bytes = format.bytes(&report)?;
+            crate::export::atomic_write(&path, |w| w.write_all(&bytes))?;
+            Ok(Some(path))
+        }));
+    }
+}
+
+/// The report as it will print, drawn with egui.
+fn preview(ui: &mut egui::Ui, report: &Report) {
+    ui.label(egui::RichText::new(format!("Loupe report · {}", report.title())).size(20.0));
+    ui.weak(format!("Model {} · {}", report.model_name, report.date));
+    ui.add_space(6.0);
+    let probability = report
+        .probability
+        .map(|p| format!(" with probability {}", words::percent(p)))
+        .unwrap_or_default();
+    ui.label(
+        egui::RichText::new(format!("Prediction: {}{probability}", report.predicted))
+            .size(16.0)
+            .strong(),
+    );
+    if let Some(r) = &report.recorded {
+        ui.label(format!("Recorded outcome: {r}"));
+    }
+    if let Some(c) = &report.calibration {
+        ui.label(c);
+    }
+    ui.add_space(8.0);
+    ui.label(egui::RichText::new("In words").strong());
+    ui.label(&report.summary);
+    ui.add_space(8.0);
+    waterfall_ui(ui, &report.waterfall);
+    ui.add_space(8.0);
+    ui.label(egui::RichText::new("How unusual the values are").strong());
+    ui.weak("Band: 5th–95th percentile of the reference data; the mark is this row's value (red when outside the band).");
+    for (name, r) in &report.ranges {
+        ui.horizontal(|ui| {
+            ui.add_sized([200.0, 18.0], egui::Label::new(name).truncate());
+            let (rect, response) =
+                ui.allocate_exact_size(egui::vec2(220.0, 18.0), egui::Sense::hover());
+            let span = (r.max - r.min).max(f32::MIN_POSITIVE);
+            let x = |v: f32| rect.left() + ((v - r.min) / span).clamp(0.0, 1.0) * rect.width();
+            let p = ui.painter();
+            let mid = rect.center().y;
+            p.rect_filled(
+                egui::Rect::from_min_max(
+                    egui::pos2(rect.left(), mid - 3.0),
+                    egui::pos2(rect.right(), mid + 3.0),
+                ),
+                3.0,
+                ui.visuals().faint_bg_color,
+            );
+            p.rect_filled(
+                egui::Rect::from_min_max(
+                    egui::pos2(x(r.p5), mid - 3.0),
+                    egui::pos2(x(r.p95), mid + 3.0),
+                ),
+                3.0,
+                egui::Color32::from_rgb(0x6a, 0x8c, 0xc8),
+            );
+            let mark = if r.is_unusual() { UP_RGB } else { DOWN_RGB };
+            p.rect_filled(
+                egui::Rect::from_center_size(egui::pos2(x(r.value), mid), egui::vec2(3.0, 14.0)),
+                0.0,
+                egui::Color32::from_rgb(mark.0, mark.1, mark.2),
+            );
+            response.on_hover_text(format!(
+                "5th–95th percentile {}–{}, median {}",
+                words::number(r.p5 as f64),
+                words::number(r.p95 as f64),
+                words::number(r.p50 as f64)
+            ));
+            let by_class = r
+                .by_class
+                .iter()
+                .map(|(c, p)| format!("{p:.0}% of {}", report.class_names[*c]))
+                .collect::<Vec<_>>()
+                .join(", ");
+            ui.weak(format!(
+                "{} · {:.0}th percentile{}",
+                words::number(r.value as f64),
+                r.percentile,
+                if by_class.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({by_class})")
+                }
+            ));
+        });
+    }
+    if let Some(c) = &report.counterfactual {
+        ui.add_space(8.0);
+        ui.label(egui::RichText::new("What would change the prediction").strong());
+        ui.label(c);
+    }
+    ui.add_space(8.0);
+    ui.label(egui::RichText::new("The model").strong());
+    if let Some(d) = &report.model_description {
+        ui.label(d);
+    }
+    ui.weak(format!("Explained with {}.", report.method));
+}
