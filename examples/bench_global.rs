@@ -32,7 +32,10 @@ fn main() -> anyhow::Result<()> {
         &session,
         &settings,
         &bg,
-        &BackgroundSource { rows: bg.len(), file: None },
+        &BackgroundSource {
+            rows: bg.len(),
+            file: None,
+        },
         None,
         &rows,
         None,

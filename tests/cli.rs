@@ -440,3 +440,44 @@ fn explain_refuses_bad_settings_with_one_line() {
     );
     assert!(run(&["--plots", "png"]).contains("--out"));
 }
+
+#[test]
+fn report_writes_html_png_and_pdf_and_refuses_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = sample("breast_cancer_gbt.onnx");
+    let data = sample("breast_cancer.csv");
+    for ext in ["html", "png", "pdf"] {
+        let out = dir.path().join(format!("r.{ext}"));
+        let o = loupe(&[
+            "report",
+            model.to_str().unwrap(),
+            data.to_str().unwrap(),
+            "--row",
+            "7",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let bytes = std::fs::read(&out).unwrap();
+        match ext {
+            "html" => assert!(String::from_utf8(bytes).unwrap().contains("Loupe report")),
+            "png" => {
+                image::load_from_memory(&bytes).unwrap();
+            }
+            _ => assert!(bytes.starts_with(b"%PDF-")),
+        }
+    }
+    let run = |row: &str, out: &str| {
+        assert_refused(&loupe(&[
+            "report",
+            model.to_str().unwrap(),
+            data.to_str().unwrap(),
+            "--row",
+            row,
+            "--out",
+            dir.path().join(out).to_str().unwrap(),
+        ]))
+    };
+    assert!(run("7", "r.docx").contains("the report is written as .html, .png or .pdf"));
+    assert!(run("9999", "r.html").contains("row 9999 is out of range"));
+}
