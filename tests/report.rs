@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::sample;
-use loupe::explain::{ExplainSettings, NoProgress, Predict};
+use loupe::explain::{ExplainSettings, NoProgress};
 use loupe::report::counterfactual::{grid, spreads};
 use loupe::report::{COUNTERFACTUAL_STEPS, Report, page};
 use loupe::session::{Session, Source};

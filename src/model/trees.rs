@@ -247,6 +247,9 @@ fn tensor_reals(t: &TensorProto) -> Result<Vec<f64>, String> {
     }
 }
 
+/// A node waiting to be laid out: (source index, (parent slot, is its true child), depth).
+type Pending = (usize, Option<(usize, bool)>, usize);
+
 /// Nodes per tree beyond which a file is refused rather than parsed.
 const MAX_NODES: usize = 50_000_000;
 
@@ -423,7 +426,7 @@ impl TreeEnsemble {
                 .ok_or_else(|| a.err(format!("tree {tree} has no nodes")))?;
             ensemble.roots.push(ensemble.nodes.len() as u32);
             // Depth-first: each entry is (source node, slot of the parent pointing at it).
-            let mut stack: Vec<(usize, Option<(usize, bool)>, usize)> = vec![(root, None, 1)];
+            let mut stack: Vec<Pending> = vec![(root, None, 1)];
             while let Some((src, parent, depth)) = stack.pop() {
                 if placed[src] {
                     return Err(a.err(format!(

@@ -114,7 +114,7 @@ impl BeeswarmSpec {
                 hi = hi.max(v);
             }
         }
-        if !(lo < hi) {
+        if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
             (lo, hi) = (lo.min(0.0) - 1.0, hi.max(0.0) + 1.0);
         }
         let pad = (hi - lo) * 0.03;
