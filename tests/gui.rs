@@ -9,7 +9,10 @@ use loupe::explain::Method;
 use loupe::session::{Session, Source};
 
 fn sample_app() -> Harness<'static, LoupeApp> {
-    let source = Source::sample();
+    app_on(Source::sample())
+}
+
+fn app_on(source: Source) -> Harness<'static, LoupeApp> {
     let session = Session::load(&source).unwrap();
     let app = LoupeApp::with_session(source, session);
     let mut harness = Harness::builder()
@@ -170,13 +173,7 @@ fn a_tree_model_offers_exact_tree_shap_in_log_odds() {
         Some(models.join("breast_cancer.csv")),
         None,
     );
-    let session = Session::load(&source).unwrap();
-    let app = LoupeApp::with_session(source, session);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 820.0))
-        .with_context_setup(loupe::app::theme::install_fonts)
-        .build_ui_state(|ui, app: &mut LoupeApp| app.show(ui), app);
-    harness.run();
+    let mut harness = app_on(source);
     harness.get_by_label("Explain").click();
     let explained_with = |method: Method| {
         move |app: &LoupeApp| {

@@ -2,7 +2,6 @@
 //! the data, attribution ± error), the method settings beside them, exports. Explanations run
 //! on a worker with progress and Cancel, and are cached per (row, settings).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
@@ -16,7 +15,7 @@ use crate::export::attributions::{AttributionsFile, BackgroundSource};
 use crate::plot::{WaterfallSpec, render};
 use crate::session::Session;
 
-use super::jobs::Job;
+use super::jobs::{Export, Job, poll_export};
 use super::waterfall::waterfall_ui;
 
 /// Explanations kept for revisiting rows.
@@ -108,7 +107,7 @@ pub struct ExplainView {
     running: Option<Running>,
     /// A cancelled key is not restarted until the settings or row change.
     cancelled: Option<String>,
-    exporting: Option<Job<Option<PathBuf>>>,
+    exporting: Option<Export>,
     /// A CSV whose every row is the background, instead of rows of the training split.
     background_file: Option<Arc<Dataset>>,
     picking_background: Option<Job<Option<Dataset>>>,
@@ -372,16 +371,7 @@ impl ExplainView {
                 Err(e) => self.message = Some(format!("Cannot use that background: {e:#}")),
             }
         }
-        if let Some(job) = &self.exporting
-            && let Some(result) = job.poll()
-        {
-            self.exporting = None;
-            self.message = match result {
-                Ok(Some(path)) => Some(format!("Saved {}", path.display())),
-                Ok(None) => None,
-                Err(e) => Some(format!("Export failed: {e:#}")),
-            };
-        }
+        poll_export(&mut self.exporting, &mut self.message);
     }
 
     fn start(
@@ -685,13 +675,8 @@ impl ExplainView {
     ) {
         let name = format!("row_{}_attribution.{}", explained.row, kind.extension());
         let session = session.clone();
-        self.exporting = Some(Job::spawn("Exporting…", ctx, move || {
-            let bytes = export_bytes(&session, &explained, kind)?;
-            let Some(path) = rfd::FileDialog::new().set_file_name(&name).save_file() else {
-                return Ok(None);
-            };
-            crate::export::atomic_write(&path, |w| w.write_all(&bytes))?;
-            Ok(Some(path))
+        self.exporting = Some(Export::spawn(ctx, name, move || {
+            export_bytes(&session, &explained, kind)
         }));
     }
 }

@@ -2,7 +2,6 @@
 //! the browser, per-class metrics, a reliability diagram with its ECE, the most confident
 //! mistakes, and the error slices — each leads back to its rows.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::analysis::ConfusionMatrix;
@@ -12,7 +11,7 @@ use crate::plot::render;
 use crate::session::Session;
 
 use super::browser::Subset;
-use super::jobs::Job;
+use super::jobs::{Export, Job, poll_export};
 use super::plots::reliability_ui;
 use super::theme::{BAD, GOOD};
 use super::{Command, Tab};
@@ -28,7 +27,7 @@ pub struct FailuresView {
     pub calibration_class: Option<usize>,
     running: Option<(Population, Job<Failures>)>,
     result: Option<(Population, Arc<Failures>)>,
-    exporting: Option<Job<Option<PathBuf>>>,
+    exporting: Option<Export>,
     pub message: Option<String>,
 }
 
@@ -247,16 +246,7 @@ impl FailuresView {
         spec: &ReliabilitySpec,
         f: &Arc<Failures>,
     ) {
-        if let Some(job) = &self.exporting
-            && let Some(done) = job.poll()
-        {
-            self.exporting = None;
-            self.message = match done {
-                Ok(Some(path)) => Some(format!("Saved {}", path.display())),
-                Ok(None) => None,
-                Err(e) => Some(format!("Export failed: {e:#}")),
-            };
-        }
+        poll_export(&mut self.exporting, &mut self.message);
         let names = session
             .data
             .as_ref()
@@ -277,21 +267,12 @@ impl FailuresView {
                         "csv" => format!("{stem}_error_slices.csv"),
                         _ => format!("{stem}_calibration.{ext}"),
                     };
-                    self.exporting = Some(Job::spawn("Exporting…", ui.ctx(), move || {
-                        let Some(path) = rfd::FileDialog::new()
-                            .set_file_name(file)
-                            .add_filter(ext, &[ext])
-                            .save_file()
-                        else {
-                            return Ok(None);
-                        };
-                        let bytes = match ext {
+                    self.exporting = Some(Export::spawn(ui.ctx(), file, move || {
+                        Ok(match ext {
                             "png" => render::png(&spec, 2)?,
                             "svg" => render::svg(&spec)?.into_bytes(),
                             _ => f.slices_csv(&names).into_bytes(),
-                        };
-                        crate::export::atomic_write(&path, |w| w.write_all(&bytes))?;
-                        Ok(Some(path))
+                        })
                     }));
                 }
             }

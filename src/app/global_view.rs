@@ -17,7 +17,7 @@ use crate::plot::render;
 use crate::session::Session;
 
 use super::browser::Subset;
-use super::jobs::Job;
+use super::jobs::{Export, Job, poll_export};
 use super::plots::{beeswarm_ui, dependence_ui};
 use super::{Command, Tab};
 
@@ -99,7 +99,7 @@ pub struct GlobalView {
     running: Option<Running>,
     pub result: Option<Arc<GlobalData>>,
     cancelled: Option<String>,
-    exporting: Option<Job<Option<PathBuf>>>,
+    exporting: Option<Export>,
     pub message: Option<String>,
 }
 
@@ -359,16 +359,7 @@ impl GlobalView {
         data: &Dataset,
         result: &Arc<GlobalData>,
     ) {
-        if let Some(job) = &self.exporting
-            && let Some(done) = job.poll()
-        {
-            self.exporting = None;
-            self.message = match done {
-                Ok(Some(path)) => Some(format!("Saved {}", path.display())),
-                Ok(None) => None,
-                Err(e) => Some(format!("Export failed: {e:#}")),
-            };
-        }
+        poll_export(&mut self.exporting, &mut self.message);
         ui.add_enabled_ui(self.exporting.is_none(), |ui| {
             ui.menu_button("Export", |ui| {
                 for kind in [
@@ -393,18 +384,11 @@ impl GlobalView {
                         let dependence = self.dependence(result, data, feature);
                         let result = result.clone();
                         let stem = session.model.name().trim_end_matches(".onnx").to_string();
-                        self.exporting = Some(Job::spawn("Exporting…", ui.ctx(), move || {
-                            let Some(path) = rfd::FileDialog::new()
-                                .set_file_name(format!("{stem}_{what}.{ext}"))
-                                .add_filter(ext, &[ext])
-                                .save_file()
-                            else {
-                                return Ok(None);
-                            };
-                            let bytes = global_export_bytes(&result, &dependence, kind)?;
-                            crate::export::atomic_write(&path, |w| w.write_all(&bytes))?;
-                            Ok(Some(path))
-                        }));
+                        self.exporting = Some(Export::spawn(
+                            ui.ctx(),
+                            format!("{stem}_{what}.{ext}"),
+                            move || global_export_bytes(&result, &dependence, kind),
+                        ));
                         ui.close();
                     }
                 }

@@ -44,3 +44,50 @@ impl<T: Send + 'static> Job<T> {
         }
     }
 }
+
+/// A file export: asks where to save (suggesting `name`), then writes what `bytes` makes,
+/// atomically, all on a worker. The result is the path written, or `None` if the user
+/// cancelled the dialog.
+pub struct Export(Job<Option<std::path::PathBuf>>);
+
+impl Export {
+    pub fn spawn(
+        ctx: &egui::Context,
+        name: String,
+        bytes: impl FnOnce() -> anyhow::Result<Vec<u8>> + Send + 'static,
+    ) -> Export {
+        Export(Job::spawn("Exporting…", ctx, move || {
+            let ext = name.rsplit('.').next().unwrap_or_default().to_string();
+            let Some(path) = rfd::FileDialog::new()
+                .set_file_name(&name)
+                .add_filter(ext.to_uppercase(), &[ext.as_str()])
+                .save_file()
+            else {
+                return Ok(None);
+            };
+            let bytes = bytes()?;
+            crate::export::atomic_write(&path, |w| w.write_all(&bytes))?;
+            Ok(Some(path))
+        }))
+    }
+
+    /// Once the export is over: the message to show (`Saved …`, the error, or `None` when the
+    /// dialog was cancelled).
+    pub fn poll(&self) -> Option<Option<String>> {
+        self.0.poll().map(|done| match done {
+            Ok(Some(path)) => Some(format!("Saved {}", path.display())),
+            Ok(None) => None,
+            Err(e) => Some(format!("Export failed: {e:#}")),
+        })
+    }
+}
+
+/// Polls `export`, clearing it and setting `message` when it is over.
+pub fn poll_export(export: &mut Option<Export>, message: &mut Option<String>) {
+    if let Some(done) = export.as_ref().and_then(Export::poll) {
+        *export = None;
+        if done.is_some() {
+            *message = done;
+        }
+    }
+}

@@ -1,7 +1,6 @@
 //! The Report tab: a preview of the one-page clinician report on the selected row, built on a
 //! worker, and its export as HTML, PNG or PDF.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -10,7 +9,7 @@ use crate::plot::{DOWN_RGB, UP_RGB};
 use crate::report::{Report, page, words};
 use crate::session::Session;
 
-use super::jobs::Job;
+use super::jobs::{Export, Job, poll_export};
 use super::waterfall::waterfall_ui;
 
 struct Cancel(AtomicBool);
@@ -54,7 +53,7 @@ pub struct ReportView {
     running: Option<(String, Job<Report>, Arc<Cancel>)>,
     pub result: Option<(String, Arc<Report>)>,
     failed: Option<String>,
-    exporting: Option<Job<Option<PathBuf>>>,
+    exporting: Option<Export>,
     pub message: Option<String>,
 }
 
@@ -131,7 +130,7 @@ impl ReportView {
                 ui.weak("Explaining and searching the nearest change…");
             }
         });
-        self.poll_export();
+        poll_export(&mut self.exporting, &mut self.message);
         if let Some(message) = self.message.clone() {
             ui.horizontal(|ui| {
                 ui.label(message);
@@ -146,19 +145,6 @@ impl ReportView {
         }
     }
 
-    fn poll_export(&mut self) {
-        if let Some(job) = &self.exporting
-            && let Some(done) = job.poll()
-        {
-            self.exporting = None;
-            self.message = match done {
-                Ok(Some(path)) => Some(format!("Saved {}", path.display())),
-                Ok(None) => None,
-                Err(e) => Some(format!("Export failed: {e:#}")),
-            };
-        }
-    }
-
     fn export(
         &mut self,
         ctx: &egui::Context,
@@ -169,18 +155,7 @@ impl ReportView {
         let ext = format.extension();
         let stem = session.model.name().trim_end_matches(".onnx").to_string();
         let name = format!("{stem}_row{}_report.{ext}", report.row);
-        self.exporting = Some(Job::spawn("Exporting…", ctx, move || {
-            let Some(path) = rfd::FileDialog::new()
-                .set_file_name(name)
-                .add_filter(ext, &[ext])
-                .save_file()
-            else {
-                return Ok(None);
-            };
-            let bytes = format.bytes(&report)?;
-            crate::export::atomic_write(&path, |w| w.write_all(&bytes))?;
-            Ok(Some(path))
-        }));
+        self.exporting = Some(Export::spawn(ctx, name, move || format.bytes(&report)));
     }
 }
 
