@@ -48,31 +48,25 @@ fn main() -> anyhow::Result<()> {
     );
     let e: GlobalExplanation = batch.explanation;
 
+    let layout = || {
+        BeeswarmSpec::new(
+            "bench".into(),
+            "P(malignant)".into(),
+            &data.feature_names,
+            &e.rows,
+            e.values.view(),
+            e.features.view(),
+            30,
+        )
+    };
     let spec_times: Vec<f64> = (0..20)
         .map(|_| {
             let t = Instant::now();
-            let spec = BeeswarmSpec::new(
-                "bench".into(),
-                "P(malignant)".into(),
-                &data.feature_names,
-                &e.rows,
-                e.values.view(),
-                e.features.view(),
-                30,
-            );
-            std::hint::black_box(&spec);
+            std::hint::black_box(layout());
             t.elapsed().as_secs_f64() * 1e3
         })
         .collect();
-    let spec = BeeswarmSpec::new(
-        "bench".into(),
-        "P(malignant)".into(),
-        &data.feature_names,
-        &e.rows,
-        e.values.view(),
-        e.features.view(),
-        30,
-    );
+    let spec = layout();
     let dots: usize = spec.features.iter().map(|f| f.dots.len()).sum();
     println!(
         "layout (spec, done once per batch): {:.2} ms median",

@@ -82,14 +82,7 @@ impl Expansion for Scaler {
                 );
             }
         }
-        let mut x = inputs[0];
-        if fact.datum_type != f32::datum_type() {
-            x = model.wire_node(
-                format!("{prefix}.to_f32"),
-                tract_onnx::tract_core::ops::cast::cast(f32::datum_type()),
-                &[x],
-            )?[0];
-        }
+        let x = as_f32(model, prefix, inputs[0])?;
         let offset = model.add_const(format!("{prefix}.offset"), self.offset.clone())?;
         let scale = model.add_const(format!("{prefix}.scale"), self.scale.clone())?;
         let centred = wire_with_rank_broadcast(
@@ -105,6 +98,18 @@ impl Expansion for Scaler {
             &[centred, scale],
         )
     }
+}
+
+/// `x` as f32: itself, or a cast of it.
+fn as_f32(model: &mut TypedModel, prefix: &str, x: OutletId) -> TractResult<OutletId> {
+    if model.outlet_fact(x)?.datum_type == f32::datum_type() {
+        return Ok(x);
+    }
+    Ok(model.wire_node(
+        format!("{prefix}.to_f32"),
+        tract_onnx::tract_core::ops::cast::cast(f32::datum_type()),
+        &[x],
+    )?[0])
 }
 
 /// Both ONNX-ML tree ensembles, evaluated by Loupe's own [`TreeEnsemble`] (tract's version is
@@ -191,14 +196,7 @@ impl Expansion for TreeOp {
                 self.ensemble.n_features_used - 1
             );
         }
-        let mut x = inputs[0];
-        if fact.datum_type != f32::datum_type() {
-            x = model.wire_node(
-                format!("{prefix}.to_f32"),
-                tract_onnx::tract_core::ops::cast::cast(f32::datum_type()),
-                &[x],
-            )?[0];
-        }
+        let x = as_f32(model, prefix, inputs[0])?;
         let outputs = model.wire_node(
             prefix,
             TreeEval {

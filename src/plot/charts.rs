@@ -22,6 +22,12 @@ struct Pen {
 }
 
 impl Pen {
+    /// A white page with `title` at the top left.
+    fn page<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> Result<DB> {
+        root.fill(&WHITE)?;
+        self.text(root, title, (16.0, 14.0), 17.0, (HPos::Left, VPos::Top))
+    }
+
     fn px(&self, v: f64) -> i32 {
         (v * self.s).round() as i32
     }
@@ -106,14 +112,7 @@ impl Chart for BeeswarmSpec {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: f64) -> Result<DB> {
         let pen = Pen { s };
-        root.fill(&WHITE)?;
-        pen.text(
-            root,
-            &self.title,
-            (16.0, 14.0),
-            17.0,
-            (HPos::Left, VPos::Top),
-        )?;
+        pen.page(root, &self.title)?;
         let (x0, x1) = (LABEL + 12.0, WIDTH as f64 - RIGHT);
         let (lo, hi) = self.x_range;
         let sx = |v: f64| x0 + (v - lo) / (hi - lo) * (x1 - x0);
@@ -157,14 +156,7 @@ impl Chart for ImportanceSpec {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: f64) -> Result<DB> {
         let pen = Pen { s };
-        root.fill(&WHITE)?;
-        pen.text(
-            root,
-            &self.title,
-            (16.0, 14.0),
-            17.0,
-            (HPos::Left, VPos::Top),
-        )?;
+        pen.page(root, &self.title)?;
         let (x0, x1) = (LABEL + 12.0, WIDTH as f64 - RIGHT);
         let hi = self
             .bars
@@ -210,14 +202,7 @@ impl Chart for DependenceSpec {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: f64) -> Result<DB> {
         let pen = Pen { s };
-        root.fill(&WHITE)?;
-        pen.text(
-            root,
-            &self.title,
-            (16.0, 14.0),
-            17.0,
-            (HPos::Left, VPos::Top),
-        )?;
+        pen.page(root, &self.title)?;
         let ((xlo, xhi), (ylo, yhi)) = self.ranges();
         let (x0, x1, y0, y1) = (90.0, WIDTH as f64 - RIGHT, TOP, 560.0 - 80.0);
         let sx = |v: f64| x0 + (v - xlo) / (xhi - xlo) * (x1 - x0);
@@ -265,14 +250,7 @@ impl Chart for ReliabilitySpec {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: f64) -> Result<DB> {
         let pen = Pen { s };
-        root.fill(&WHITE)?;
-        pen.text(
-            root,
-            &self.title,
-            (16.0, 14.0),
-            17.0,
-            (HPos::Left, VPos::Top),
-        )?;
+        pen.page(root, &self.title)?;
         let (x0, x1, y0, y1) = (70.0, 520.0, TOP, 480.0);
         let sx = |v: f64| x0 + v * (x1 - x0);
         let sy = |v: f64| y1 - v * (y1 - y0);
