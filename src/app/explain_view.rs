@@ -40,6 +40,8 @@ pub struct Explained {
     pub values: Vec<f32>,
     /// For a what-if: the model's outputs for the edited values.
     pub what_if: Option<Vec<f32>>,
+    /// Where each value stands in the reference data, overall and per class.
+    pub ranges: Vec<crate::report::reference::Range>,
 }
 
 /// Values of the selected row being edited ("what if this were 0.11?").
@@ -453,6 +455,11 @@ impl ExplainView {
                 background_rows: background.len(),
                 background_file: file.map(|f| f.source.clone()),
                 seconds: started.elapsed().as_secs_f64(),
+                ranges: crate::report::ranges(
+                    &data,
+                    session.model.task().class_names().len(),
+                    &values,
+                ),
                 settings,
                 values,
                 what_if,
@@ -729,6 +736,57 @@ fn mistake(session: &Session, row: usize) -> Option<(usize, usize)> {
     (truth != predicted).then_some((predicted, truth))
 }
 
+/// A small bar: the reference data's 5th–95th percentile band and the row's value (red when
+/// outside it); hovering gives the percentiles overall and per class.
+fn range_bar(ui: &mut egui::Ui, r: &crate::report::reference::Range, class_names: &[String]) {
+    use crate::report::words::number;
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(100.0, 12.0), egui::Sense::hover());
+    let span = (r.max - r.min).max(f32::MIN_POSITIVE);
+    let x = |v: f32| rect.left() + ((v - r.min) / span).clamp(0.0, 1.0) * rect.width();
+    let mid = rect.center().y;
+    let p = ui.painter();
+    p.rect_filled(
+        egui::Rect::from_min_max(
+            egui::pos2(rect.left(), mid - 2.5),
+            egui::pos2(rect.right(), mid + 2.5),
+        ),
+        2.0,
+        ui.visuals().faint_bg_color,
+    );
+    p.rect_filled(
+        egui::Rect::from_min_max(
+            egui::pos2(x(r.p5), mid - 2.5),
+            egui::pos2(x(r.p95), mid + 2.5),
+        ),
+        2.0,
+        egui::Color32::from_rgb(0x6a, 0x8c, 0xc8),
+    );
+    let mark = if r.is_unusual() {
+        super::theme::UP
+    } else {
+        super::theme::DOWN
+    };
+    p.rect_filled(
+        egui::Rect::from_center_size(egui::pos2(x(r.value), mid), egui::vec2(3.0, 12.0)),
+        0.0,
+        mark,
+    );
+    let by_class: Vec<String> = r
+        .by_class
+        .iter()
+        .filter_map(|(c, pct)| Some(format!("{pct:.0}% of {}", class_names.get(*c)?)))
+        .collect();
+    response.on_hover_text(format!(
+        "{} · {:.0}th percentile of the reference data{}\n5th–95th percentile: {} to {} (median {})",
+        number(r.value as f64),
+        r.percentile,
+        if by_class.is_empty() { String::new() } else { format!(" ({})", by_class.join(", ")) },
+        number(r.p5 as f64),
+        number(r.p95 as f64),
+        number(r.p50 as f64)
+    ));
+}
+
 /// "What if: benign with probability 62% (the row as recorded: malignant, 92%)".
 fn what_if_line(ui: &mut egui::Ui, session: &Session, row: usize, e: &Explained) {
     let (Some(outputs), Some(p)) = (&e.what_if, &session.predictions) else {
@@ -780,9 +838,16 @@ fn result_ui(ui: &mut egui::Ui, session: &Session, explained: &Explained, view: 
         .column(egui_extras::Column::auto().at_least(180.0))
         .column(egui_extras::Column::auto().at_least(80.0))
         .column(egui_extras::Column::auto().at_least(80.0))
+        .column(egui_extras::Column::exact(110.0))
         .column(egui_extras::Column::remainder())
         .header(row_height, |mut h| {
-            for title in ["Feature", "Value", "Percentile", "Attribution"] {
+            for title in [
+                "Feature",
+                "Value",
+                "Percentile",
+                "Reference range",
+                "Attribution",
+            ] {
                 h.col(|ui| {
                     ui.strong(title);
                 });
@@ -829,6 +894,11 @@ fn result_ui(ui: &mut egui::Ui, session: &Session, explained: &Explained, view: 
                 });
                 r.col(|ui| {
                     ui.monospace(format!("{:.0}%", explained.percentiles[j]));
+                });
+                r.col(|ui| {
+                    if let Some(range) = explained.ranges.get(j) {
+                        range_bar(ui, range, session.model.task().class_names());
+                    }
                 });
                 r.col(|ui| {
                     let v = a.values[j];

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::analysis::ConfusionMatrix;
 use crate::analysis::failures::{Failures, Population};
-use crate::plot::global::ReliabilitySpec;
+use crate::plot::global::{ConfusionSpec, ReliabilitySpec};
 use crate::plot::render;
 use crate::session::Session;
 
@@ -172,7 +172,18 @@ impl FailuresView {
                 ui.horizontal(|ui| {
                     ui.weak("bars: observed frequency · dots: mean prediction");
                 });
-                self.export_buttons(ui, session, &spec, &f);
+                let confusion = ConfusionSpec {
+                    title: format!("Confusion matrix · {}", f.population),
+                    class_names: class_names.clone(),
+                    counts: ConfusionMatrix::new(
+                        class_names.len(),
+                        truth,
+                        &predictions.predicted,
+                        Some(&f.rows),
+                    )
+                    .counts,
+                };
+                self.export_buttons(ui, session, &spec, &confusion, &f);
             });
 
             ui.add_space(10.0);
@@ -244,6 +255,7 @@ impl FailuresView {
         ui: &mut egui::Ui,
         session: &Session,
         spec: &ReliabilitySpec,
+        confusion: &ConfusionSpec,
         f: &Arc<Failures>,
     ) {
         poll_export(&mut self.exporting, &mut self.message);
@@ -254,23 +266,28 @@ impl FailuresView {
             .unwrap_or_default();
         ui.horizontal_wrapped(|ui| {
             ui.label("Export");
-            for (label, ext) in [("PNG", "png"), ("SVG", "svg"), ("Slices CSV", "csv")] {
+            for (label, what, ext) in [
+                ("Calibration PNG", "calibration", "png"),
+                ("SVG", "calibration", "svg"),
+                ("Confusion PNG", "confusion", "png"),
+                ("SVG", "confusion", "svg"),
+                ("Slices CSV", "error_slices", "csv"),
+            ] {
                 if ui
                     .add_enabled(self.exporting.is_none(), egui::Button::new(label))
                     .clicked()
                 {
-                    let spec = spec.clone();
+                    let (spec, confusion) = (spec.clone(), confusion.clone());
                     let f = f.clone();
                     let names = names.clone();
                     let stem = session.model.name().trim_end_matches(".onnx").to_string();
-                    let file = match ext {
-                        "csv" => format!("{stem}_error_slices.csv"),
-                        _ => format!("{stem}_calibration.{ext}"),
-                    };
+                    let file = format!("{stem}_{what}.{ext}");
                     self.exporting = Some(Export::spawn(ui.ctx(), file, move || {
-                        Ok(match ext {
-                            "png" => render::png(&spec, 2)?,
-                            "svg" => render::svg(&spec)?.into_bytes(),
+                        Ok(match (what, ext) {
+                            ("calibration", "png") => render::png(&spec, 2)?,
+                            ("calibration", _) => render::svg(&spec)?.into_bytes(),
+                            ("confusion", "png") => render::png(&confusion, 2)?,
+                            ("confusion", _) => render::svg(&confusion)?.into_bytes(),
                             _ => f.slices_csv(&names).into_bytes(),
                         })
                     }));

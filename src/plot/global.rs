@@ -334,6 +334,14 @@ impl ReliabilitySpec {
     }
 }
 
+/// A confusion matrix: counts of true class (rows) against predicted class (columns).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfusionSpec {
+    pub title: String,
+    pub class_names: Vec<String>,
+    pub counts: Vec<Vec<usize>>,
+}
+
 /// shap's colour for a feature value from low (blue) to high (red).
 pub fn value_rgb(t: Option<f32>) -> (u8, u8, u8) {
     let Some(t) = t else {

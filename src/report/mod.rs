@@ -118,7 +118,6 @@ impl Report {
             .ok_or_else(|| anyhow::anyhow!("no explanation of row {row}"))?;
         let a = &explanation.attribution;
         let reference = training_rows(data);
-        let reference_classes = reference_classes(data);
         let x: Vec<f32> = data.x.row(row).to_vec();
         let percentiles: Vec<f64> = (0..x.len())
             .map(|j| crate::analysis::percentile_rank(reference.column(j).iter().copied(), x[j]))
@@ -136,19 +135,14 @@ impl Report {
         });
         let mut order: Vec<usize> = (0..x.len()).collect();
         order.sort_by(|&p, &q| a.values[q].abs().total_cmp(&a.values[p].abs()));
+        let all_ranges = ranges(data, class_names.len(), &x);
         let ranges = order
             .iter()
             .take(RANGES_SHOWN)
             .map(|&j| {
                 (
                     words::feature(card, &data.feature_names[j]),
-                    Range::new(
-                        reference.view(),
-                        reference_classes.as_deref(),
-                        class_names.len(),
-                        j,
-                        x[j],
-                    ),
+                    all_ranges[j].clone(),
                 )
             })
             .collect();
@@ -227,7 +221,7 @@ impl Report {
 }
 
 /// The reference rows' classes (training split, else all rows), when labelled.
-fn reference_classes(data: &Dataset) -> Option<Vec<usize>> {
+pub fn reference_classes(data: &Dataset) -> Option<Vec<usize>> {
     let classes = data.classes()?;
     Some(match &data.split {
         Some(split) if split.contains(&crate::data::Split::Train) => classes
@@ -238,6 +232,15 @@ fn reference_classes(data: &Dataset) -> Option<Vec<usize>> {
             .collect(),
         _ => classes.to_vec(),
     })
+}
+
+/// Every feature's reference range (training rows, else all) for the values `x`.
+pub fn ranges(data: &Dataset, n_classes: usize, x: &[f32]) -> Vec<Range> {
+    let reference = training_rows(data);
+    let classes = reference_classes(data);
+    (0..x.len())
+        .map(|j| Range::new(reference.view(), classes.as_deref(), n_classes, j, x[j]))
+        .collect()
 }
 
 /// "Among 42 rows of the test split predicted with 90–100% confidence, the model was right for 40
