@@ -292,6 +292,17 @@ pub fn load_data(
     origin: &Origin,
     label: Option<&str>,
 ) -> anyhow::Result<Dataset> {
+    if let (Origin::File(path), Some(spec)) = (origin, &model.card().image)
+        && crate::data::images::is_image_data(path)
+    {
+        let shape = crate::data::ImageShape::from_card(spec, model.row_shape())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", model.name()))?;
+        return Ok(crate::data::images::load(
+            path,
+            &shape,
+            model.task().class_names(),
+        )?);
+    }
     let table = match origin {
         Origin::Sample => crate::sample::table()?,
         Origin::File(path) => Table::from_path(path)?,

@@ -4,6 +4,7 @@
 
 pub mod calibration;
 pub mod failures;
+pub mod faithfulness;
 pub mod global;
 pub mod metrics;
 mod predictions;

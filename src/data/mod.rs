@@ -3,9 +3,11 @@
 //! split when the file records one. No hand-written schema: types, the label column and the
 //! feature columns are inferred, and every mismatch is reported with its file, row and column.
 
+pub mod images;
 mod table;
 mod tabular;
 
+pub use images::{ImageSet, ImageShape};
 pub use table::Table;
 pub use tabular::{Dataset, Labels, Schema, Split};
 

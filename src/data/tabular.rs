@@ -63,6 +63,8 @@ pub struct Dataset {
     pub split: Option<Vec<Split>>,
     /// Columns that are neither a feature, the label nor the split (ids, notes, …).
     pub ignored_columns: Vec<String>,
+    /// For image data: the images, their paths and how they became `x`.
+    pub images: Option<std::sync::Arc<super::ImageSet>>,
 }
 
 impl Dataset {
@@ -165,6 +167,7 @@ impl Dataset {
                 .filter(|c| !used.contains(c))
                 .map(|c| table.header[c].clone())
                 .collect(),
+            images: None,
         })
     }
 }

@@ -12,6 +12,7 @@
 pub mod background;
 pub mod exact;
 pub mod game;
+pub mod image;
 pub mod kernel;
 pub mod permutation;
 pub mod run;

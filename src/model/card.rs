@@ -28,6 +28,8 @@ pub struct ModelCard {
     pub units: Option<std::collections::BTreeMap<String, String>>,
     /// What one row is, for sentences such as "higher than 94% of patients" (default `row`).
     pub subject: Option<String>,
+    /// For image models: the tensor holding the last convolutional activations, for Score-CAM.
+    pub cam_layer: Option<String>,
 }
 
 /// How an image is turned into the model's input tensor.
@@ -68,6 +70,7 @@ impl ModelCard {
                 "display_names" => card.display_names = serde_json::from_str(value).ok(),
                 "units" => card.units = serde_json::from_str(value).ok(),
                 "subject" => card.subject = text(),
+                "cam_layer" => card.cam_layer = text(),
                 _ => {}
             }
         }
@@ -87,6 +90,7 @@ impl ModelCard {
             display_names: self.display_names.or(other.display_names),
             units: self.units.or(other.units),
             subject: self.subject.or(other.subject),
+            cam_layer: self.cam_layer.or(other.cam_layer),
         }
     }
 

@@ -53,6 +53,10 @@ pub struct OnnxModel {
     full_batch_plan: Arc<TypedRunnableModel>,
     /// The tree ensemble that maps the input straight to the scores, for TreeSHAP.
     trees: Result<Arc<TreeEnsemble>, String>,
+    /// The graph up to the card's `cam_layer` (convolutional activations), for Score-CAM.
+    cam_plan: Option<Arc<TypedRunnableModel>>,
+    /// The file's bytes, for variants of the model (the randomisation check).
+    bytes: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -111,6 +115,7 @@ impl OnnxModel {
         );
         let card = card.unwrap_or_default().or(meta);
         let signature = Signature::of(&proto)?;
+        let original = proto.clone();
         let prepared = prepare_graph(&mut proto, &card, &onnx)?;
 
         let dir = model_dir.and_then(|d| d.to_str());
@@ -149,6 +154,10 @@ impl OnnxModel {
         let (full_batch_plan, _) = batch_plan(parsed.model.clone(), Some(BATCH_ROWS))?;
         let (plan, raw_columns) = batch_plan(parsed.model, None)?;
 
+        let cam_plan = match &card.cam_layer {
+            Some(layer) => Some(cam_plan(original, layer, &prepared.row_shape, &onnx, dir)?),
+            None => None,
+        };
         let score_kind = prepared.score_kind(raw_columns, &card);
         let task = task_for(score_kind, raw_columns, &card, prepared.labels)?;
         Ok(OnnxModel {
@@ -164,7 +173,102 @@ impl OnnxModel {
             plan,
             full_batch_plan,
             trees: prepared.trees,
+            cam_plan,
+            bytes: Arc::from(bytes),
         })
+    }
+
+    /// The activations of the card's `cam_layer` for every row of `x`: (shape of one row's
+    /// activations, values row after row). `None` when the card names no such layer.
+    pub fn activations(
+        &self,
+        x: ArrayView2<f32>,
+    ) -> Result<Option<(Vec<usize>, Vec<f32>)>, ModelError> {
+        let Some(plan) = &self.cam_plan else {
+            return Ok(None);
+        };
+        let mut shape = vec![x.nrows()];
+        shape.extend_from_slice(&self.row_shape);
+        let input = ndarray::ArrayD::from_shape_vec(shape, x.iter().copied().collect())
+            .map_err(|e| ModelError::Invalid(e.to_string()))?;
+        let outputs = crate::guard::guarded(|| plan.run(tvec!(Tensor::from(input).into())))
+            .map_err(|panic| {
+                ModelError::Invalid(format!("running the model: tract failed ({panic})"))
+            })?
+            .map_err(|e| ModelError::tract("computing activations", e))?;
+        let t = outputs[0]
+            .cast_to::<f32>()
+            .map_err(|e| ModelError::tract("reading activations", e))?;
+        let view = t
+            .to_plain_array_view::<f32>()
+            .map_err(|e| ModelError::tract("reading activations", e))?;
+        Ok(Some((
+            view.shape()[1..].to_vec(),
+            view.iter().copied().collect(),
+        )))
+    }
+
+    /// The same model with the weights of its last weighted layer (the last node reading an
+    /// initializer of two or more dimensions) replaced by seeded random values of the same
+    /// spread: the model-randomisation sanity check (Adebayo et al. 2018).
+    pub fn with_randomized_last_layer(&self, seed: u64) -> Result<OnnxModel, ModelError> {
+        use rand::{Rng, SeedableRng};
+        // Box–Muller: a standard normal draw.
+        let normal = |rng: &mut rand_chacha::ChaCha8Rng| {
+            let (u, v): (f64, f64) = (rng.random::<f64>().max(f64::MIN_POSITIVE), rng.random());
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        };
+        let onnx = onnx_with_loupe_ops();
+        let mut proto = onnx
+            .proto_model_for_read(&mut &self.bytes[..])
+            .map_err(|e| ModelError::NotOnnx(format!("{e:#}")))?;
+        let graph = proto
+            .graph
+            .as_mut()
+            .ok_or_else(|| ModelError::NotOnnx("the file holds no graph".into()))?;
+        let weighted: std::collections::HashMap<String, usize> = graph
+            .initializer
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.dims.len() >= 2 && t.data_type == 1)
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        let last = graph
+            .node
+            .iter()
+            .rev()
+            .find_map(|n| n.input.iter().find_map(|i| weighted.get(i).copied()))
+            .ok_or_else(|| {
+                ModelError::Invalid("the model has no weight matrix to randomise".into())
+            })?;
+        let t = &mut graph.initializer[last];
+        let values: Vec<f32> = if !t.float_data.is_empty() {
+            t.float_data.clone()
+        } else {
+            t.raw_data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        };
+        let n = values.len().max(1) as f64;
+        let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let sd = (values
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let random: Vec<f32> = values
+            .iter()
+            .map(|_| (normal(&mut rng) * sd.max(1e-3)) as f32)
+            .collect();
+        t.float_data.clear();
+        t.raw_data = random.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut bytes = Vec::new();
+        prost::Message::encode(&proto, &mut bytes)
+            .map_err(|e| ModelError::Invalid(e.to_string()))?;
+        OnnxModel::from_bytes(&bytes, Some(self.card.clone()), &self.name, None)
     }
 
     /// The tree ensemble this model is, when its graph is one (possibly behind casts and
@@ -318,6 +422,49 @@ impl OnnxModel {
             .to_owned();
         Ok(self.score_kind.to_outputs(scores))
     }
+}
+
+/// The graph pruned to `layer`, as a plan with a symbolic batch.
+fn cam_plan(
+    mut proto: ModelProto,
+    layer: &str,
+    row_shape: &[usize],
+    onnx: &tract_onnx::Onnx,
+    dir: Option<&str>,
+) -> Result<Arc<TypedRunnableModel>, ModelError> {
+    let graph = proto
+        .graph
+        .as_mut()
+        .ok_or_else(|| ModelError::NotOnnx("the file holds no graph".into()))?;
+    if !graph
+        .node
+        .iter()
+        .any(|n| n.output.iter().any(|o| o == layer))
+    {
+        return Err(ModelError::Card(format!(
+            "cam_layer `{layer}` is not a tensor of the graph"
+        )));
+    }
+    graph.output = vec![pb::ValueInfoProto {
+        name: layer.to_string(),
+        ..Default::default()
+    }];
+    prune_to(graph, layer);
+    let parsed = onnx
+        .parse(&proto, dir)
+        .map_err(|e| ModelError::tract("reading the graph up to cam_layer", e))?;
+    let mut model = parsed.model;
+    let mut dims = vec![TDim::from(model.symbols.sym("N"))];
+    dims.extend(row_shape.iter().map(|&d| TDim::from(d)));
+    model
+        .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), dims))
+        .map_err(|e| ModelError::tract("setting the input shape", e))?;
+    let plan = model
+        .into_typed()
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .map_err(|e| ModelError::tract("optimising the graph up to cam_layer", e))?;
+    Ok(plan)
 }
 
 /// tract's ONNX front-end with Loupe's extra operators registered.

@@ -1,0 +1,445 @@
+//! Image datasets: a folder of images in class sub-folders (the ImageFolder convention, with an
+//! optional `train/` and `test/` level above the classes), or a CSV of `path,label[,split]`.
+//! PNG and JPEG are read with the `image` crate and turned into the model's input tensor as the
+//! card says: size, channels, scaling to 0..1, mean/std, NCHW or NHWC.
+//!
+//! One unreadable image is skipped and listed, not fatal; an image whose header claims more
+//! than [`MAX_PIXELS`] pixels is refused before it is decoded.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use image::{ImageReader, Limits, RgbImage};
+use ndarray::Array2;
+
+use super::{DataError, Dataset, Labels, Split, Table};
+use crate::model::card::ImageSpec;
+
+/// The largest image decoded, in pixels (a decompression bomb claims far more).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// Extensions read as images.
+pub const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
+
+/// How images become the model's input tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageShape {
+    pub width: usize,
+    pub height: usize,
+    pub channels: usize,
+    /// Channels first (NCHW) or last (NHWC).
+    pub channels_first: bool,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl ImageShape {
+    /// The shape from the card's `image` entry, checked against the model's row shape.
+    pub fn from_card(spec: &ImageSpec, row_shape: &[usize]) -> Result<ImageShape, String> {
+        let nhwc = spec
+            .layout
+            .as_deref()
+            .is_some_and(|l| l.eq_ignore_ascii_case("NHWC"));
+        let (c, h, w) = match (row_shape, nhwc) {
+            ([c, h, w], false) => (*c, *h, *w),
+            ([h, w, c], true) => (*c, *h, *w),
+            _ => {
+                return Err(format!(
+                    "the model's input per row is {row_shape:?}, not an image (C×H×W or H×W×C)"
+                ));
+            }
+        };
+        if c != 1 && c != 3 {
+            return Err(format!(
+                "the model takes {c} channels; Loupe reads 1 (grey) or 3 (RGB)"
+            ));
+        }
+        let per_channel =
+            |v: &Option<Vec<f32>>, default: f32, what: &str| -> Result<Vec<f32>, String> {
+                match v {
+                    None => Ok(vec![default; c]),
+                    Some(v) if v.len() == 1 => Ok(vec![v[0]; c]),
+                    Some(v) if v.len() == c => Ok(v.clone()),
+                    Some(v) => Err(format!(
+                        "the card's image {what} has {} values for {c} channels",
+                        v.len()
+                    )),
+                }
+            };
+        let std = per_channel(&spec.std, 1.0, "std")?;
+        if std.iter().any(|s| *s == 0.0 || !s.is_finite()) {
+            return Err("the card's image std must be finite and non-zero".into());
+        }
+        Ok(ImageShape {
+            width: w,
+            height: h,
+            channels: c,
+            channels_first: !nhwc,
+            mean: per_channel(&spec.mean, 0.0, "mean")?,
+            std,
+        })
+    }
+
+    /// Values per image.
+    pub fn len(&self) -> usize {
+        self.width * self.height * self.channels
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Index of pixel (y, x), channel `c` in the flat tensor.
+    #[inline]
+    pub fn index(&self, y: usize, x: usize, c: usize) -> usize {
+        if self.channels_first {
+            (c * self.height + y) * self.width + x
+        } else {
+            (y * self.width + x) * self.channels + c
+        }
+    }
+
+    /// The model's input for an RGB image already at the model's size.
+    pub fn tensor(&self, image: &RgbImage) -> Vec<f32> {
+        let mut out = vec![0f32; self.len()];
+        for (x, y, p) in image.enumerate_pixels() {
+            let (x, y) = (x as usize, y as usize);
+            if self.channels == 1 {
+                // ITU-R BT.601 luma, as image's grey conversion.
+                let l = 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+                out[self.index(y, x, 0)] = (l / 255.0 - self.mean[0]) / self.std[0];
+            } else {
+                for c in 0..3 {
+                    out[self.index(y, x, c)] = (p[c] as f32 / 255.0 - self.mean[c]) / self.std[c];
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The images of a dataset: where each came from, and each at the model's size for display.
+#[derive(Clone, Debug)]
+pub struct ImageSet {
+    pub shape: ImageShape,
+    pub paths: Vec<PathBuf>,
+    pub images: Vec<Arc<RgbImage>>,
+    /// Images that could not be read, with the reason (skipped, not fatal).
+    pub skipped: Vec<String>,
+}
+
+/// Reads one image, refusing huge ones by their header, at the model's size as RGB.
+pub fn read_image(path: &Path, width: usize, height: usize) -> Result<RgbImage, String> {
+    let mut reader = ImageReader::open(path)
+        .map_err(|e| e.to_string())?
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| format!("not a readable image: {e}"))?;
+    if w == 0 || h == 0 {
+        return Err("the image has no pixels".into());
+    }
+    if w as u64 * h as u64 > MAX_PIXELS {
+        return Err(format!(
+            "the image claims {w}×{h} pixels, more than Loupe's limit of {MAX_PIXELS}"
+        ));
+    }
+    reader = ImageReader::open(path)
+        .map_err(|e| e.to_string())?
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(w);
+    limits.max_image_height = Some(h);
+    limits.max_alloc = Some(MAX_PIXELS * 8);
+    reader.limits(limits);
+    let image = reader
+        .decode()
+        .map_err(|e| format!("not a readable image: {e}"))?;
+    let rgb = image.to_rgb8();
+    Ok(
+        if rgb.width() as usize == width && rgb.height() as usize == height {
+            rgb
+        } else {
+            image::imageops::resize(
+                &rgb,
+                width as u32,
+                height as u32,
+                image::imageops::FilterType::Triangle,
+            )
+        },
+    )
+}
+
+/// One image to load: its path, label text and split.
+struct Entry {
+    path: PathBuf,
+    label: Option<String>,
+    split: Option<Split>,
+}
+
+fn is_image(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn sorted_dir(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let read = std::fs::read_dir(dir).map_err(|e| DataError::Read {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let mut entries: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    Ok(entries)
+}
+
+/// The images of a class-per-folder tree, with `train`/`test` above the classes when present.
+fn folder_entries(dir: &Path) -> Result<Vec<Entry>, DataError> {
+    let mut out = Vec::new();
+    let subdirs: Vec<PathBuf> = sorted_dir(dir)?
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .collect();
+    let split_of = |name: &str| match name.to_ascii_lowercase().as_str() {
+        "train" | "training" => Some(Split::Train),
+        "test" | "testing" | "val" | "valid" | "validation" => Some(Split::Test),
+        _ => None,
+    };
+    let names = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let splits = !subdirs.is_empty() && subdirs.iter().all(|d| split_of(&names(d)).is_some());
+    let groups: Vec<(Option<Split>, PathBuf)> = if splits {
+        subdirs
+            .iter()
+            .map(|d| (split_of(&names(d)), d.clone()))
+            .collect()
+    } else {
+        vec![(None, dir.to_path_buf())]
+    };
+    for (split, group) in groups {
+        for class_dir in sorted_dir(&group)?.into_iter().filter(|p| p.is_dir()) {
+            let label = names(&class_dir);
+            for file in sorted_dir(&class_dir)?.into_iter().filter(|p| is_image(p)) {
+                out.push(Entry {
+                    path: file,
+                    label: Some(label.clone()),
+                    split,
+                });
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(DataError::Invalid {
+            file: dir.display().to_string(),
+            reason: "no PNG or JPEG images in class sub-folders (folder/<class>/*.png)".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// The images a `path,label[,split]` CSV lists (paths relative to the CSV).
+fn csv_entries(table: &Table, base: &Path) -> Result<Vec<Entry>, DataError> {
+    let invalid = |reason: String| DataError::Invalid {
+        file: table.source.clone(),
+        reason,
+    };
+    let path_col = table
+        .column("path")
+        .or_else(|| table.column("image"))
+        .or_else(|| table.column("file"))
+        .ok_or_else(|| invalid("no `path` column naming the images".into()))?;
+    let label_col = ["label", "class", "target", "y", "diagnosis"]
+        .iter()
+        .find_map(|n| table.column(n));
+    let split_col = table.column("split");
+    Ok((0..table.rows.len())
+        .map(|r| {
+            let cell = |c: usize| table.rows[r].get(c).map(|s| s.trim().to_string());
+            Entry {
+                path: base.join(cell(path_col).unwrap_or_default()),
+                label: label_col.and_then(cell).filter(|s| !s.is_empty()),
+                split: split_col
+                    .and_then(cell)
+                    .map(|s| match s.to_ascii_lowercase().as_str() {
+                        "train" | "training" => Split::Train,
+                        "test" | "testing" | "val" | "valid" | "validation" => Split::Test,
+                        _ => Split::Other,
+                    }),
+            }
+        })
+        .collect())
+}
+
+/// True when `path` is image data: a folder, or a CSV whose header has a `path` column.
+pub fn is_image_data(path: &Path) -> bool {
+    if path.is_dir() {
+        return true;
+    }
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.lines().next().map(|h| h.to_ascii_lowercase()))
+        .is_some_and(|h| {
+            h.split(',')
+                .any(|c| matches!(c.trim(), "path" | "image" | "file"))
+        })
+}
+
+/// Loads the images at `path` (a folder or a CSV) as the model's dataset.
+pub fn load(path: &Path, shape: &ImageShape, class_names: &[String]) -> Result<Dataset, DataError> {
+    let source = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let entries = if path.is_dir() {
+        folder_entries(path)?
+    } else {
+        let table = Table::from_path(path)?;
+        csv_entries(&table, path.parent().unwrap_or(Path::new(".")))?
+    };
+    let loaded: Vec<Result<RgbImage, String>> = {
+        use rayon::prelude::*;
+        entries
+            .par_iter()
+            .map(|e| read_image(&e.path, shape.width, shape.height))
+            .collect()
+    };
+    let mut kept = Vec::new();
+    let mut skipped = Vec::new();
+    for (entry, image) in entries.into_iter().zip(loaded) {
+        match image {
+            Ok(image) => kept.push((entry, image)),
+            Err(reason) => skipped.push(format!("{}: {reason}", entry.path.display())),
+        }
+    }
+    if kept.is_empty() {
+        return Err(DataError::Invalid {
+            file: source,
+            reason: match skipped.first() {
+                Some(first) => format!("no image could be read ({} tried; {first})", skipped.len()),
+                None => "no images".into(),
+            },
+        });
+    }
+    let n = kept.len();
+    let mut x = Array2::<f32>::zeros((n, shape.len()));
+    for (r, (_, image)) in kept.iter().enumerate() {
+        x.row_mut(r)
+            .assign(&ndarray::ArrayView1::from(&shape.tensor(image)));
+    }
+    let labels = if kept.iter().all(|(e, _)| e.label.is_some()) && !class_names.is_empty() {
+        let classes = kept
+            .iter()
+            .map(|(e, _)| {
+                let l = e.label.as_deref().unwrap_or_default();
+                class_names
+                    .iter()
+                    .position(|c| c == l)
+                    .or_else(|| l.parse::<usize>().ok().filter(|&i| i < class_names.len()))
+                    .ok_or_else(|| DataError::Invalid {
+                        file: e.path.display().to_string(),
+                        reason: format!(
+                            "label `{l}` is not a class of the model ({})",
+                            class_names.join(", ")
+                        ),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Some(Labels::Classes(classes))
+    } else {
+        None
+    };
+    let split = kept.iter().all(|(e, _)| e.split.is_some()).then(|| {
+        kept.iter()
+            .map(|(e, _)| e.split.unwrap_or(Split::Other))
+            .collect()
+    });
+    let feature_names = (0..shape.len()).map(|i| format!("pixel {i}")).collect();
+    let (paths, images): (Vec<PathBuf>, Vec<Arc<RgbImage>>) = kept
+        .into_iter()
+        .map(|(e, image)| (e.path, Arc::new(image)))
+        .unzip();
+    Ok(Dataset {
+        source,
+        feature_names,
+        x,
+        label_column: labels.as_ref().map(|_| "label".to_string()),
+        labels,
+        split,
+        ignored_columns: Vec::new(),
+        images: Some(Arc::new(ImageSet {
+            shape: shape.clone(),
+            paths,
+            images,
+            skipped,
+        })),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_index_pixels_and_channels() {
+        let spec = ImageSpec {
+            layout: Some("NHWC".into()),
+            mean: Some(vec![0.5]),
+            ..Default::default()
+        };
+        let s = ImageShape::from_card(&spec, &[4, 5, 3]).unwrap();
+        assert_eq!(
+            (s.height, s.width, s.channels, s.channels_first),
+            (4, 5, 3, false)
+        );
+        assert_eq!(s.index(1, 2, 1), (5 + 2) * 3 + 1);
+        let s = ImageShape::from_card(&ImageSpec::default(), &[3, 4, 5]).unwrap();
+        assert_eq!(s.index(1, 2, 1), (4 + 1) * 5 + 2);
+        assert!(ImageShape::from_card(&ImageSpec::default(), &[30]).is_err());
+        let mut img = RgbImage::new(5, 4);
+        img.put_pixel(2, 1, image::Rgb([255, 0, 51]));
+        let t = s.tensor(&img);
+        assert_eq!(t[s.index(1, 2, 0)], 1.0);
+        assert!((t[s.index(1, 2, 2)] - 0.2).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_header_claiming_a_huge_image_is_refused_before_decoding() {
+        let dir = tempfile::tempdir().unwrap();
+        // A PNG whose IHDR claims 100,000 × 100,000 pixels, with no data behind it.
+        let mut png = Vec::new();
+        png.extend_from_slice(&[0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n']);
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        png.extend_from_slice(&(ihdr.len() as u32).to_be_bytes());
+        png.extend_from_slice(b"IHDR");
+        png.extend_from_slice(&ihdr);
+        let mut crc_input = b"IHDR".to_vec();
+        crc_input.extend_from_slice(&ihdr);
+        png.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+        let path = dir.path().join("bomb.png");
+        std::fs::write(&path, png).unwrap();
+        let err = read_image(&path, 8, 8).unwrap_err();
+        assert!(err.contains("100000×100000"), "{err}");
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in data {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+}

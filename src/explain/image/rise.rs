@@ -1,0 +1,96 @@
+//! RISE (Petsiuk et al. 2018): `masks` random masks, each a `grid × grid` field of cells kept
+//! with probability `keep`, smoothed by bilinear upsampling and shifted by a random offset. The
+//! map is E[score | pixel kept] − E[score]: the score the pixel's presence brings, centred so
+//! that pixels the model ignores sit near zero.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{Baseline, SaliencyMap, scores};
+use crate::data::ImageShape;
+use crate::explain::{ExplainError, Predict, Progress};
+
+/// One smooth mask of `h × w` values in 0..1.
+fn mask(rng: &mut ChaCha8Rng, h: usize, w: usize, grid: usize, keep: f64) -> Vec<f32> {
+    let g = grid.max(1);
+    let (cell_h, cell_w) = (h.div_ceil(g) as f32, w.div_ceil(g) as f32);
+    let cells: Vec<f32> = (0..(g + 1) * (g + 1))
+        .map(|_| rng.random_bool(keep.clamp(0.0, 1.0)) as u8 as f32)
+        .collect();
+    let (dy, dx) = (rng.random::<f32>() * cell_h, rng.random::<f32>() * cell_w);
+    let mut m = vec![0f32; h * w];
+    for y in 0..h {
+        let fy = (y as f32 + dy) / cell_h;
+        let (y0, ty) = (fy.floor() as usize, fy.fract());
+        let y0 = y0.min(g - 1);
+        for x in 0..w {
+            let fx = (x as f32 + dx) / cell_w;
+            let (x0, tx) = (fx.floor() as usize, fx.fract());
+            let x0 = x0.min(g - 1);
+            let at = |yy: usize, xx: usize| cells[yy * (g + 1) + xx];
+            let top = at(y0, x0) * (1.0 - tx) + at(y0, x0 + 1) * tx;
+            let bottom = at(y0 + 1, x0) * (1.0 - tx) + at(y0 + 1, x0 + 1) * tx;
+            m[y * w + x] = top * (1.0 - ty) + bottom * ty;
+        }
+    }
+    m
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn rise(
+    model: &dyn Predict,
+    x: &[f32],
+    shape: &ImageShape,
+    target: usize,
+    masks: usize,
+    grid: usize,
+    keep: f64,
+    baseline: Baseline,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<SaliencyMap, ExplainError> {
+    let (h, w) = (shape.height, shape.width);
+    let n = masks.max(1);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let all: Vec<Vec<f32>> = (0..n).map(|_| mask(&mut rng, h, w, grid, keep)).collect();
+    let base = baseline.image(x, shape);
+    // Image 0 is the original, 1 the baseline, then one per mask.
+    let fill = |r: usize, image: &mut [f32]| match r {
+        0 => image.copy_from_slice(x),
+        1 => image.copy_from_slice(&base),
+        _ => {
+            let m = &all[r - 2];
+            for c in 0..shape.channels {
+                for y in 0..h {
+                    for xx in 0..w {
+                        let i = shape.index(y, xx, c);
+                        let k = m[y * w + xx];
+                        image[i] = x[i] * k + base[i] * (1.0 - k);
+                    }
+                }
+            }
+        }
+    };
+    let s = scores(model, n + 2, shape.len(), target, &fill, progress)?;
+    let mean_score: f64 = s[2..].iter().sum::<f64>() / n as f64;
+    let mut weighted = vec![0f64; h * w];
+    let mut kept = vec![0f64; h * w];
+    for (m, &score) in all.iter().zip(&s[2..]) {
+        for (i, &k) in m.iter().enumerate() {
+            weighted[i] += score * k as f64;
+            kept[i] += k as f64;
+        }
+    }
+    Ok(SaliencyMap {
+        height: h,
+        width: w,
+        values: weighted
+            .iter()
+            .zip(&kept)
+            .map(|(s, &k)| if k > 0.0 { s / k - mean_score } else { 0.0 })
+            .collect(),
+        base_value: s[1],
+        output_value: s[0],
+        model_calls: (n + 2) as u64,
+    })
+}
