@@ -117,6 +117,21 @@ pub struct ExplainArgs {
     /// path-dependent (along the trees' splits, weighted by the training rows).
     #[arg(long, default_value = "interventional")]
     tree_mode: TreeMode,
+    /// Images: what replaces hidden pixels: zero (in the model's input space), mean or blur.
+    #[arg(long, default_value = "blur")]
+    baseline: String,
+    /// Images, occlusion: window side in pixels.
+    #[arg(long, default_value_t = 4)]
+    window: usize,
+    /// Images, occlusion: stride in pixels.
+    #[arg(long, default_value_t = 2)]
+    stride: usize,
+    /// Images, RISE: number of random masks.
+    #[arg(long, default_value_t = 2000)]
+    masks: usize,
+    /// Images, superpixel SHAP: grid cells per side.
+    #[arg(long, default_value_t = 8)]
+    cells: usize,
     /// Coalitions evaluated per row by kernel and permutation (default 2·M + 2048).
     #[arg(long)]
     samples: Option<usize>,
@@ -263,30 +278,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Action> {
     }
 }
 
-fn explain(args: ExplainArgs) -> anyhow::Result<()> {
-    let source = Source::files(
-        args.model.clone(),
-        Some(args.data.clone()),
-        args.label.clone(),
-    );
-    let session = Session::load(&source)?;
+/// The rows `--rows`, `--errors` and `--shard` select.
+fn selected_rows(args: &ExplainArgs, session: &Session) -> anyhow::Result<Vec<usize>> {
     let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
-        unreachable!("explain always loads data")
+        anyhow::bail!("no data");
     };
-    let task = session.model.task();
-    let settings = ExplainSettings {
-        method: args.method,
-        samples: args.samples,
-        tolerance: args.tolerance,
-        background_rows: args.background,
-        background_method: args.background_method,
-        seed: args.seed,
-        link: args.link,
-        tree_mode: args.tree_mode,
-        targets: parse_targets(&args.target, task)?,
-    };
-    settings.validate(task)?;
-
     let mut rows = match (&args.rows, args.errors) {
         (Some(spec), _) => parse_rows(spec, data.len())?,
         (None, true) => {
@@ -308,6 +304,146 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
             .map(|(_, r)| r)
             .collect();
     }
+    Ok(rows)
+}
+
+/// `loupe explain` on image data: saliency maps, their faithfulness, overlays.
+fn explain_images(
+    args: &ExplainArgs,
+    session: &Session,
+    tabular: &ExplainSettings,
+) -> anyhow::Result<()> {
+    let method = match args.method {
+        Method::Auto => loupe::explain::image::ImageMethod::Occlusion,
+        m => m.image_method().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--method {} explains tabular data; for images use occlusion, rise, superpixel or scorecam",
+                m.name()
+            )
+        })?,
+    };
+    let baseline = match args.baseline.as_str() {
+        "zero" => loupe::explain::image::Baseline::Zero,
+        "mean" => loupe::explain::image::Baseline::Mean,
+        "blur" => loupe::explain::image::Baseline::Blur,
+        other => anyhow::bail!("--baseline `{other}`: expected zero, mean or blur"),
+    };
+    if args.plots.as_deref() == Some("svg") {
+        anyhow::bail!("--plots svg: image overlays are written as png");
+    }
+    let settings = loupe::explain::image::ImageSettings {
+        method,
+        baseline,
+        window: args.window.max(1),
+        stride: args.stride.max(1),
+        masks: args.masks.max(1),
+        cells: args.cells.max(1),
+        samples: args.samples.unwrap_or(1000),
+        seed: args.seed,
+        ..Default::default()
+    };
+    let rows = selected_rows(args, session)?;
+    let predictions = session.predictions.clone().context("no predictions")?;
+    let targets_of = |row: usize| tabular.targets_for(&predictions, row);
+    let started = std::time::Instant::now();
+    let bar = TerminalProgress::new(rows.len() as u64);
+    let explanations = session.explain_images(&rows, &settings, &targets_of, true, &bar)?;
+    bar.finish();
+    let target = match &tabular.targets {
+        loupe::explain::Targets::Predicted => "predicted".to_string(),
+        loupe::explain::Targets::Classes(c) => c
+            .iter()
+            .map(|&t| session.target_name(t))
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    let file = loupe::export::image_attributions::ImageAttributionsFile::build(
+        session,
+        &settings,
+        &target,
+        &args.data.display().to_string(),
+        &explanations,
+    );
+    let write = |w: &mut dyn std::io::Write| {
+        if args.format == "csv" {
+            file.write_csv(w)
+        } else {
+            file.write_json(w)
+        }
+    };
+    match &args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            write_output(
+                Some(&dir.join(format!("attributions.{}", args.format))),
+                write,
+            )?;
+            if args.plots.is_some() {
+                let plots = dir.join("plots");
+                std::fs::create_dir_all(&plots)
+                    .with_context(|| format!("creating {}", plots.display()))?;
+                let images = session
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.images.clone())
+                    .context("no images")?;
+                for e in &explanations {
+                    let picture = loupe::plot::overlay::overlay(
+                        &images.images[e.row],
+                        &e.map,
+                        loupe::plot::overlay::OverlayStyle::default(),
+                    );
+                    let bytes = loupe::plot::overlay::png_bytes(&picture)?;
+                    let path = plots.join(format!(
+                        "row_{}_{}.png",
+                        e.row,
+                        sanitize(&session.target_name(e.target))
+                    ));
+                    write_output(Some(&path), |w| w.write_all(&bytes))?;
+                }
+            }
+        }
+        None => write_output(None, write)?,
+    }
+    let calls: u64 = explanations.iter().map(|e| e.map.model_calls).sum();
+    eprintln!(
+        "explained {} image(s) with {}: {} model images in {:.2} s",
+        rows.len(),
+        method.name(),
+        calls,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn explain(args: ExplainArgs) -> anyhow::Result<()> {
+    let source = Source::files(
+        args.model.clone(),
+        Some(args.data.clone()),
+        args.label.clone(),
+    );
+    let session = Session::load(&source)?;
+    let (Some(data), Some(_)) = (&session.data, &session.predictions) else {
+        unreachable!("explain always loads data")
+    };
+    let task = session.model.task();
+    let settings = ExplainSettings {
+        method: args.method,
+        samples: args.samples,
+        tolerance: args.tolerance,
+        background_rows: args.background,
+        background_method: args.background_method,
+        seed: args.seed,
+        link: args.link,
+        tree_mode: args.tree_mode,
+        targets: parse_targets(&args.target, task)?,
+    };
+    settings.validate(task)?;
+    if data.images.is_some() {
+        return explain_images(&args, &session, &settings);
+    }
+
+    let rows = selected_rows(&args, &session)?;
 
     let background_file = match &args.background_data {
         Some(path) => Some(

@@ -149,6 +149,70 @@ impl Session {
         }
     }
 
+    /// Saliency maps of the images `rows` for `targets_of(row)`, with their faithfulness when
+    /// `faithfulness` is set; images in parallel, each batching its own model calls.
+    pub fn explain_images(
+        &self,
+        rows: &[usize],
+        settings: &crate::explain::image::ImageSettings,
+        targets_of: &(dyn Fn(usize) -> Vec<usize> + Sync),
+        faithfulness: bool,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<Vec<ImageExplanation>> {
+        use rayon::prelude::*;
+        let data = self
+            .data
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("open images to explain them"))?;
+        let images = data
+            .images
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("{} is not image data", data.source))?;
+        if let Some(&bad) = rows.iter().find(|&&r| r >= data.len()) {
+            anyhow::bail!(
+                "row {bad} is out of range: the data has {} images",
+                data.len()
+            );
+        }
+        let per_row = rows
+            .par_iter()
+            .map(|&row| {
+                let x = data.x.row(row).to_vec();
+                let out = targets_of(row)
+                    .into_iter()
+                    .map(|target| {
+                        let map =
+                            settings.explain(&self.model, &x, &images.shape, target, progress)?;
+                        let faith = if faithfulness {
+                            Some(crate::analysis::faithfulness::Faithfulness::measure(
+                                &*self.model,
+                                &x,
+                                &images.shape,
+                                &map,
+                                target,
+                                20,
+                                settings.baseline,
+                                settings.seed,
+                                progress,
+                            )?)
+                        } else {
+                            None
+                        };
+                        Ok(ImageExplanation {
+                            row,
+                            target,
+                            map,
+                            faithfulness: faith,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, crate::explain::ExplainError>>();
+                progress.row_done();
+                out
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(per_row.into_iter().flatten().collect())
+    }
+
     /// The name of output `target`: its class, or `value` for a regressor.
     pub fn target_name(&self, target: usize) -> String {
         match self.model.task().class_names().get(target) {
@@ -276,6 +340,15 @@ impl Session {
             max_bars,
         )
     }
+}
+
+/// One image's saliency map for one class.
+#[derive(Clone, Debug)]
+pub struct ImageExplanation {
+    pub row: usize,
+    pub target: usize,
+    pub map: crate::explain::image::SaliencyMap,
+    pub faithfulness: Option<crate::analysis::faithfulness::Faithfulness>,
 }
 
 /// Loads a model, naming its file in any error.

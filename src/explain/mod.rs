@@ -73,6 +73,11 @@ pub enum Method {
     Kernel,
     Permutation,
     Tree,
+    /// Image methods (saliency maps).
+    Occlusion,
+    Rise,
+    Superpixel,
+    Scorecam,
 }
 
 /// Features up to which `auto` enumerates every coalition.
@@ -98,6 +103,17 @@ impl Method {
         }
     }
 
+    /// The image method this is, if it is one.
+    pub fn image_method(self) -> Option<image::ImageMethod> {
+        Some(match self {
+            Method::Occlusion => image::ImageMethod::Occlusion,
+            Method::Rise => image::ImageMethod::Rise,
+            Method::Superpixel => image::ImageMethod::Superpixel,
+            Method::Scorecam => image::ImageMethod::Scorecam,
+            _ => return None,
+        })
+    }
+
     /// True for the methods that sample coalitions (and so have a budget and standard errors).
     pub fn is_sampled(self) -> bool {
         matches!(self, Method::Kernel | Method::Permutation)
@@ -120,8 +136,13 @@ impl Method {
             Method::Exact | Method::Auto => Box::new(exact::Exact),
             Method::Kernel => Box::new(kernel::KernelShap { budget, tolerance }),
             Method::Permutation => Box::new(permutation::PermutationShap { budget, tolerance }),
-            // TreeSHAP needs the trees: see `ExplainSettings::explainer`.
-            Method::Tree => Box::new(exact::Exact),
+            // TreeSHAP needs the trees (see `ExplainSettings::explainer`); image methods make
+            // maps, not tabular attributions (see `image`).
+            Method::Tree
+            | Method::Occlusion
+            | Method::Rise
+            | Method::Superpixel
+            | Method::Scorecam => Box::new(exact::Exact),
         }
     }
 
@@ -133,6 +154,10 @@ impl Method {
             Method::Kernel => "kernel",
             Method::Permutation => "permutation",
             Method::Tree => "tree",
+            Method::Occlusion => "occlusion",
+            Method::Rise => "rise",
+            Method::Superpixel => "superpixel",
+            Method::Scorecam => "scorecam",
         }
     }
 }

@@ -110,7 +110,14 @@ impl ExplainSettings {
         background: &Background,
     ) -> Result<Box<dyn Explainer>, ExplainError> {
         let m = model.n_features();
-        match self.resolved_method(model) {
+        let method = self.resolved_method(model);
+        if method.image_method().is_some() {
+            return Err(ExplainError::Invalid(format!(
+                "--method {} explains images; this data is tabular",
+                method.name()
+            )));
+        }
+        match method {
             Method::Tree => {
                 let trees = model.trees().ok_or_else(|| {
                     ExplainError::Invalid(format!(
@@ -218,7 +225,11 @@ from_str_by_name!(
         Method::Exact,
         Method::Kernel,
         Method::Permutation,
-        Method::Tree
+        Method::Tree,
+        Method::Occlusion,
+        Method::Rise,
+        Method::Superpixel,
+        Method::Scorecam
     ]
 );
 from_str_by_name!(
@@ -265,7 +276,8 @@ mod tests {
         assert_eq!("Kernel".parse::<Method>().unwrap(), Method::Kernel);
         assert_eq!(
             "trees".parse::<Method>().unwrap_err(),
-            "unknown method `trees` (one of: auto, exact, kernel, permutation, tree)"
+            "unknown method `trees` (one of: auto, exact, kernel, permutation, tree, occlusion, \
+             rise, superpixel, scorecam)"
         );
         assert_eq!(
             "path-dependent".parse::<TreeMode>().unwrap(),

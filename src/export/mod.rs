@@ -2,6 +2,7 @@
 //! renamed over it when complete, so a crash never leaves half a file.
 
 pub mod attributions;
+pub mod image_attributions;
 mod predictions_csv;
 
 use std::io::{BufWriter, Write};

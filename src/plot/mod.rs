@@ -6,6 +6,7 @@
 
 pub mod charts;
 pub mod global;
+pub mod overlay;
 pub mod render;
 pub mod waterfall;
 
