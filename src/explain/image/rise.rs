@@ -17,7 +17,16 @@ fn mask(rng: &mut ChaCha8Rng, h: usize, w: usize, grid: usize, keep: f64) -> Vec
     let cells: Vec<f32> = (0..(g + 1) * (g + 1))
         .map(|_| rng.random_bool(keep.clamp(0.0, 1.0)) as u8 as f32)
         .collect();
-    let (dy, dx) = (rng.random::<f32>() * cell_h, rng.random::<f32>() * cell_w);
+    // A random shift within one cell, so cell borders fall everywhere; cells of one pixel are
+    // independent pixels and need none.
+    let shift = |rng: &mut ChaCha8Rng, cell: f32| {
+        if cell > 1.0 {
+            rng.random::<f32>() * cell
+        } else {
+            0.0
+        }
+    };
+    let (dy, dx) = (shift(rng, cell_h), shift(rng, cell_w));
     let mut m = vec![0f32; h * w];
     for y in 0..h {
         let fy = (y as f32 + dy) / cell_h;
