@@ -171,7 +171,7 @@ fn settings(method: ImageMethod) -> ImageSettings {
         masks: 8000,
         grid: SIDE,
         cells: 8,
-        samples: 8000,
+        samples: 12000,
         ..Default::default()
     }
 }
