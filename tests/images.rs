@@ -285,3 +285,72 @@ fn a_random_last_layer_changes_the_map() {
         assert!(r < 0.5, "{}: correlation {r:.3}", method.name());
     }
 }
+
+/// The images of the shortcut data that carry the marker against the training correlation
+/// (benign lesions with a sticker, in the test split), with their marker masks.
+fn swapped_with_marker() -> (loupe::session::Session, Vec<(usize, Vec<bool>)>) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models");
+    let session = loupe::session::Session::load(&loupe::session::Source::files(
+        root.join("lesions_cnn.onnx"),
+        Some(root.join("lesions/lesions.csv")),
+        None,
+    ))
+    .unwrap();
+    let table = loupe::data::Table::from_path(&root.join("lesions/lesions.csv")).unwrap();
+    let (path, split, marker, swapped) = (
+        table.column("path").unwrap(),
+        table.column("split").unwrap(),
+        table.column("marker").unwrap(),
+        table.column("swapped").unwrap(),
+    );
+    let picked = (0..table.rows.len())
+        .filter(|&r| {
+            let row = &table.rows[r];
+            row[split] == "test" && row[marker] == "1" && row[swapped] == "1"
+        })
+        .map(|r| {
+            let mask_path = root.join("lesions/masks/marker").join(&table.rows[r][path]);
+            let mask = image::open(&mask_path).unwrap().to_luma8();
+            (r, mask.pixels().map(|p| p.0[0] > 127).collect())
+        })
+        .collect();
+    (session, picked)
+}
+
+#[test]
+fn on_the_shortcut_model_occlusion_and_rise_point_at_the_marker() {
+    let (session, picked) = swapped_with_marker();
+    assert!(picked.len() >= 10, "{} swapped images with a marker", picked.len());
+    let data = session.data.clone().unwrap();
+    let images = data.images.clone().unwrap();
+    let w = images.shape.width;
+    let malignant = 1;
+    for method in [ImageMethod::Occlusion, ImageMethod::Rise] {
+        let settings = ImageSettings {
+            method,
+            masks: 1000,
+            ..Default::default()
+        };
+        // A hit: the top 5% of the map covers most of the marker.
+        let mut hits = 0;
+        for (row, mask) in &picked {
+            let x = data.x.row(*row).to_vec();
+            let map = settings
+                .explain(&session.model, &x, &images.shape, malignant, &NoProgress)
+                .unwrap();
+            let top = map.top_pixels(0.05);
+            let covered = top.iter().filter(|&&(y, x)| mask[y * w + x]).count();
+            let marker = mask.iter().filter(|&&m| m).count();
+            if covered * 2 > marker {
+                hits += 1;
+            }
+        }
+        let score = hits as f64 / picked.len() as f64;
+        eprintln!(
+            "{}: pointing game on {} swapped images: {score:.2}",
+            method.name(),
+            picked.len()
+        );
+        assert!(score >= 0.8, "{}: {score:.2}", method.name());
+    }
+}
