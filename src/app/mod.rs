@@ -5,6 +5,7 @@
 //! - `browser`: the prediction browser on the left.
 //! - `prediction_card`: the selected row's prediction in the centre (Prediction tab).
 //! - `explain_view` and `waterfall`: the row's attribution (Explain tab).
+//! - `image_view`: the Explain tab for image data (saliency overlays, faithfulness curves).
 //! - `global_view`: the dataset explained as a whole (Global tab).
 //! - `failures_view`: confusion, calibration, mistakes and error slices (Failure modes tab).
 //! - `plots`: the charts those tabs draw, linked back to rows.
@@ -14,6 +15,7 @@ mod browser;
 pub mod explain_view;
 pub mod failures_view;
 pub mod global_view;
+pub mod image_view;
 pub mod jobs;
 pub mod plots;
 mod prediction_card;
@@ -151,6 +153,7 @@ pub struct LoupeApp {
     pub browser: BrowserState,
     pub tab: Tab,
     pub explain: explain_view::ExplainView,
+    pub images: image_view::ImageView,
     pub global: global_view::GlobalView,
     pub failures: failures_view::FailuresView,
     pub report: report_view::ReportView,
@@ -172,6 +175,7 @@ impl LoupeApp {
             session: None,
             browser: BrowserState::default(),
             explain,
+            images: Default::default(),
             global: Default::default(),
             failures: Default::default(),
             report: Default::default(),
@@ -241,6 +245,7 @@ impl LoupeApp {
         }
         egui::CentralPanel::default().show(ui, |ui| match (&self.session, self.browser.selected) {
             (Some(session), Some(row)) => {
+                let is_images = session.data.as_ref().is_some_and(|d| d.images.is_some());
                 ui.horizontal(|ui| {
                     ui.selectable_value(&mut self.tab, Tab::Prediction, "Prediction");
                     ui.selectable_value(&mut self.tab, Tab::Explain, "Explain");
@@ -251,7 +256,13 @@ impl LoupeApp {
                 ui.separator();
                 match self.tab {
                     Tab::Prediction => prediction_card::prediction_card_ui(ui, session, row),
+                    Tab::Explain if is_images => self.images.ui(ui, session, row),
                     Tab::Explain => self.explain.ui(ui, session, row),
+                    Tab::Global | Tab::Report if is_images => {
+                        ui.label(
+                            "This tab works on tabular data; for images, use Explain (saliency maps) and Failure modes.",
+                        );
+                    }
                     Tab::Global => self.global.ui(
                         ui,
                         session,
@@ -357,6 +368,7 @@ impl LoupeApp {
         }
         self.error = warning;
         self.explain.clear();
+        self.images.clear();
         self.global.clear();
         self.failures.clear();
         self.report.clear();

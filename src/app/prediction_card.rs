@@ -35,6 +35,21 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
         ui.add_space(8.0);
     }
 
+    if let Some(images) = &data.images {
+        let image = &images.images[row];
+        let texture = ui.ctx().load_texture(
+            format!("card image {row}"),
+            egui::ColorImage::from_rgb(
+                [image.width() as usize, image.height() as usize],
+                image.as_raw(),
+            ),
+            egui::TextureOptions::LINEAR,
+        );
+        ui.label(egui::RichText::new("Image").strong());
+        ui.weak(images.paths[row].display().to_string());
+        ui.add(egui::Image::new(&texture).fit_to_exact_size(egui::vec2(256.0, 256.0)));
+        return;
+    }
     ui.label(egui::RichText::new("Values").strong());
     egui::ScrollArea::vertical()
         .auto_shrink([false, true])
