@@ -73,19 +73,14 @@ fn model_chip(ui: &mut egui::Ui, session: &Session) {
     let model = &session.model;
     let sig = model.signature();
     let classes = model.task().class_names();
+    let input = match model.row_shape() {
+        [c, h, w] if model.card().image.is_some() => format!("{h}×{w}×{c} images"),
+        _ => format!("{} features", model.n_features()),
+    };
     let summary = if classes.is_empty() {
-        format!(
-            "{} · {} features → regression",
-            model.name(),
-            model.n_features()
-        )
+        format!("{} · {input} → regression", model.name())
     } else {
-        format!(
-            "{} · {} features → {} classes",
-            model.name(),
-            model.n_features(),
-            classes.len()
-        )
+        format!("{} · {input} → {} classes", model.name(), classes.len())
     };
     let mut details = String::new();
     for input in &sig.inputs {
@@ -114,12 +109,24 @@ fn data_chip(ui: &mut egui::Ui, session: &Session) {
         return;
     };
     ui.separator();
-    let mut text = format!(
-        "{} · {} rows × {} features",
-        data.source,
-        data.len(),
-        data.feature_names.len()
-    );
+    let mut text = match &data.images {
+        Some(images) => format!(
+            "{} · {} images{}",
+            data.source,
+            data.len(),
+            if images.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} unreadable, skipped)", images.skipped.len())
+            }
+        ),
+        None => format!(
+            "{} · {} rows × {} features",
+            data.source,
+            data.len(),
+            data.feature_names.len()
+        ),
+    };
     if let (Some(truth), Some(predictions)) = (data.classes(), &session.predictions) {
         let correct = (0..data.len())
             .filter(|&r| predictions.is_correct(r, Some(truth)) == Some(true))
