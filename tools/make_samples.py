@@ -407,6 +407,9 @@ i.e. Python's `repr`).
 
 More tree ensembles, for tests, are in `tests/data/trees/` (see the
 PROVENANCE.md there).
+
+The image samples (`lesions/`, `digits/`, `lesions_cnn.onnx`, `digits_cnn.onnx`)
+come from `tools/make_images.py`; see `IMAGES.md`.
 """
     write_text(path, text)
 
