@@ -360,3 +360,33 @@ fn on_the_shortcut_model_occlusion_and_rise_point_at_the_marker() {
         assert!(score >= 0.8, "{}: {score:.2}", method.name());
     }
 }
+
+#[test]
+fn image_models_read_through_loupe_match_onnxruntime() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models");
+    for (model, data) in [
+        ("lesions_cnn", "lesions/lesions.csv"),
+        ("digits_cnn", "digits/digits.csv"),
+    ] {
+        let session = loupe::session::Session::load(&loupe::session::Source::files(
+            root.join(format!("{model}.onnx")),
+            Some(root.join(data)),
+            None,
+        ))
+        .unwrap();
+        let p = session.predictions.clone().unwrap();
+        let mut reader = csv::Reader::from_path(root.join(format!("expected/{model}.csv"))).unwrap();
+        let mut worst = 0f64;
+        let mut n = 0;
+        for (row, record) in reader.records().enumerate() {
+            let record = record.unwrap();
+            for c in 0..p.outputs.ncols() {
+                let want: f64 = record[2 + c].parse().unwrap();
+                worst = worst.max((p.outputs[[row, c]] as f64 - want).abs());
+            }
+            n += 1;
+        }
+        assert_eq!(n, p.len(), "{model}: every image");
+        assert!(worst < 1e-4, "{model}: largest difference from onnxruntime {worst:e}");
+    }
+}
