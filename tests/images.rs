@@ -375,7 +375,8 @@ fn image_models_read_through_loupe_match_onnxruntime() {
         ))
         .unwrap();
         let p = session.predictions.clone().unwrap();
-        let mut reader = csv::Reader::from_path(root.join(format!("expected/{model}.csv"))).unwrap();
+        let mut reader =
+            csv::Reader::from_path(root.join(format!("expected/{model}.csv"))).unwrap();
         let mut worst = 0f64;
         let mut n = 0;
         for (row, record) in reader.records().enumerate() {
@@ -387,6 +388,9 @@ fn image_models_read_through_loupe_match_onnxruntime() {
             n += 1;
         }
         assert_eq!(n, p.len(), "{model}: every image");
-        assert!(worst < 1e-4, "{model}: largest difference from onnxruntime {worst:e}");
+        assert!(
+            worst < 1e-4,
+            "{model}: largest difference from onnxruntime {worst:e}"
+        );
     }
 }

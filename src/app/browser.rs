@@ -53,6 +53,18 @@ pub struct BrowserState {
     /// Rows passing the filter, in display order; recomputed when the filter changes.
     visible: Vec<usize>,
     scroll_to_selected: bool,
+    /// Thumbnails of image rows, made as rows come into view.
+    thumbnails: Thumbnails,
+}
+
+/// Textures of image rows by row.
+#[derive(Clone, Default)]
+struct Thumbnails(std::collections::HashMap<usize, egui::TextureHandle>);
+
+impl std::fmt::Debug for Thumbnails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} thumbnails", self.0.len())
+    }
 }
 
 impl Default for BrowserState {
@@ -67,6 +79,7 @@ impl Default for BrowserState {
             selected: None,
             visible: Vec::new(),
             scroll_to_selected: false,
+            thumbnails: Default::default(),
         }
     }
 }
@@ -87,6 +100,11 @@ impl BrowserState {
         self.confidence = (0.0, 1.0);
         self.subset = Some(subset);
         self.refresh(data, predictions);
+    }
+
+    /// Forgets the thumbnails (another dataset was opened).
+    pub fn forget_thumbnails(&mut self) {
+        self.thumbnails.0.clear();
     }
 
     /// Selects `row`, clearing filters that hide it.
@@ -290,7 +308,7 @@ fn rows_table(
         .animate_scrolling(false)
         .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::auto().at_least(44.0))
+        .column(Column::auto().at_least(if data.images.is_some() { 72.0 } else { 44.0 }))
         .column(Column::auto().at_least(70.0).clip(true))
         .column(Column::auto().at_least(70.0).clip(true))
         .column(Column::auto().at_least(56.0))
@@ -339,6 +357,23 @@ fn rows_table(
                 let r = state.visible[row.index()];
                 row.set_selected(state.selected == Some(r));
                 row.col(|ui| {
+                    if let Some(images) = &data.images {
+                        let thumb = state.thumbnails.0.entry(r).or_insert_with(|| {
+                            let image = &images.images[r];
+                            ui.ctx().load_texture(
+                                format!("thumbnail {r}"),
+                                egui::ColorImage::from_rgb(
+                                    [image.width() as usize, image.height() as usize],
+                                    image.as_raw(),
+                                ),
+                                egui::TextureOptions::LINEAR,
+                            )
+                        });
+                        ui.add(
+                            egui::Image::new(&*thumb)
+                                .fit_to_exact_size(egui::vec2(row_height - 2.0, row_height - 2.0)),
+                        );
+                    }
                     if ui
                         .selectable_label(state.selected == Some(r), format!("#{r}"))
                         .clicked()

@@ -613,20 +613,7 @@ impl ExplainView {
 
                 let classes = session.model.task().class_names();
                 if !classes.is_empty() {
-                    let label = ui.label("Explain");
-                    egui::ComboBox::from_id_salt("target")
-                        .selected_text(match self.target {
-                            Some(c) => classes[c].clone(),
-                            None => "predicted class".into(),
-                        })
-                        .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut self.target, None, "predicted class");
-                            for (c, name) in classes.iter().enumerate() {
-                                ui.selectable_value(&mut self.target, Some(c), name);
-                            }
-                        })
-                        .response
-                        .labelled_by(label.id);
+                    class_choice(ui, "target", classes, &mut self.target);
                     ui.end_row();
 
                     ui.label("Scale");
@@ -736,9 +723,36 @@ fn mistake(session: &Session, row: usize) -> Option<(usize, usize)> {
     (truth != predicted).then_some((predicted, truth))
 }
 
+/// A labelled choice of the explained class: each row's predicted class, or one class.
+pub(super) fn class_choice(
+    ui: &mut egui::Ui,
+    id: &str,
+    classes: &[String],
+    target: &mut Option<usize>,
+) {
+    let label = ui.label("Explain");
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(match *target {
+            Some(c) => classes[c].clone(),
+            None => "predicted class".into(),
+        })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(target, None, "predicted class");
+            for (c, name) in classes.iter().enumerate() {
+                ui.selectable_value(target, Some(c), name);
+            }
+        })
+        .response
+        .labelled_by(label.id);
+}
+
 /// A small bar: the reference data's 5th–95th percentile band and the row's value (red when
 /// outside it); hovering gives the percentiles overall and per class.
-fn range_bar(ui: &mut egui::Ui, r: &crate::report::reference::Range, class_names: &[String]) {
+pub(super) fn range_bar(
+    ui: &mut egui::Ui,
+    r: &crate::report::reference::Range,
+    class_names: &[String],
+) {
     use crate::report::words::number;
     let (rect, response) = ui.allocate_exact_size(egui::vec2(100.0, 12.0), egui::Sense::hover());
     let span = (r.max - r.min).max(f32::MIN_POSITIVE);

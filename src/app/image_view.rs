@@ -364,20 +364,12 @@ impl ImageView {
                 ui.end_row();
                 let classes = session.model.task().class_names();
                 if !classes.is_empty() {
-                    let label = ui.label("Explain");
-                    egui::ComboBox::from_id_salt("image_target")
-                        .selected_text(match self.target {
-                            Some(c) => classes[c].clone(),
-                            None => "predicted class".into(),
-                        })
-                        .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut self.target, None, "predicted class");
-                            for (c, name) in classes.iter().enumerate() {
-                                ui.selectable_value(&mut self.target, Some(c), name);
-                            }
-                        })
-                        .response
-                        .labelled_by(label.id);
+                    super::explain_view::class_choice(
+                        ui,
+                        "image_target",
+                        classes,
+                        &mut self.target,
+                    );
                     ui.end_row();
                 }
                 let label = ui.label("Opacity");

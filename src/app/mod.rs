@@ -373,6 +373,7 @@ impl LoupeApp {
         self.failures.clear();
         self.report.clear();
         self.browser.subset = None;
+        self.browser.forget_thumbnails();
         self.browser.selected = None;
         if let (Some(data), Some(predictions)) = (&session.data, &session.predictions) {
             self.browser.refresh(data, predictions);

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::explain::{ExplainSettings, Progress};
-use crate::plot::{DOWN_RGB, UP_RGB};
 use crate::report::{Report, page, words};
 use crate::session::Session;
 
@@ -190,40 +189,7 @@ fn preview(ui: &mut egui::Ui, report: &Report) {
     for (name, r) in &report.ranges {
         ui.horizontal(|ui| {
             ui.add_sized([200.0, 18.0], egui::Label::new(name).truncate());
-            let (rect, response) =
-                ui.allocate_exact_size(egui::vec2(220.0, 18.0), egui::Sense::hover());
-            let span = (r.max - r.min).max(f32::MIN_POSITIVE);
-            let x = |v: f32| rect.left() + ((v - r.min) / span).clamp(0.0, 1.0) * rect.width();
-            let p = ui.painter();
-            let mid = rect.center().y;
-            p.rect_filled(
-                egui::Rect::from_min_max(
-                    egui::pos2(rect.left(), mid - 3.0),
-                    egui::pos2(rect.right(), mid + 3.0),
-                ),
-                3.0,
-                ui.visuals().faint_bg_color,
-            );
-            p.rect_filled(
-                egui::Rect::from_min_max(
-                    egui::pos2(x(r.p5), mid - 3.0),
-                    egui::pos2(x(r.p95), mid + 3.0),
-                ),
-                3.0,
-                egui::Color32::from_rgb(0x6a, 0x8c, 0xc8),
-            );
-            let mark = if r.is_unusual() { UP_RGB } else { DOWN_RGB };
-            p.rect_filled(
-                egui::Rect::from_center_size(egui::pos2(x(r.value), mid), egui::vec2(3.0, 14.0)),
-                0.0,
-                egui::Color32::from_rgb(mark.0, mark.1, mark.2),
-            );
-            response.on_hover_text(format!(
-                "5th–95th percentile {}–{}, median {}",
-                words::number(r.p5 as f64),
-                words::number(r.p95 as f64),
-                words::number(r.p50 as f64)
-            ));
+            super::explain_view::range_bar(ui, r, &report.class_names);
             let by_class = r
                 .by_class
                 .iter()
