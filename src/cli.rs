@@ -57,8 +57,9 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Explain rows: how much each feature pushed the model's output (Shapley values).
-    Explain(ExplainArgs),
+    /// Explain rows: how much each feature pushed the model's output (Shapley values), or
+    /// which pixels made an image model predict its class (saliency maps).
+    Explain(Box<ExplainArgs>),
     /// Write a one-page report on one row for a clinician: the prediction, its explanation in
     /// words and as a chart, reference ranges, the nearest change that would flip it.
     Report {
@@ -215,7 +216,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Action> {
             Ok(Action::Done)
         }
         Some(Command::Explain(args)) => {
-            explain(args)?;
+            explain(*args)?;
             Ok(Action::Done)
         }
         Some(Command::Report {

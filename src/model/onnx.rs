@@ -49,6 +49,9 @@ const ML_CLASSIFIERS: [&str; 3] = [
 /// Ops whose output is a regression value.
 const ML_REGRESSORS: [&str; 3] = ["LinearRegressor", "SVMRegressor", "TreeEnsembleRegressor"];
 
+/// Activations of a layer: the shape of one row's, and every row's values one after another.
+pub type Activations = (Vec<usize>, Vec<f32>);
+
 /// A loaded ONNX model, ready to predict batches of rows.
 pub struct OnnxModel {
     name: String,
@@ -199,10 +202,7 @@ impl OnnxModel {
 
     /// The activations of the card's `cam_layer` for every row of `x`: (shape of one row's
     /// activations, values row after row). `None` when the card names no such layer.
-    pub fn activations(
-        &self,
-        x: ArrayView2<f32>,
-    ) -> Result<Option<(Vec<usize>, Vec<f32>)>, ModelError> {
+    pub fn activations(&self, x: ArrayView2<f32>) -> Result<Option<Activations>, ModelError> {
         let Some(plan) = &self.cam_plan else {
             return Ok(None);
         };
