@@ -198,7 +198,9 @@ fn every_method_points_at_the_only_region_the_model_reads() {
             ..settings(method)
         };
         for x in images(4) {
-            let map = settings.explain(&model, &x, &shape(), 1, &NoProgress).unwrap();
+            let map = settings
+                .explain(&model, &x, &shape(), 1, &NoProgress)
+                .unwrap();
             assert_eq!((map.height, map.width), (SIDE, SIDE));
             worst = worst.min(map.positive_share(inside));
             let top = map.top_pixels(0.05);

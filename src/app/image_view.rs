@@ -28,6 +28,9 @@ pub struct ImageExplained {
     pub target: usize,
     pub map: SaliencyMap,
     pub faithfulness: Faithfulness,
+    /// Correlation with the map of the same image under the model with a random last layer
+    /// (Adebayo et al. 2018), when the sanity check was asked for.
+    pub randomized: Option<f64>,
     pub seconds: f64,
     pub settings: ImageSettings,
 }
@@ -62,6 +65,8 @@ pub struct ImageView {
     textures: HashMap<String, TextureHandle>,
     exporting: Option<Export>,
     pub message: Option<String>,
+    /// Also run the model-randomisation sanity check (doubles the work).
+    pub sanity: bool,
 }
 
 impl Default for ImageView {
@@ -77,6 +82,7 @@ impl Default for ImageView {
             textures: HashMap::new(),
             exporting: None,
             message: None,
+            sanity: false,
         }
     }
 }
@@ -159,7 +165,7 @@ impl ImageView {
             .target
             .or_else(|| predictions.predicted.get(row).copied())
             .unwrap_or(0);
-        let key = format!("{row}|{target}|{:?}", self.settings);
+        let key = format!("{row}|{target}|{:?}|{}", self.settings, self.sanity);
         if let Some((k, job, _)) = &self.running
             && let Some(done) = job.poll()
         {
@@ -196,6 +202,7 @@ impl ImageView {
                 cancel: AtomicBool::new(false),
                 ctx: ui.ctx().clone(),
             });
+            let sanity = self.sanity;
             let (session, settings, worker) =
                 (session.clone(), self.settings.clone(), count.clone());
             let shape = images.shape.clone();
@@ -214,11 +221,19 @@ impl ImageView {
                     settings.seed,
                     &*worker,
                 )?;
+                let randomized = if sanity {
+                    let random = session.model.with_randomized_last_layer(0)?;
+                    let other = settings.explain(&random, &x, &shape, target, &*worker)?;
+                    Some(crate::analysis::faithfulness::map_correlation(&map, &other))
+                } else {
+                    None
+                };
                 Ok(ImageExplained {
                     row,
                     target,
                     map,
                     faithfulness,
+                    randomized,
                     seconds: started.elapsed().as_secs_f64(),
                     settings,
                 })
@@ -296,6 +311,16 @@ impl ImageView {
             if let Some(e) = &cached {
                 ui.add_space(8.0);
                 curves_ui(ui, &e.faithfulness);
+                if let Some(r) = e.randomized {
+                    ui.label(format!(
+                        "Model randomisation check: the map under a model with a random last layer correlates {r:.2} with this one{}",
+                        if r < 0.5 {
+                            " ✓ (the map depends on what the model learned)"
+                        } else {
+                            " — high: the map may show the image more than the model"
+                        }
+                    ));
+                }
             }
         });
     }
@@ -372,7 +397,12 @@ impl ImageView {
                     );
                     ui.end_row();
                 }
-                let label = ui.label("Opacity");
+                let label = ui.label("Sanity check");
+            ui.checkbox(&mut self.sanity, "random last layer")
+                .labelled_by(label.id)
+                .on_hover_text("Also explain under a model whose last layer is random: a faithful map should change (Adebayo et al. 2018)");
+            ui.end_row();
+            let label = ui.label("Opacity");
                 ui.add(egui::Slider::new(&mut self.opacity, 0.0..=1.0))
                     .labelled_by(label.id);
                 ui.end_row();
