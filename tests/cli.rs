@@ -481,3 +481,59 @@ fn report_writes_html_png_and_pdf_and_refuses_bad_requests() {
     assert!(run("7", "r.docx").contains("the report is written as .html, .png or .pdf"));
     assert!(run("9999", "r.html").contains("row 9999 is out of range"));
 }
+
+#[test]
+fn explain_on_images_writes_maps_that_follow_the_schema_and_overlays() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = loupe(&[
+        "explain",
+        sample("digits_cnn.onnx").to_str().unwrap(),
+        sample("digits/digits.csv").to_str().unwrap(),
+        "--rows",
+        "0..2",
+        "--method",
+        "occlusion",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--plots",
+        "png",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("attributions.json")).unwrap(),
+    )
+    .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(json["method"], "occlusion");
+    assert_eq!(json["image_shape"], serde_json::json!([28, 28]));
+    let row = &json["rows"][0];
+    assert_eq!(row["values"].as_array().unwrap().len(), 28 * 28);
+    assert!(row["faithfulness"]["deletion_auc"].is_number());
+    let plots: Vec<_> = std::fs::read_dir(dir.path().join("plots"))
+        .unwrap()
+        .collect();
+    assert_eq!(plots.len(), 2);
+    // A tabular method on images is refused with the reason.
+    let refused = assert_refused(&loupe(&[
+        "explain",
+        sample("digits_cnn.onnx").to_str().unwrap(),
+        sample("digits/digits.csv").to_str().unwrap(),
+        "--rows",
+        "0",
+        "--method",
+        "kernel",
+    ]));
+    assert!(refused.contains("for images use occlusion"), "{refused}");
+}
