@@ -25,6 +25,23 @@ use loupe::session::{Origin, Session, Source};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Replace output files that already exist (without it, Loupe refuses to overwrite them).
+    #[arg(long, global = true)]
+    pub force: bool,
+}
+
+/// `--force` was given: existing output files may be replaced.
+static FORCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Refuses to replace an existing file unless `--force` was given.
+fn may_write(path: &Path) -> anyhow::Result<()> {
+    if path.exists() && !FORCE.load(std::sync::atomic::Ordering::Relaxed) {
+        anyhow::bail!(
+            "{} already exists; add --force to replace it",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +201,7 @@ pub enum Action {
 
 /// Runs a command. Errors are user errors (exit 2) and carry their context.
 pub fn run(cli: Cli) -> anyhow::Result<Action> {
+    FORCE.store(cli.force, std::sync::atomic::Ordering::Relaxed);
     match cli.command {
         None => Ok(Action::OpenWindow(Source::sample())),
         Some(Command::Open { model, data, label }) => {
@@ -207,6 +225,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Action> {
                 let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
                     unreachable!("predict always loads data")
                 };
+                may_write(&out)?;
                 loupe::export::atomic_write(&out, |w| {
                     loupe::export::write_predictions_csv(w, session.model.task(), data, predictions)
                 })
@@ -590,6 +609,7 @@ fn write_output(
 ) -> anyhow::Result<()> {
     match path {
         Some(p) => {
+            may_write(p)?;
             loupe::export::atomic_write(p, fill).with_context(|| format!("writing {}", p.display()))
         }
         None => {

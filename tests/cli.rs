@@ -537,3 +537,38 @@ fn explain_on_images_writes_maps_that_follow_the_schema_and_overlays() {
     ]));
     assert!(refused.contains("for images use occlusion"), "{refused}");
 }
+
+#[test]
+fn an_existing_output_is_replaced_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("preds.csv");
+    std::fs::write(&out, "keep me").unwrap();
+    let args = |force: bool| {
+        let mut a = vec![
+            "predict".to_string(),
+            sample("breast_cancer_logreg.onnx").display().to_string(),
+            sample("breast_cancer.csv").display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        if force {
+            a.push("--force".into());
+        }
+        a
+    };
+    let refused = assert_refused(&loupe(
+        &args(false).iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert!(
+        refused.contains("already exists; add --force to replace it"),
+        "{refused}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
+    let o = loupe(&args(true).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("row,label,predicted")
+    );
+}
