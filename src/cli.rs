@@ -196,16 +196,18 @@ pub struct ExplainArgs {
 /// What `main` should do after parsing: run a headless command, or open the window.
 pub enum Action {
     Done,
-    OpenWindow(Source),
+    /// Open the window on this source; `true`: reopen the last session instead when there is
+    /// one (plain `loupe`).
+    OpenWindow(Source, bool),
 }
 
 /// Runs a command. Errors are user errors (exit 2) and carry their context.
 pub fn run(cli: Cli) -> anyhow::Result<Action> {
     FORCE.store(cli.force, std::sync::atomic::Ordering::Relaxed);
     match cli.command {
-        None => Ok(Action::OpenWindow(Source::sample())),
+        None => Ok(Action::OpenWindow(Source::sample(), true)),
         Some(Command::Open { model, data, label }) => {
-            Ok(Action::OpenWindow(Source::files(model, data, label)))
+            Ok(Action::OpenWindow(Source::files(model, data, label), false))
         }
         Some(Command::Info { model }) => {
             let model = loupe::session::load_model(&Origin::File(model))?;

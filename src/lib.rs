@@ -16,6 +16,7 @@ pub mod model;
 pub mod plot;
 pub mod report;
 pub mod sample;
+pub mod saved;
 pub mod session;
 
 #[cfg(feature = "gui")]

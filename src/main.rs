@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     };
     let result = cli::run(cli).and_then(|action| match action {
         cli::Action::Done => Ok(()),
-        cli::Action::OpenWindow(source) => open_window(source),
+        cli::Action::OpenWindow(source, restore) => open_window(source, restore),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,12 +44,12 @@ fn main() -> ExitCode {
 }
 
 #[cfg(feature = "gui")]
-fn open_window(source: loupe::session::Source) -> anyhow::Result<()> {
-    loupe::app::run(source)
+fn open_window(source: loupe::session::Source, restore: bool) -> anyhow::Result<()> {
+    loupe::app::run(source, restore)
 }
 
 #[cfg(not(feature = "gui"))]
-fn open_window(_: loupe::session::Source) -> anyhow::Result<()> {
+fn open_window(_: loupe::session::Source, _: bool) -> anyhow::Result<()> {
     anyhow::bail!(
         "this build has no window (built without the `gui` feature); use `loupe info` or `loupe predict`"
     )

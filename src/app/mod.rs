@@ -37,8 +37,14 @@ use jobs::Job;
 /// How many recent model/data pairs are remembered.
 const MAX_RECENT: usize = 10;
 
-/// Opens the window on `source` and runs until it is closed.
-pub fn run(source: Source) -> anyhow::Result<()> {
+/// Where the window keeps the session it reopens on the next start.
+pub fn last_session_path() -> Option<PathBuf> {
+    Some(crate::analysis::global::cache_dir()?.join("last_session.json"))
+}
+
+/// Opens the window on `source` (or, with `restore`, on the last session when there is one)
+/// and runs until it is closed.
+pub fn run(source: Source, restore: bool) -> anyhow::Result<()> {
     if cfg!(target_os = "linux")
         && std::env::var_os("DISPLAY").is_none()
         && std::env::var_os("WAYLAND_DISPLAY").is_none()
@@ -67,7 +73,15 @@ pub fn run(source: Source) -> anyhow::Result<()> {
                 .unwrap_or_default();
             theme::install_fonts(&cc.egui_ctx);
             let mut app = LoupeApp::new(settings);
-            app.open(&cc.egui_ctx, source);
+            let last = last_session_path()
+                .filter(|p| restore && p.exists())
+                .and_then(|p| crate::saved::SavedSession::load(&p).ok());
+            match last {
+                Some((saved, source, warnings)) => {
+                    app.open_saved(&cc.egui_ctx, saved, source, warnings)
+                }
+                None => app.open(&cc.egui_ctx, source),
+            }
             Ok(Box::new(app))
         }),
     )
@@ -118,6 +132,8 @@ pub enum Command {
     Open(Source),
     CancelJob,
     DismissError,
+    SaveSession,
+    OpenSession,
     /// Select a row in the browser (clearing filters that hide it), then show a tab.
     Select(usize, Option<Tab>),
     /// Show only these rows in the browser.
@@ -141,6 +157,12 @@ enum Picked {
     Data(PathBuf),
 }
 
+/// A session file read or written.
+enum SessionDone {
+    Opened(Box<crate::saved::SavedSession>, Source, Vec<String>),
+    Saved(PathBuf),
+}
+
 /// A loaded session and a warning about data that did not load.
 type Loaded = (Session, Option<String>);
 
@@ -159,6 +181,10 @@ pub struct LoupeApp {
     pub report: report_view::ReportView,
     loading: Option<(Source, Job<Loaded>)>,
     picking: Option<Job<Option<Picked>>>,
+    /// A session file being read (picked, hashes checked) or written.
+    session_job: Option<Job<Option<SessionDone>>>,
+    /// A saved session's tab and row, applied once its files have loaded.
+    pending: Option<crate::saved::SavedSession>,
     error: Option<String>,
     commands: Vec<Command>,
 }
@@ -181,6 +207,8 @@ impl LoupeApp {
             report: Default::default(),
             loading: None,
             picking: None,
+            session_job: None,
+            pending: None,
             error: None,
             commands: Vec::new(),
         }
@@ -206,6 +234,39 @@ impl LoupeApp {
     /// True while something loads.
     pub fn is_busy(&self) -> bool {
         self.loading.is_some()
+    }
+
+    /// Opens a saved session: its settings now, its files on a worker, its tab and row when they
+    /// have loaded; `warnings` (files changed since it was saved) are shown.
+    pub fn open_saved(
+        &mut self,
+        ctx: &egui::Context,
+        saved: crate::saved::SavedSession,
+        source: Source,
+        warnings: Vec<String>,
+    ) {
+        self.explain.settings = saved.explain.clone();
+        if let Some(dir) = &saved.cache_dir {
+            self.global.cache_dir = Some(dir.clone());
+        }
+        if !warnings.is_empty() {
+            self.error = Some(warnings.join("; "));
+        }
+        self.pending = Some(saved);
+        self.open(ctx, source);
+    }
+
+    /// The open session as a session file's contents.
+    fn saved_session(&self) -> Option<crate::saved::SavedSession> {
+        let source = self.source.as_ref()?;
+        crate::saved::SavedSession::of(
+            source,
+            &self.explain.settings,
+            &format!("{:?}", self.tab),
+            self.browser.selected,
+            self.global.cache_dir.clone(),
+        )
+        .ok()
     }
 
     /// Starts loading `source` on a worker.
@@ -306,6 +367,26 @@ impl LoupeApp {
                 Err(e) => self.error = Some(format!("{e:#}")),
             }
         }
+        if let Some(job) = &self.session_job
+            && let Some(result) = job.poll()
+        {
+            self.session_job = None;
+            match result {
+                Ok(Some(SessionDone::Opened(saved, source, warnings))) => {
+                    self.commands.push(Command::Open(source.clone()));
+                    self.explain.settings = saved.explain.clone();
+                    if !warnings.is_empty() {
+                        self.error = Some(warnings.join("; "));
+                    }
+                    self.pending = Some(*saved);
+                }
+                Ok(Some(SessionDone::Saved(path))) => {
+                    self.error = Some(format!("Saved the session to {}", path.display()));
+                }
+                Ok(None) => {}
+                Err(e) => self.error = Some(format!("{e:#}")),
+            }
+        }
         if let Some(job) = &self.picking
             && let Some(result) = job.poll()
         {
@@ -378,6 +459,21 @@ impl LoupeApp {
         if let (Some(data), Some(predictions)) = (&session.data, &session.predictions) {
             self.browser.refresh(data, predictions);
         }
+        if let Some(saved) = self.pending.take() {
+            self.tab = match saved.tab.as_str() {
+                "Explain" => Tab::Explain,
+                "Global" => Tab::Global,
+                "Failures" => Tab::Failures,
+                "Report" => Tab::Report,
+                _ => self.tab,
+            };
+            if let (Some(row), Some(d), Some(p)) =
+                (saved.selected_row, &session.data, &session.predictions)
+                && row < d.len()
+            {
+                self.browser.select(row, d, p);
+            }
+        }
         self.source = Some(source);
         self.session = Some(session);
     }
@@ -392,6 +488,34 @@ impl LoupeApp {
                 Command::Open(source) => self.open(ctx, source),
                 Command::CancelJob => self.loading = None,
                 Command::DismissError => self.error = None,
+                Command::SaveSession => {
+                    if let Some(saved) = self.saved_session() {
+                        self.session_job =
+                            Some(Job::spawn("Saving the session…", ctx, move || {
+                                let Some(path) = rfd::FileDialog::new()
+                                    .set_file_name("session.loupe.json")
+                                    .add_filter("Loupe session", &["json"])
+                                    .save_file()
+                                else {
+                                    return Ok(None);
+                                };
+                                saved.save(&path)?;
+                                Ok(Some(SessionDone::Saved(path)))
+                            }));
+                    }
+                }
+                Command::OpenSession => {
+                    self.session_job = Some(Job::spawn("Opening a session…", ctx, move || {
+                        let Some(path) = rfd::FileDialog::new()
+                            .add_filter("Loupe session", &["json"])
+                            .pick_file()
+                        else {
+                            return Ok(None);
+                        };
+                        let (saved, source, warnings) = crate::saved::SavedSession::load(&path)?;
+                        Ok(Some(SessionDone::Opened(Box::new(saved), source, warnings)))
+                    }));
+                }
                 Command::Select(row, tab) => {
                     if let Some(session) = &self.session
                         && let (Some(d), Some(p)) = (&session.data, &session.predictions)
@@ -444,6 +568,16 @@ impl eframe::App for LoupeApp {
         self.settings.explain = self.explain.settings.clone();
         self.settings.tab = self.tab;
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+
+    /// Saves the open session, to reopen it on the next start.
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let (Some(saved), Some(path)) = (self.saved_session(), last_session_path()) {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = saved.save(&path);
+        }
     }
 }
 

@@ -45,6 +45,20 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: TopBar, commands: &mut Vec<Command>) {
         {
             commands.push(Command::OpenSample);
         }
+        ui.menu_button("Session", |ui| {
+            if ui
+                .add_enabled(bar.session.is_some(), egui::Button::new("Save session…"))
+                .on_hover_text("The model and data (with their SHA-256), settings, tab and row")
+                .clicked()
+            {
+                commands.push(Command::SaveSession);
+                ui.close();
+            }
+            if ui.button("Open session…").clicked() {
+                commands.push(Command::OpenSession);
+                ui.close();
+            }
+        });
         ui.separator();
         if let Some(session) = bar.session {
             model_chip(ui, session);
