@@ -37,6 +37,50 @@ use jobs::Job;
 /// How many recent model/data pairs are remembered.
 const MAX_RECENT: usize = 10;
 
+/// What is open, as last known, for the crash report (files are hashed only when it is written).
+struct Snapshot {
+    source: Source,
+    explain: crate::explain::ExplainSettings,
+    tab: Tab,
+    row: Option<usize>,
+}
+
+static CURRENT: std::sync::Mutex<Option<Snapshot>> = std::sync::Mutex::new(None);
+
+/// On a panic nobody caught, the window saves its session (to reopen on the next start) and
+/// writes a crash report beside it before the process ends.
+fn install_crash_report() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        let Some(dir) = crate::analysis::global::cache_dir() else {
+            return;
+        };
+        let _ = std::fs::create_dir_all(&dir);
+        if let (Ok(current), Some(path)) = (CURRENT.try_lock(), last_session_path())
+            && let Some(s) = current.as_ref()
+            && let Ok(saved) = crate::saved::SavedSession::of(
+                &s.source,
+                &s.explain,
+                &format!("{:?}", s.tab),
+                s.row,
+                None,
+            )
+        {
+            let _ = saved.save(&path);
+        }
+        let report = format!(
+            "Loupe {} crashed: {info}\n\n{}\n",
+            env!("CARGO_PKG_VERSION"),
+            std::backtrace::Backtrace::force_capture()
+        );
+        let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            .to_string()
+            .replace(':', "-");
+        let _ = std::fs::write(dir.join(format!("crash-{stamp}.txt")), report);
+    }));
+}
+
 /// Where the window keeps the session it reopens on the next start.
 pub fn last_session_path() -> Option<PathBuf> {
     Some(crate::analysis::global::cache_dir()?.join("last_session.json"))
@@ -54,6 +98,7 @@ pub fn run(source: Source, restore: bool) -> anyhow::Result<()> {
              use the command line instead: `loupe info MODEL`, `loupe predict MODEL DATA`"
         );
     }
+    install_crash_report();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Loupe")
@@ -476,6 +521,14 @@ impl LoupeApp {
         }
         self.source = Some(source);
         self.session = Some(session);
+        if let (Ok(mut current), Some(source)) = (CURRENT.lock(), &self.source) {
+            *current = Some(Snapshot {
+                source: source.clone(),
+                explain: self.explain.settings.clone(),
+                tab: self.tab,
+                row: self.browser.selected,
+            });
+        }
     }
 
     fn apply_commands(&mut self, ctx: &egui::Context) {

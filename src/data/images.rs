@@ -17,6 +17,8 @@ use crate::model::card::ImageSpec;
 
 /// The largest image decoded, in pixels (a decompression bomb claims far more).
 pub const MAX_PIXELS: u64 = 40_000_000;
+/// The most input values (images × values per image) held in memory: 4 GB of f32.
+pub const MAX_VALUES: u64 = 1_000_000_000;
 /// Extensions read as images.
 pub const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
@@ -300,6 +302,19 @@ pub fn load(path: &Path, shape: &ImageShape, class_names: &[String]) -> Result<D
         let table = Table::from_path(path)?;
         csv_entries(&table, path.parent().unwrap_or(Path::new(".")))?
     };
+    // Every image is held in memory as the model's input (f32) and for display.
+    let values = entries.len() as u64 * shape.len() as u64;
+    if values > MAX_VALUES {
+        return Err(DataError::Invalid {
+            file: source,
+            reason: format!(
+                "{} images of {} values each are more than Loupe holds in memory ({MAX_VALUES} \
+                 values); list a sample of them in a CSV of path,label",
+                entries.len(),
+                shape.len()
+            ),
+        });
+    }
     let loaded: Vec<Result<RgbImage, String>> = {
         use rayon::prelude::*;
         entries

@@ -16,6 +16,9 @@ pub struct Table {
     pub lines: Vec<u64>,
 }
 
+/// The largest CSV read, in bytes: Loupe holds the whole table (and its numbers) in memory.
+pub const MAX_FILE_BYTES: u64 = 4_000_000_000;
+
 impl Table {
     /// Reads a CSV file from disk.
     pub fn from_path(path: &Path) -> Result<Table, DataError> {
@@ -23,6 +26,19 @@ impl Table {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
+        if let Ok(meta) = file.metadata()
+            && meta.len() > MAX_FILE_BYTES
+        {
+            return Err(DataError::Read {
+                path: path.display().to_string(),
+                reason: format!(
+                    "the file is {:.1} GB; Loupe holds data in memory and reads files up to {} GB \
+                     (explain a sample of the rows, or shard the work with `loupe explain --shard`)",
+                    meta.len() as f64 / 1e9,
+                    MAX_FILE_BYTES / 1_000_000_000
+                ),
+            });
+        }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
