@@ -386,46 +386,33 @@ fn explain_images(
         &args.data.display().to_string(),
         &explanations,
     );
-    let write = |w: &mut dyn std::io::Write| {
-        if args.format == "csv" {
+    let plots = write_attributions(args, |w, csv| {
+        if csv {
             file.write_csv(w)
         } else {
             file.write_json(w)
         }
-    };
-    match &args.out {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            write_output(
-                Some(&dir.join(format!("attributions.{}", args.format))),
-                write,
-            )?;
-            if args.plots.is_some() {
-                let plots = dir.join("plots");
-                std::fs::create_dir_all(&plots)
-                    .with_context(|| format!("creating {}", plots.display()))?;
-                let images = session
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.images.clone())
-                    .context("no images")?;
-                for e in &explanations {
-                    let picture = loupe::plot::overlay::overlay(
-                        &images.images[e.row],
-                        &e.map,
-                        loupe::plot::overlay::OverlayStyle::default(),
-                    );
-                    let bytes = loupe::plot::overlay::png_bytes(&picture)?;
-                    let path = plots.join(format!(
-                        "row_{}_{}.png",
-                        e.row,
-                        sanitize(&session.target_name(e.target))
-                    ));
-                    write_output(Some(&path), |w| w.write_all(&bytes))?;
-                }
-            }
+    })?;
+    if let Some(plots) = plots {
+        let images = session
+            .data
+            .as_ref()
+            .and_then(|d| d.images.clone())
+            .context("no images")?;
+        for e in &explanations {
+            let picture = loupe::plot::overlay::overlay(
+                &images.images[e.row],
+                &e.map,
+                loupe::plot::overlay::OverlayStyle::default(),
+            );
+            let bytes = loupe::plot::overlay::png_bytes(&picture)?;
+            let path = plots.join(format!(
+                "row_{}_{}.png",
+                e.row,
+                sanitize(&session.target_name(e.target))
+            ));
+            write_output(Some(&path), |w| w.write_all(&bytes))?;
         }
-        None => write_output(None, write)?,
     }
     let calls: u64 = explanations.iter().map(|e| e.map.model_calls).sum();
     eprintln!(
@@ -510,31 +497,15 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
         &args.data.display().to_string(),
         &explanations,
     );
-    let write = |w: &mut dyn std::io::Write| {
-        if args.format == "csv" {
+    let plots = write_attributions(&args, |w, csv| {
+        if csv {
             file.write_csv(w)
         } else {
             file.write_json(w)
         }
-    };
-    match &args.out {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            write_output(
-                Some(&dir.join(format!("attributions.{}", args.format))),
-                write,
-            )?;
-            if let Some(kind) = &args.plots {
-                write_plots(
-                    &session,
-                    &explanations,
-                    settings.link,
-                    &dir.join("plots"),
-                    kind,
-                )?;
-            }
-        }
-        None => write_output(None, write)?,
+    })?;
+    if let (Some(dir), Some(kind)) = (plots, &args.plots) {
+        write_plots(&session, &explanations, settings.link, &dir, kind)?;
     }
     let calls: u64 = explanations.iter().map(|e| e.model_calls).sum::<u64>();
     eprintln!(
@@ -552,6 +523,30 @@ fn explain(args: ExplainArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Writes the attributions (`--format`: `write(w, csv)`) as `--out`/attributions.<format>, or
+/// to standard output; returns the folder for plots when `--plots` asks for them.
+fn write_attributions(
+    args: &ExplainArgs,
+    write: impl FnOnce(&mut dyn std::io::Write, bool) -> std::io::Result<()>,
+) -> anyhow::Result<Option<PathBuf>> {
+    let csv = args.format == "csv";
+    let Some(dir) = &args.out else {
+        write_output(None, |w| write(w, csv))?;
+        return Ok(None);
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_output(
+        Some(&dir.join(format!("attributions.{}", args.format))),
+        |w| write(w, csv),
+    )?;
+    let Some(_) = &args.plots else {
+        return Ok(None);
+    };
+    let plots = dir.join("plots");
+    std::fs::create_dir_all(&plots).with_context(|| format!("creating {}", plots.display()))?;
+    Ok(Some(plots))
 }
 
 fn write_plots(
