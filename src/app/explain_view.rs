@@ -876,17 +876,13 @@ fn result_ui(ui: &mut egui::Ui, session: &Session, explained: &Explained, view: 
                 r.col(|ui| match &editing {
                     Some(values) => {
                         let mut v = values[j];
-                        let column = data.x.column(j);
-                        let (lo, hi) = column
-                            .iter()
-                            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
-                                (lo.min(x), hi.max(x))
-                            });
+                        // The range seen in the reference data, computed with the explanation.
+                        let (lo, hi) = explained.ranges.get(j).map_or((v, v), |r| (r.min, r.max));
                         let speed = ((hi - lo) / 300.0).max(f32::EPSILON) as f64;
                         let response = ui
                             .add(egui::DragValue::new(&mut v).speed(speed))
                             .on_hover_text(format!(
-                                "recorded {} · seen from {} to {}",
+                                "recorded {} · seen from {} to {} in the reference data",
                                 super::prediction_card::format_value(data.x[[explained.row, j]]),
                                 super::prediction_card::format_value(lo),
                                 super::prediction_card::format_value(hi)

@@ -96,6 +96,8 @@ pub struct GlobalView {
     pub sample: usize,
     /// The dependence plot's feature (a data column).
     pub feature: Option<usize>,
+    /// The dependence plot shown: (batch key, feature, spec), made once per batch and feature.
+    dependence: Option<(String, usize, Arc<DependenceSpec>)>,
     running: Option<Running>,
     pub result: Option<Arc<GlobalData>>,
     cancelled: Option<String>,
@@ -110,6 +112,7 @@ impl Default for GlobalView {
             target: None,
             sample: 0,
             feature: None,
+            dependence: None,
             running: None,
             result: None,
             cancelled: None,
@@ -139,6 +142,7 @@ impl GlobalView {
         self.result = None;
         self.cancelled = None;
         self.feature = None;
+        self.dependence = None;
     }
 
     /// True while a batch runs.
@@ -243,7 +247,14 @@ impl GlobalView {
                 .or_else(|| result.beeswarm.features.first().map(|f| f.index));
             if let Some(j) = feature {
                 ui.add_space(8.0);
-                let spec = self.dependence(&result, &data, j);
+                let spec = match &self.dependence {
+                    Some((key, f, spec)) if *key == result.key && *f == j => spec.clone(),
+                    _ => {
+                        let spec = Arc::new(self.dependence(&result, &data, j));
+                        self.dependence = Some((result.key.clone(), j, spec.clone()));
+                        spec
+                    }
+                };
                 ui.horizontal(|ui| {
                     let label = ui.label(egui::RichText::new("Dependence on").strong());
                     egui::ComboBox::from_id_salt("dependence_feature")
@@ -262,7 +273,14 @@ impl GlobalView {
         });
     }
 
+    /// The dependence plot of feature `j` in `result` (the cached one when it is that).
     fn dependence(&self, result: &GlobalData, data: &Dataset, j: usize) -> DependenceSpec {
+        if let Some((key, f, spec)) = &self.dependence
+            && *key == result.key
+            && *f == j
+        {
+            return (**spec).clone();
+        }
         let e = &result.explanation;
         DependenceSpec::new(
             &data.feature_names,
