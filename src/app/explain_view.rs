@@ -3,19 +3,16 @@
 //! on a worker with progress and Cancel, and are cached per (row, settings).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::data::Dataset;
 use crate::explain::run::RowExplanation;
-use crate::explain::{
-    BackgroundMethod, ExplainSettings, Link, Method, Progress, Targets, TreeMode,
-};
+use crate::explain::{BackgroundMethod, ExplainSettings, Link, Method, Targets, TreeMode};
 use crate::export::attributions::{AttributionsFile, BackgroundSource};
 use crate::plot::{WaterfallSpec, render};
 use crate::session::Session;
 
-use super::jobs::{Export, Job, poll_export};
+use super::jobs::{Export, Job, JobProgress, Unit, poll_export};
 use super::waterfall::waterfall_ui;
 
 /// Explanations kept for revisiting rows.
@@ -54,24 +51,6 @@ pub struct WhatIf {
 
 /// Edits are explained once they have rested this long.
 const WHAT_IF_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(350);
-
-/// Work done and the cancel flag of a running explanation, shared with its worker.
-pub struct JobProgress {
-    done: AtomicU64,
-    total: u64,
-    cancel: AtomicBool,
-    ctx: egui::Context,
-}
-
-impl Progress for JobProgress {
-    fn advance(&self, n: u64) {
-        self.done.fetch_add(n, Ordering::Relaxed);
-        self.ctx.request_repaint();
-    }
-    fn is_cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
-    }
-}
 
 struct Running {
     key: String,
@@ -241,7 +220,7 @@ impl ExplainView {
             .map(|(_, e)| e.clone());
         let stale = self.running.as_ref().is_some_and(|r| r.key != key);
         if stale && let Some(r) = self.running.take() {
-            r.progress.cancel.store(true, Ordering::Relaxed);
+            r.progress.stop();
         }
         if cached.is_none()
             && self.running.is_none()
@@ -305,7 +284,7 @@ impl ExplainView {
             }
             ui.add_space(6.0);
             if let Some(running) = &self.running {
-                let done = running.progress.done.load(Ordering::Relaxed) as f32;
+                let done = running.progress.done() as f32;
                 let fraction = (done / running.progress.total.max(1) as f32).min(1.0);
                 ui.horizontal(|ui| {
                     ui.add(
@@ -315,7 +294,7 @@ impl ExplainView {
                             .animate(true),
                     );
                     if ui.button("Cancel").clicked() {
-                        running.progress.cancel.store(true, Ordering::Relaxed);
+                        running.progress.stop();
                         self.cancelled = Some(running.key.clone());
                     }
                 });
@@ -402,12 +381,7 @@ impl ExplainView {
                 .samples
                 .unwrap_or_else(|| Method::default_budget(m)) as u64,
         };
-        let progress = Arc::new(JobProgress {
-            done: AtomicU64::new(0),
-            total: (per_row + 2) * bg,
-            cancel: AtomicBool::new(false),
-            ctx: ctx.clone(),
-        });
+        let progress = JobProgress::new(ctx, (per_row + 2) * bg, Unit::ModelRows);
         let worker_progress = progress.clone();
         let session = session.clone();
         let job = Job::spawn("Explaining…", ctx, move || {

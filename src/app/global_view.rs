@@ -5,19 +5,18 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::analysis::global::{GlobalExplanation, explain_dataset, sample_rows};
 use crate::data::Dataset;
-use crate::explain::{ExplainSettings, Method, Progress, Targets};
+use crate::explain::{ExplainSettings, Method, Targets};
 use crate::export::attributions::BackgroundSource;
 use crate::plot::global::{BeeswarmSpec, DependenceSpec, ImportanceSpec};
 use crate::plot::render;
 use crate::session::Session;
 
 use super::browser::Subset;
-use super::jobs::{Export, Job, poll_export};
+use super::jobs::{Export, Job, JobProgress, Unit, poll_export};
 use super::plots::{beeswarm_ui, dependence_ui};
 use super::{Command, Tab};
 
@@ -35,27 +34,10 @@ pub struct GlobalData {
     pub measure: String,
 }
 
-struct BatchProgress {
-    done: AtomicU64,
-    total: u64,
-    cancel: AtomicBool,
-    ctx: egui::Context,
-}
-
-impl Progress for BatchProgress {
-    fn row_done(&self) {
-        self.done.fetch_add(1, Ordering::Relaxed);
-        self.ctx.request_repaint();
-    }
-    fn is_cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
-    }
-}
-
 struct Running {
     key: String,
     job: Job<GlobalData>,
-    progress: Arc<BatchProgress>,
+    progress: Arc<JobProgress>,
 }
 
 /// What can be exported from the tab.
@@ -137,7 +119,7 @@ impl GlobalView {
     /// Forgets results (a new model or dataset was opened).
     pub fn clear(&mut self) {
         if let Some(r) = self.running.take() {
-            r.progress.cancel.store(true, Ordering::Relaxed);
+            r.progress.stop();
         }
         self.result = None;
         self.cancelled = None;
@@ -187,7 +169,7 @@ impl GlobalView {
         if self.running.as_ref().is_some_and(|r| r.key != key)
             && let Some(r) = self.running.take()
         {
-            r.progress.cancel.store(true, Ordering::Relaxed);
+            r.progress.stop();
         }
         if current.is_none() && self.running.is_none() && self.cancelled.as_deref() != Some(&key) {
             self.start(
@@ -202,7 +184,7 @@ impl GlobalView {
 
         self.controls_ui(ui, session, &data, current.as_ref());
         if let Some(r) = &self.running {
-            let done = r.progress.done.load(Ordering::Relaxed);
+            let done = r.progress.done();
             ui.horizontal(|ui| {
                 ui.add(
                     egui::ProgressBar::new(done as f32 / r.progress.total.max(1) as f32)
@@ -211,7 +193,7 @@ impl GlobalView {
                         .animate(true),
                 );
                 if ui.button("Cancel").clicked() {
-                    r.progress.cancel.store(true, Ordering::Relaxed);
+                    r.progress.stop();
                     self.cancelled = Some(r.key.clone());
                 }
             });
@@ -441,12 +423,7 @@ impl GlobalView {
         key: String,
     ) {
         let rows = sample_rows(data.len(), self.sample, settings.seed);
-        let progress = Arc::new(BatchProgress {
-            done: AtomicU64::new(0),
-            total: rows.len() as u64,
-            cancel: AtomicBool::new(false),
-            ctx: ctx.clone(),
-        });
+        let progress = JobProgress::new(ctx, rows.len() as u64, Unit::Rows);
         let worker_progress = progress.clone();
         let session = session.clone();
         let data = data.clone();

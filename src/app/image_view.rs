@@ -5,19 +5,17 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use egui::TextureHandle;
 use image::RgbImage;
 
 use crate::analysis::faithfulness::Faithfulness;
-use crate::explain::Progress;
 use crate::explain::image::{Baseline, ImageMethod, ImageSettings, SaliencyMap};
 use crate::plot::overlay::{OverlayStyle, npy, overlay, png_bytes};
 use crate::plot::{DOWN_RGB, UP_RGB};
 use crate::session::Session;
 
-use super::jobs::{Export, Job, poll_export};
+use super::jobs::{Export, Job, JobProgress, Unit, poll_export};
 
 /// Caches kept.
 const CACHE_SIZE: usize = 64;
@@ -35,22 +33,6 @@ pub struct ImageExplained {
     pub settings: ImageSettings,
 }
 
-struct Count {
-    done: AtomicU64,
-    cancel: AtomicBool,
-    ctx: egui::Context,
-}
-
-impl Progress for Count {
-    fn advance(&self, n: u64) {
-        self.done.fetch_add(n, Ordering::Relaxed);
-        self.ctx.request_repaint();
-    }
-    fn is_cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
-    }
-}
-
 /// State of the image Explain tab.
 pub struct ImageView {
     pub settings: ImageSettings,
@@ -60,7 +42,7 @@ pub struct ImageView {
     /// Show only the top k% of pixels.
     pub top_percent: Option<f64>,
     cache: Vec<(String, Arc<ImageExplained>)>,
-    running: Option<(String, Job<ImageExplained>, Arc<Count>)>,
+    running: Option<(String, Job<ImageExplained>, Arc<JobProgress>)>,
     failed: Option<String>,
     textures: HashMap<String, TextureHandle>,
     exporting: Option<Export>,
@@ -125,7 +107,7 @@ impl ImageView {
     /// Forgets results (a new model or dataset was opened).
     pub fn clear(&mut self) {
         if let Some((_, _, c)) = self.running.take() {
-            c.cancel.store(true, Ordering::Relaxed);
+            c.stop();
         }
         self.cache.clear();
         self.textures.clear();
@@ -189,7 +171,7 @@ impl ImageView {
         if self.running.as_ref().is_some_and(|(k, _, _)| *k != key)
             && let Some((_, _, c)) = self.running.take()
         {
-            c.cancel.store(true, Ordering::Relaxed);
+            c.stop();
         }
         let cached = self
             .cache
@@ -197,11 +179,7 @@ impl ImageView {
             .find(|(k, _)| *k == key)
             .map(|(_, e)| e.clone());
         if cached.is_none() && self.running.is_none() && self.failed.as_deref() != Some(&key) {
-            let count = Arc::new(Count {
-                done: AtomicU64::new(0),
-                cancel: AtomicBool::new(false),
-                ctx: ui.ctx().clone(),
-            });
+            let count = JobProgress::new(ui.ctx(), 0, Unit::ModelRows);
             let sanity = self.sanity;
             let (session, settings, worker) =
                 (session.clone(), self.settings.clone(), count.clone());
@@ -251,10 +229,10 @@ impl ImageView {
                     ui.spinner();
                     ui.label(format!(
                         "Explaining… {} images through the model",
-                        count.done.load(Ordering::Relaxed)
+                        count.done()
                     ));
                     if ui.button("Cancel").clicked() {
-                        count.cancel.store(true, Ordering::Relaxed);
+                        count.stop();
                     }
                 });
             }

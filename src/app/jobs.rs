@@ -91,3 +91,65 @@ pub fn poll_export(export: &mut Option<Export>, message: &mut Option<String>) {
         }
     }
 }
+
+/// What a job's progress counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Model rows (or images) evaluated.
+    ModelRows,
+    /// Rows fully explained.
+    Rows,
+}
+
+/// Work done and the cancel flag of a running job, shared with its worker; the window is
+/// asked to repaint as work is done.
+pub struct JobProgress {
+    pub done: std::sync::atomic::AtomicU64,
+    /// Work expected, in `unit`s (0 when unknown).
+    pub total: u64,
+    pub cancel: std::sync::atomic::AtomicBool,
+    unit: Unit,
+    ctx: egui::Context,
+}
+
+impl JobProgress {
+    pub fn new(ctx: &egui::Context, total: u64, unit: Unit) -> std::sync::Arc<JobProgress> {
+        std::sync::Arc::new(JobProgress {
+            done: Default::default(),
+            total,
+            cancel: Default::default(),
+            unit,
+            ctx: ctx.clone(),
+        })
+    }
+
+    /// Asks the worker to stop.
+    pub fn stop(&self) {
+        self.cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Work done so far.
+    pub fn done(&self) -> u64 {
+        self.done.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self, n: u64, unit: Unit) {
+        if self.unit == unit {
+            self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            self.ctx.request_repaint();
+        }
+    }
+}
+
+impl crate::explain::Progress for JobProgress {
+    fn advance(&self, n: u64) {
+        self.count(n, Unit::ModelRows);
+    }
+    fn row_done(&self) {
+        self.count(1, Unit::Rows);
+    }
+    fn is_cancelled(&self) -> bool {
+        self.cancel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

@@ -2,22 +2,13 @@
 //! worker, and its export as HTML, PNG or PDF.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::explain::{ExplainSettings, Progress};
+use crate::explain::ExplainSettings;
 use crate::report::{Report, page, words};
 use crate::session::Session;
 
-use super::jobs::{Export, Job, poll_export};
+use super::jobs::{Export, Job, JobProgress, Unit, poll_export};
 use super::waterfall::waterfall_ui;
-
-struct Cancel(AtomicBool);
-
-impl Progress for Cancel {
-    fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
 
 /// Report formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +40,7 @@ impl ReportFormat {
 /// State of the Report tab.
 #[derive(Default)]
 pub struct ReportView {
-    running: Option<(String, Job<Report>, Arc<Cancel>)>,
+    running: Option<(String, Job<Report>, Arc<JobProgress>)>,
     pub result: Option<(String, Arc<Report>)>,
     failed: Option<String>,
     exporting: Option<Export>,
@@ -60,7 +51,7 @@ impl ReportView {
     /// Forgets results (a new model or dataset was opened).
     pub fn clear(&mut self) {
         if let Some((_, _, cancel)) = self.running.take() {
-            cancel.0.store(true, Ordering::Relaxed);
+            cancel.stop();
         }
         self.result = None;
         self.failed = None;
@@ -95,7 +86,7 @@ impl ReportView {
         if self.running.as_ref().is_some_and(|(k, _, _)| *k != key)
             && let Some((_, _, cancel)) = self.running.take()
         {
-            cancel.0.store(true, Ordering::Relaxed);
+            cancel.stop();
         }
         let current = self
             .result
@@ -103,7 +94,7 @@ impl ReportView {
             .filter(|(k, _)| *k == key)
             .map(|(_, r)| r.clone());
         if current.is_none() && self.running.is_none() && self.failed.as_deref() != Some(&key) {
-            let cancel = Arc::new(Cancel(AtomicBool::new(false)));
+            let cancel = JobProgress::new(ui.ctx(), 0, Unit::ModelRows);
             let (session, settings, worker_cancel) =
                 (session.clone(), settings.clone(), cancel.clone());
             let job = Job::spawn("Writing the report…", ui.ctx(), move || {
