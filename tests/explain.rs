@@ -43,45 +43,12 @@ fn run(
 /// A linear regression as an ONNX graph: y = x·w + b (MatMul, Add), built here byte by byte.
 fn linear_onnx(w: &[f32], b: f32) -> Vec<u8> {
     let m = w.len() as i64;
-    let dim = |v: Option<i64>| pb::tensor_shape_proto::Dimension {
-        value: Some(match v {
-            Some(n) => pb::tensor_shape_proto::dimension::Value::DimValue(n),
-            None => pb::tensor_shape_proto::dimension::Value::DimParam("N".into()),
-        }),
-        ..Default::default()
-    };
-    let info = |name: &str, dims: Vec<Option<i64>>| pb::ValueInfoProto {
-        name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: 1,
-                shape: Some(pb::TensorShapeProto {
-                    dim: dims.into_iter().map(dim).collect(),
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let tensor = |name: &str, dims: Vec<i64>, data: Vec<f32>| pb::TensorProto {
-        name: name.into(),
-        dims,
-        data_type: 1,
-        float_data: data,
-        ..Default::default()
-    };
-    let node = |op: &str, inputs: &[&str], output: &str| pb::NodeProto {
-        op_type: op.into(),
-        name: output.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        ..Default::default()
-    };
+    use common::onnx::{info, node, tensor};
     let graph = pb::GraphProto {
         name: "linear".into(),
         node: vec![
-            node("MatMul", &["x", "w"], "xw"),
-            node("Add", &["xw", "b"], "y"),
+            node("MatMul", &["x", "w"], "xw", vec![]),
+            node("Add", &["xw", "b"], "y", vec![]),
         ],
         initializer: vec![
             tensor("w", vec![m, 1], w.to_vec()),

@@ -3,6 +3,8 @@
 //! is additive; deletion beats random orders; a model with a random last layer gives another
 //! map.
 
+mod common;
+
 use loupe::analysis::faithfulness::{Faithfulness, map_correlation};
 use loupe::data::ImageShape;
 use loupe::explain::NoProgress;
@@ -24,42 +26,7 @@ fn inside(y: usize, x: usize) -> bool {
 /// p(on) = sigmoid(0.1 · Σ_region mean-over-channels(x) − 7): nothing outside the region
 /// matters. The masked grey image is the `act` tensor (Score-CAM's layer).
 fn region_model() -> OnnxModel {
-    let dim = |v: Option<i64>| pb::tensor_shape_proto::Dimension {
-        value: Some(match v {
-            Some(n) => pb::tensor_shape_proto::dimension::Value::DimValue(n),
-            None => pb::tensor_shape_proto::dimension::Value::DimParam("N".into()),
-        }),
-        ..Default::default()
-    };
-    let info = |name: &str, dims: Vec<Option<i64>>| pb::ValueInfoProto {
-        name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: 1,
-                shape: Some(pb::TensorShapeProto {
-                    dim: dims.into_iter().map(dim).collect(),
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let tensor = |name: &str, dims: Vec<i64>, data: Vec<f32>| pb::TensorProto {
-        name: name.into(),
-        dims,
-        data_type: 1,
-        float_data: data,
-        ..Default::default()
-    };
-    let node =
-        |op: &str, inputs: &[&str], output: &str, attrs: Vec<pb::AttributeProto>| pb::NodeProto {
-            op_type: op.into(),
-            name: output.into(),
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![output.into()],
-            attribute: attrs,
-            ..Default::default()
-        };
+    use common::onnx::{info, node, tensor};
     let ints = |name: &str, v: Vec<i64>| pb::AttributeProto {
         name: name.into(),
         ints: v,

@@ -18,3 +18,60 @@ pub fn sample_data(model: &OnnxModel) -> Dataset {
     let table = Table::from_path(&sample("breast_cancer.csv")).unwrap();
     Dataset::from_table(&table, Schema::for_model(model, None)).unwrap()
 }
+
+/// Small pieces for building ONNX graphs in tests.
+pub mod onnx {
+    use tract_onnx::pb;
+
+    /// A float tensor input or output; `None` dimensions are the symbolic batch `N`.
+    pub fn info(name: &str, dims: Vec<Option<i64>>) -> pb::ValueInfoProto {
+        let dim = |v: Option<i64>| pb::tensor_shape_proto::Dimension {
+            value: Some(match v {
+                Some(n) => pb::tensor_shape_proto::dimension::Value::DimValue(n),
+                None => pb::tensor_shape_proto::dimension::Value::DimParam("N".into()),
+            }),
+            ..Default::default()
+        };
+        pb::ValueInfoProto {
+            name: name.into(),
+            r#type: Some(pb::TypeProto {
+                value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                    elem_type: 1,
+                    shape: Some(pb::TensorShapeProto {
+                        dim: dims.into_iter().map(dim).collect(),
+                    }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// A float initializer.
+    pub fn tensor(name: &str, dims: Vec<i64>, data: Vec<f32>) -> pb::TensorProto {
+        pb::TensorProto {
+            name: name.into(),
+            dims,
+            data_type: 1,
+            float_data: data,
+            ..Default::default()
+        }
+    }
+
+    /// A node with one output, named after it.
+    pub fn node(
+        op: &str,
+        inputs: &[&str],
+        output: &str,
+        attribute: Vec<pb::AttributeProto>,
+    ) -> pb::NodeProto {
+        pb::NodeProto {
+            op_type: op.into(),
+            name: output.into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.into()],
+            attribute,
+            ..Default::default()
+        }
+    }
+}
