@@ -112,14 +112,38 @@ impl Session {
         let (Some(data), Some(predictions)) = (&self.data, &self.predictions) else {
             anyhow::bail!("open a dataset to explain its rows");
         };
-        settings.validate(self.model.task())?;
-        let explainer = settings.explainer(&self.model, data, background)?;
         let targets_of = |row: usize| settings.targets_for(predictions, row);
-        Ok(explain_rows(
-            &*self.model,
+        self.explain_values(
             data.x.view(),
             rows,
             &targets_of,
+            settings,
+            background,
+            progress,
+        )
+    }
+
+    /// Explains `rows` of `x` (rows × features, the data's or others) against `background`,
+    /// the data's explainer for `settings`.
+    fn explain_values(
+        &self,
+        x: ndarray::ArrayView2<f32>,
+        rows: &[usize],
+        targets_of: &(dyn Fn(usize) -> Vec<usize> + Sync),
+        settings: &ExplainSettings,
+        background: &Background,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<Vec<RowExplanation>> {
+        let Some(data) = &self.data else {
+            anyhow::bail!("open a dataset to explain against");
+        };
+        settings.validate(self.model.task())?;
+        let explainer = settings.explainer(&self.model, data, background)?;
+        Ok(explain_rows(
+            &*self.model,
+            x,
+            rows,
+            targets_of,
             &*explainer,
             background,
             settings.link,
@@ -269,19 +293,12 @@ impl Session {
         let outputs = self.model.predict(xs.view())?;
         let predicted = Predictions::from_outputs(outputs.clone(), self.model.task());
         let targets = settings.targets_for(&predicted, 0);
-        let explainer = match &self.data {
-            Some(data) => settings.explainer(&self.model, data, background)?,
-            None => anyhow::bail!("open a dataset to explain against"),
-        };
-        let mut explained = explain_rows(
-            &*self.model,
+        let mut explained = self.explain_values(
             xs.view(),
             &[0],
             &|_| targets.clone(),
-            &*explainer,
+            settings,
             background,
-            settings.link,
-            settings.seed,
             progress,
         )?;
         let mut e = explained
