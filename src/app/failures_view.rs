@@ -100,13 +100,17 @@ impl FailuresView {
             return;
         };
         let truth = data.classes().unwrap_or_default();
+        let matrix = ConfusionMatrix::new(
+            class_names.len(),
+            truth,
+            &predictions.predicted,
+            Some(&f.rows),
+        );
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.columns(2, |cols| {
                 let ui = &mut cols[0];
                 ui.label(egui::RichText::new("Confusion matrix").strong());
                 ui.weak("Click a cell to list its rows.");
-                let matrix =
-                    ConfusionMatrix::new(class_names.len(), truth, &predictions.predicted, Some(&f.rows));
                 confusion_ui(ui, &matrix, &class_names, |t, p| {
                     let rows: Vec<usize> = f
                         .rows
@@ -175,13 +179,7 @@ impl FailuresView {
                 let confusion = ConfusionSpec {
                     title: format!("Confusion matrix · {}", f.population),
                     class_names: class_names.clone(),
-                    counts: ConfusionMatrix::new(
-                        class_names.len(),
-                        truth,
-                        &predictions.predicted,
-                        Some(&f.rows),
-                    )
-                    .counts,
+                    counts: matrix.counts.clone(),
                 };
                 self.export_buttons(ui, session, &spec, &confusion, &f);
             });

@@ -129,6 +129,10 @@ impl ImageView {
         key: String,
         make: impl FnOnce() -> egui::ColorImage,
     ) -> TextureHandle {
+        // Textures of maps no longer cached are dropped with the rest now and then.
+        if self.textures.len() > 4 * CACHE_SIZE && !self.textures.contains_key(&key) {
+            self.textures.clear();
+        }
         self.textures
             .entry(key.clone())
             .or_insert_with(|| ctx.load_texture(key, make(), egui::TextureOptions::LINEAR))
