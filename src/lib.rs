@@ -21,3 +21,8 @@ pub mod session;
 
 #[cfg(feature = "gui")]
 pub mod app;
+
+/// Lowercase hex of bytes (SHA-256 digests in files and cache keys).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

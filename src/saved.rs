@@ -37,10 +37,6 @@ pub struct SavedSession {
     pub cache_dir: Option<PathBuf>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// SHA-256 of a file, or of a folder's files (names and contents, in order).
 pub fn hash_path(path: &Path) -> std::io::Result<String> {
     let mut h = Sha256::new();
@@ -70,7 +66,7 @@ pub fn hash_path(path: &Path) -> std::io::Result<String> {
     } else {
         h.update(std::fs::read(path)?);
     }
-    Ok(hex(&h.finalize()))
+    Ok(crate::hex(&h.finalize()))
 }
 
 fn saved(origin: &Origin) -> std::io::Result<Option<SavedFile>> {

@@ -134,22 +134,7 @@ impl Faithfulness {
 /// Pearson correlation of two maps (the randomisation check compares a map with the map of
 /// the same image under a model whose last layer is random).
 pub fn map_correlation(a: &SaliencyMap, b: &SaliencyMap) -> f64 {
-    let n = a.values.len().min(b.values.len()) as f64;
-    let (ma, mb) = (
-        a.values.iter().sum::<f64>() / n,
-        b.values.iter().sum::<f64>() / n,
-    );
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.values.iter().zip(&b.values) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
-    }
-    if saa <= 0.0 || sbb <= 0.0 {
-        0.0
-    } else {
-        sab / (saa * sbb).sqrt()
-    }
+    super::correlation(&a.values, &b.values)
 }
 
 #[cfg(test)]

@@ -84,11 +84,7 @@ pub fn data_fingerprint(data: &Dataset) -> String {
     if let Some(split) = &data.split {
         split.iter().for_each(|s| h.update([*s as u8]));
     }
-    hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex(&h.finalize())
 }
 
 /// The cache key of a batch: everything that changes its result.
@@ -118,7 +114,7 @@ pub fn cache_key(
     for r in rows {
         h.update((*r as u64).to_le_bytes());
     }
-    hex(&h.finalize())
+    crate::hex(&h.finalize())
 }
 
 /// Where batches are cached: `$LOUPE_CACHE_DIR`, else the user's cache folder

@@ -183,7 +183,7 @@ impl OnnxModel {
         let task = task_for(score_kind, raw_columns, &card, prepared.labels)?;
         Ok(OnnxModel {
             name: name.to_string(),
-            sha256: hex(&Sha256::digest(bytes)),
+            sha256: crate::hex(&Sha256::digest(bytes)),
             signature,
             card,
             task,
@@ -891,10 +891,6 @@ fn task_for(
         class_names,
         positive_class,
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Operators used by a graph, with how often each occurs.

@@ -197,26 +197,6 @@ pub struct DependenceSpec {
     pub dots: Vec<Dot>,
 }
 
-/// Pearson correlation (0 when either side is constant).
-fn correlation(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len()) as f64;
-    if n < 2.0 {
-        return 0.0;
-    }
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
-    }
-    if saa <= 0.0 || sbb <= 0.0 {
-        0.0
-    } else {
-        sab / (saa * sbb).sqrt()
-    }
-}
-
 /// The feature whose value best explains how feature `j`'s attribution varies among rows with
 /// similar values of `j`: the sum over deciles of `j` of |correlation(φ_j, x_k)| within the
 /// decile (shap's heuristic). That is the strongest interaction partner.
@@ -240,7 +220,7 @@ pub fn interaction_partner(
                 .map(|chunk| {
                     let phi: Vec<f64> = chunk.iter().map(|&r| values[[r, j]]).collect();
                     let xk: Vec<f64> = chunk.iter().map(|&r| features[[r, k]] as f64).collect();
-                    correlation(&phi, &xk).abs()
+                    crate::analysis::correlation(&phi, &xk).abs()
                 })
                 .sum();
             (k, strength)
