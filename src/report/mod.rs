@@ -119,9 +119,8 @@ impl Report {
         let a = &explanation.attribution;
         let reference = training_rows(data);
         let x: Vec<f32> = data.x.row(row).to_vec();
-        let percentiles: Vec<f64> = (0..x.len())
-            .map(|j| crate::analysis::percentile_rank(reference.column(j).iter().copied(), x[j]))
-            .collect();
+        let all_ranges = ranges(data, class_names.len(), &x);
+        let percentiles: Vec<f64> = all_ranges.iter().map(|r| r.percentile).collect();
         let summary = summary::summarize(&summary::SummaryInput {
             card,
             feature_names: &data.feature_names,
@@ -135,7 +134,6 @@ impl Report {
         });
         let mut order: Vec<usize> = (0..x.len()).collect();
         order.sort_by(|&p, &q| a.values[q].abs().total_cmp(&a.values[p].abs()));
-        let all_ranges = ranges(data, class_names.len(), &x);
         let ranges = order
             .iter()
             .take(RANGES_SHOWN)
