@@ -23,6 +23,12 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
+/// True while a [`guarded`] call is in flight: a panic now becomes an error, not a crash
+/// (for panic hooks other than Loupe's own, such as a fuzzer's).
+pub fn in_guarded() -> bool {
+    GUARDED.load(Ordering::SeqCst) > 0
+}
+
 /// Prints one line for panics nobody guards; stays silent for guarded ones, whose message the
 /// caller reports as an error.
 pub fn install_panic_hook() {

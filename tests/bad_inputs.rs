@@ -176,6 +176,26 @@ fn bad_data_is_refused_by_predict_and_explain() {
 }
 
 #[test]
+fn a_csv_larger_than_loupe_holds_in_memory_is_refused_before_reading() {
+    // A sparse file: 2 GB and one byte on paper, no disk used.
+    let dir = std::env::temp_dir().join(format!("loupe-huge-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let huge = dir.join("huge.csv");
+    let file = std::fs::File::create(&huge).unwrap();
+    file.set_len(loupe::data::Limits::DEFAULT.bytes + 1).unwrap();
+    drop(file);
+    let model = sample("breast_cancer_mlp.onnx");
+    let run = loupe(&["predict", model.to_str().unwrap(), huge.to_str().unwrap()]);
+    let message = run.stderr.clone();
+    assert!(check("predict huge.csv", run, false));
+    assert!(
+        message.contains("huge.csv: the file is 2.0 GB") && message.contains("in memory"),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn bad_cards_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.onnx");

@@ -280,13 +280,14 @@ fn swapped_with_marker() -> (loupe::session::Session, Vec<(usize, Vec<bool>)>) {
         table.column("marker").unwrap(),
         table.column("swapped").unwrap(),
     );
-    let picked = (0..table.rows.len())
+    let picked = (0..table.n_rows())
         .filter(|&r| {
-            let row = &table.rows[r];
-            row[split] == "test" && row[marker] == "1" && row[swapped] == "1"
+            table.cell(r, split) == "test"
+                && table.cell(r, marker) == "1"
+                && table.cell(r, swapped) == "1"
         })
         .map(|r| {
-            let mask_path = root.join("lesions/masks/marker").join(&table.rows[r][path]);
+            let mask_path = root.join("lesions/masks/marker").join(table.cell(r, path));
             let mask = image::open(&mask_path).unwrap().to_luma8();
             (r, mask.pixels().map(|p| p.0[0] > 127).collect())
         })

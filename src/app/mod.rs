@@ -47,12 +47,26 @@ struct Snapshot {
 
 static CURRENT: std::sync::Mutex<Option<Snapshot>> = std::sync::Mutex::new(None);
 
-/// On a panic nobody caught, the window saves its session (to reopen on the next start) and
-/// writes a crash report beside it before the process ends.
-fn install_crash_report() {
+thread_local! {
+    /// Whether this thread runs the window (see [`mark_ui_thread`]).
+    static UI_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as the one running the window. A panic there ends the process, so
+/// the crash report is written for it; workers' panics are caught and shown as errors instead.
+pub fn mark_ui_thread() {
+    UI_THREAD.with(|ui| ui.set(true));
+}
+
+/// On a panic on the window's thread, saves the session (to reopen on the next start) and
+/// writes a crash report beside it, in the cache folder, before the process ends.
+pub fn install_crash_report() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         previous(info);
+        if !UI_THREAD.with(std::cell::Cell::get) {
+            return;
+        }
         let Some(dir) = crate::analysis::global::cache_dir() else {
             return;
         };
@@ -98,6 +112,7 @@ pub fn run(source: Source, restore: bool) -> anyhow::Result<()> {
              use the command line instead: `loupe info MODEL`, `loupe predict MODEL DATA`"
         );
     }
+    mark_ui_thread();
     install_crash_report();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -398,6 +413,20 @@ impl LoupeApp {
             }
         });
         self.apply_commands(&ctx);
+        self.remember_for_crash_report();
+    }
+
+    /// Keeps the crash report's snapshot in step with the tab, row and settings on screen.
+    fn remember_for_crash_report(&self) {
+        if let Ok(mut current) = CURRENT.try_lock()
+            && let Some(s) = current.as_mut()
+        {
+            s.tab = self.tab;
+            s.row = self.browser.selected;
+            if s.explain != self.explain.settings {
+                s.explain = self.explain.settings.clone();
+            }
+        }
     }
 
     fn poll_jobs(&mut self) {

@@ -131,11 +131,39 @@ pub struct ImageSet {
 
 /// Reads one image, refusing huge ones by their header, at the model's size as RGB.
 pub fn read_image(path: &Path, width: usize, height: usize) -> Result<RgbImage, String> {
-    let mut reader = ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    let (w, h) = reader
+    decode_image(
+        || {
+            let file = std::fs::File::open(path)?;
+            Ok(ImageReader::new(std::io::BufReader::new(file)))
+        },
+        width,
+        height,
+    )
+}
+
+/// Decodes an image held in memory (as [`read_image`] does a file).
+pub fn read_image_bytes(bytes: &[u8], width: usize, height: usize) -> Result<RgbImage, String> {
+    decode_image(
+        || Ok(ImageReader::new(std::io::Cursor::new(bytes))),
+        width,
+        height,
+    )
+}
+
+/// Reads the header from one reader, refuses huge or empty images, then decodes from a second
+/// reader under `image`'s allocation limits and resizes to `width`×`height`.
+fn decode_image<R: std::io::BufRead + std::io::Seek>(
+    open: impl Fn() -> std::io::Result<ImageReader<R>>,
+    width: usize,
+    height: usize,
+) -> Result<RgbImage, String> {
+    let guessed = || -> Result<ImageReader<R>, String> {
+        open()
+            .map_err(|e| e.to_string())?
+            .with_guessed_format()
+            .map_err(|e| e.to_string())
+    };
+    let (w, h) = guessed()?
         .into_dimensions()
         .map_err(|e| format!("not a readable image: {e}"))?;
     if w == 0 || h == 0 {
@@ -146,10 +174,7 @@ pub fn read_image(path: &Path, width: usize, height: usize) -> Result<RgbImage, 
             "the image claims {w}×{h} pixels, more than Loupe's limit of {MAX_PIXELS}"
         ));
     }
-    reader = ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
+    let mut reader = guessed()?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(w);
     limits.max_image_height = Some(h);
@@ -258,9 +283,9 @@ fn csv_entries(table: &Table, base: &Path) -> Result<Vec<Entry>, DataError> {
         .iter()
         .find_map(|n| table.column(n));
     let split_col = table.column("split");
-    Ok((0..table.rows.len())
+    Ok((0..table.n_rows())
         .map(|r| {
-            let cell = |c: usize| table.rows[r].get(c).map(|s| s.trim().to_string());
+            let cell = |c: usize| Some(table.cell(r, c).trim().to_string());
             Entry {
                 path: base.join(cell(path_col).unwrap_or_default()),
                 label: label_col.and_then(cell).filter(|s| !s.is_empty()),

@@ -8,7 +8,7 @@ mod table;
 mod tabular;
 
 pub use images::{ImageSet, ImageShape};
-pub use table::Table;
+pub use table::{Limits, Table};
 pub use tabular::{Dataset, Labels, Schema, Split};
 
 /// Why data could not be read or matched to the model. One line, naming file, row and column.

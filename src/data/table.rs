@@ -5,37 +5,68 @@ use std::path::Path;
 
 use super::DataError;
 
-/// A CSV file's header and rows of trimmed text cells, all rows as wide as the header.
+/// A CSV file's header and rows of trimmed text cells, all rows as wide as the header. The cells'
+/// text is held in one buffer (4 bytes of bookkeeping per cell), so memory stays near the file's
+/// own size.
 #[derive(Clone, Debug)]
 pub struct Table {
     /// The file name, for messages.
     pub source: String,
     pub header: Vec<String>,
-    pub rows: Vec<Vec<String>>,
+    /// Every cell's text, row after row.
+    text: String,
+    /// Where each cell ends in `text`, row-major (`header.len()` per row).
+    ends: Vec<u32>,
     /// The 1-based line each row starts on (quoted newlines make it differ from row + 2).
     pub lines: Vec<u64>,
 }
 
+/// How much of a CSV Loupe holds in memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The largest file read, in bytes.
+    pub bytes: u64,
+    /// The most cells (rows × columns).
+    pub cells: usize,
+}
+
 /// The largest CSV read, in bytes: Loupe holds the whole table (and its numbers) in memory.
-pub const MAX_FILE_BYTES: u64 = 4_000_000_000;
+pub const MAX_FILE_BYTES: u64 = 2_000_000_000;
+/// The most cells a CSV may have: with their text, the numbers take at most about 3 GB.
+pub const MAX_CELLS: usize = 250_000_000;
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        bytes: MAX_FILE_BYTES,
+        cells: MAX_CELLS,
+    };
+}
+
+/// What to do past a limit; named in every refusal.
+const WAY_OUT: &str = "explain a sample of the rows, or shard the work with `loupe explain --shard`";
 
 impl Table {
     /// Reads a CSV file from disk.
     pub fn from_path(path: &Path) -> Result<Table, DataError> {
+        Self::from_path_limited(path, Limits::DEFAULT)
+    }
+
+    /// Reads a CSV file from disk, refusing one past `limits`.
+    pub fn from_path_limited(path: &Path, limits: Limits) -> Result<Table, DataError> {
         let file = std::fs::File::open(path).map_err(|e| DataError::Read {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
         if let Ok(meta) = file.metadata()
-            && meta.len() > MAX_FILE_BYTES
+            && meta.len() > limits.bytes
         {
             return Err(DataError::Read {
                 path: path.display().to_string(),
                 reason: format!(
-                    "the file is {:.1} GB; Loupe holds data in memory and reads files up to {} GB \
-                     (explain a sample of the rows, or shard the work with `loupe explain --shard`)",
-                    meta.len() as f64 / 1e9,
-                    MAX_FILE_BYTES / 1_000_000_000
+                    "the file is {}; Loupe holds data in memory and reads files up to {} \
+                     ({WAY_OUT})",
+                    size(meta.len()),
+                    size(limits.bytes)
                 ),
             });
         }
@@ -43,11 +74,20 @@ impl Table {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Table::from_reader(&name, file)
+        Table::from_reader_limited(&name, std::io::BufReader::new(file), limits)
     }
 
     /// Reads CSV text from any reader; `source` names it in messages.
     pub fn from_reader(source: &str, reader: impl Read) -> Result<Table, DataError> {
+        Self::from_reader_limited(source, reader, Limits::DEFAULT)
+    }
+
+    /// Reads CSV text from any reader, refusing it once it passes `limits`.
+    pub fn from_reader_limited(
+        source: &str,
+        reader: impl Read,
+        limits: Limits,
+    ) -> Result<Table, DataError> {
         let invalid = |reason: String| DataError::Invalid {
             file: source.to_string(),
             reason,
@@ -77,7 +117,9 @@ impl Table {
             return Err(invalid(format!("the header names column `{dup}` twice")));
         }
 
-        let mut rows = Vec::new();
+        let max_text = limits.bytes.min(u32::MAX as u64) as usize;
+        let mut text = String::new();
+        let mut ends: Vec<u32> = Vec::new();
         let mut lines = Vec::new();
         let mut record = csv::ByteRecord::new();
         loop {
@@ -87,32 +129,54 @@ impl Table {
                 Err(e) => return Err(invalid(csv_reason(&e))),
             }
             let line = record.position().map_or(0, |p| p.line());
-            let row = rows.len();
-            let cells = record
-                .iter()
-                .enumerate()
-                .map(|(c, cell)| {
-                    String::from_utf8(cell.to_vec()).map_err(|_| DataError::Cell {
-                        file: source.to_string(),
-                        row,
-                        line,
-                        column: header[c].clone(),
-                        reason: "the cell is not UTF-8 text".into(),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.push(cells);
+            let row = lines.len();
+            if ends.len() + record.len() > limits.cells
+                || text.len() + record.as_slice().len() > max_text
+            {
+                return Err(invalid(format!(
+                    "at line {line}, the file holds more than {} cells or {} of text; Loupe \
+                     holds data in memory ({WAY_OUT})",
+                    thousands(limits.cells),
+                    size(max_text as u64)
+                )));
+            }
+            for (c, cell) in record.iter().enumerate() {
+                let cell = std::str::from_utf8(cell).map_err(|_| DataError::Cell {
+                    file: source.to_string(),
+                    row,
+                    line,
+                    column: header[c].clone(),
+                    reason: "the cell is not UTF-8 text".into(),
+                })?;
+                text.push_str(cell);
+                ends.push(text.len() as u32);
+            }
             lines.push(line);
         }
-        if rows.is_empty() {
+        if lines.is_empty() {
             return Err(invalid("the file has a header but no rows".into()));
         }
+        text.shrink_to_fit();
+        ends.shrink_to_fit();
         Ok(Table {
             source: source.to_string(),
             header,
-            rows,
+            text,
+            ends,
             lines,
         })
+    }
+
+    /// Number of rows (the header not counted).
+    pub fn n_rows(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The text of the cell at `row`, `column`.
+    pub fn cell(&self, row: usize, column: usize) -> &str {
+        let k = row * self.header.len() + column;
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        &self.text[start..self.ends[k] as usize]
     }
 
     /// Index of the column named `name` (exact match first, then ignoring case).
@@ -123,6 +187,29 @@ impl Table {
                 .position(|h| h.eq_ignore_ascii_case(name))
         })
     }
+}
+
+/// `n` bytes for people: "3.2 GB", "512 MB", "80 kB".
+fn size(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000_000 => format!("{:.1} GB", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{:.0} MB", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{:.0} kB", n as f64 / 1e3),
+        n => format!("{n} bytes"),
+    }
+}
+
+/// `n` with thousands separated by commas.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 fn first_duplicate(names: &[String]) -> Option<&str> {
@@ -165,7 +252,8 @@ mod tests {
     #[test]
     fn quoted_newline_keeps_line_numbers_true() {
         let t = read("a,b\n\"x\ny\",2\n3,4\n").unwrap();
-        assert_eq!(t.rows[0][0], "x\ny");
+        assert_eq!(t.cell(0, 0), "x\ny");
+        assert_eq!(t.cell(1, 1), "4");
         assert_eq!(t.lines, vec![2, 4]);
     }
 
@@ -200,5 +288,37 @@ mod tests {
                 .to_string()
                 .contains("`a` twice")
         );
+    }
+
+    #[test]
+    fn cells_are_found_in_the_shared_buffer() {
+        let t = read("a,b,c\n1, two ,\n,,6\n").unwrap();
+        assert_eq!(t.n_rows(), 2);
+        let cells: Vec<&str> = (0..2)
+            .flat_map(|r| (0..3).map(move |c| (r, c)))
+            .map(|(r, c)| t.cell(r, c))
+            .collect();
+        assert_eq!(cells, ["1", "two", "", "", "", "6"]);
+    }
+
+    #[test]
+    fn tables_past_the_limits_are_refused_with_the_line() {
+        let text = "a,b\n1,2\n3,4\n5,6\n";
+        let at = |limits| {
+            Table::from_reader_limited("t.csv", text.as_bytes(), limits)
+                .map(|t| t.n_rows())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(at(Limits { bytes: 100, cells: 6 }), Ok(3));
+        let err = at(Limits { bytes: 100, cells: 5 }).unwrap_err();
+        assert!(
+            err.starts_with("t.csv: at line 4, the file holds more than 5 cells or 100 bytes"),
+            "{err}"
+        );
+        assert!(err.contains("--shard"), "{err}");
+        let err = at(Limits { bytes: 5, cells: 100 }).unwrap_err();
+        assert!(err.starts_with("t.csv: at line 4, "), "{err}");
+        assert_eq!(thousands(250_000_000), "250,000,000");
+        assert_eq!(size(2_000_000_000), "2.0 GB");
     }
 }

@@ -126,21 +126,19 @@ impl Dataset {
             )));
         }
 
-        let mut x = Array2::zeros((table.rows.len(), feature_ix.len()));
-        for (r, row) in table.rows.iter().enumerate() {
+        let mut x = Array2::zeros((table.n_rows(), feature_ix.len()));
+        for r in 0..table.n_rows() {
             for (f, &c) in feature_ix.iter().enumerate() {
-                x[[r, f]] =
-                    parse_number(&row[c]).map_err(|reason| cell_error(table, r, c, reason))?;
+                x[[r, f]] = parse_number(table.cell(r, c))
+                    .map_err(|reason| cell_error(table, r, c, reason))?;
             }
         }
         let labels = label_ix
             .map(|c| parse_labels(table, c, schema.class_names))
             .transpose()?;
         let split = split_ix.map(|c| {
-            table
-                .rows
-                .iter()
-                .map(|row| match row[c].to_ascii_lowercase().as_str() {
+            (0..table.n_rows())
+                .map(|r| match table.cell(r, c).to_ascii_lowercase().as_str() {
                     "train" | "training" => Split::Train,
                     "test" | "testing" => Split::Test,
                     _ => Split::Other,
@@ -196,7 +194,7 @@ fn by_order(
 ) -> Result<Vec<usize>, String> {
     let numeric: Vec<usize> = (0..table.header.len())
         .filter(|&c| Some(c) != label_ix && Some(c) != split_ix)
-        .filter(|&c| table.rows.iter().any(|row| row[c].parse::<f64>().is_ok()))
+        .filter(|&c| (0..table.n_rows()).any(|r| table.cell(r, c).parse::<f64>().is_ok()))
         .collect();
     if numeric.len() == n_features {
         return Ok(numeric);
@@ -223,26 +221,21 @@ fn parse_number(cell: &str) -> Result<f32, String> {
 
 fn parse_labels(table: &Table, column: usize, class_names: &[String]) -> Result<Labels, DataError> {
     if class_names.is_empty() {
-        let values = table
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(r, row)| parse_number(&row[column]).map_err(|e| cell_error(table, r, column, e)))
+        let values = (0..table.n_rows())
+            .map(|r| parse_number(table.cell(r, column)).map_err(|e| cell_error(table, r, column, e)))
             .collect::<Result<_, _>>()?;
         return Ok(Labels::Values(values));
     }
-    let classes = table
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(r, row)| {
-            class_index(&row[column], class_names).ok_or_else(|| {
-                let reason = if row[column].is_empty() {
+    let classes = (0..table.n_rows())
+        .map(|r| {
+            let cell = table.cell(r, column);
+            class_index(cell, class_names).ok_or_else(|| {
+                let reason = if cell.is_empty() {
                     "missing label".to_string()
                 } else {
                     format!(
                         "label `{}` is not one of the model's classes ({})",
-                        shorten(&row[column]),
+                        shorten(cell),
                         class_names.join(", ")
                     )
                 };
