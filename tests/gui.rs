@@ -423,3 +423,56 @@ fn an_image_row_shows_its_saliency_overlay_curves_and_sanity_check() {
     let csv = image_export_bytes(&session, &e, "csv", OverlayStyle::default()).unwrap();
     assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 1 + 64 * 64);
 }
+
+#[test]
+fn a_bad_file_is_a_dismissible_message_and_the_window_keeps_working() {
+    let mut harness = sample_app();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bad = root.join("tests/bad_inputs");
+    let opened = |harness: &mut Harness<'static, LoupeApp>, model, data| {
+        let ctx = harness.ctx.clone();
+        harness
+            .state_mut()
+            .open(&ctx, Source::files(model, Some(data), None));
+        run_until(harness, |app| !app.is_busy());
+        let error = harness.state().error().unwrap().to_string();
+        assert_eq!(error.lines().count(), 1, "{error}");
+        error
+    };
+    let dismiss = |harness: &mut Harness<'static, LoupeApp>| {
+        harness.get_by_label("Dismiss").click();
+        harness.run();
+        assert!(harness.state().error().is_none());
+    };
+
+    // A model that is not ONNX: the message names it, the sample stays open and usable.
+    let error = opened(
+        &mut harness,
+        bad.join("model_random_0.onnx"),
+        root.join("sample_models/breast_cancer.csv"),
+    );
+    assert!(error.contains("model_random_0.onnx"), "{error}");
+    harness.get_by_label_contains("model_random_0.onnx");
+    let model = harness.state().session().unwrap().model.name().to_string();
+    assert_eq!(model, "breast_cancer_mlp.onnx");
+    dismiss(&mut harness);
+    harness.get_by_label("#7").click();
+    harness.run();
+    assert_eq!(harness.state().browser.selected, Some(7));
+
+    // Ragged data for a good model: the model opens, the message names the file and line.
+    let error = opened(
+        &mut harness,
+        root.join("sample_models/breast_cancer_logreg.onnx"),
+        bad.join("data_ragged.csv"),
+    );
+    assert!(
+        error.contains("data_ragged.csv") && error.contains("line"),
+        "{error}"
+    );
+    let session = harness.state().session().unwrap();
+    assert_eq!(session.model.name(), "breast_cancer_logreg.onnx");
+    assert!(session.data.is_none());
+    dismiss(&mut harness);
+    assert!(harness.query_all_by_label_contains("Open a dataset").count() >= 1);
+}
