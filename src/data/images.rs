@@ -17,8 +17,8 @@ use crate::model::card::ImageSpec;
 
 /// The largest image decoded, in pixels (a decompression bomb claims far more).
 pub const MAX_PIXELS: u64 = 40_000_000;
-/// The most input values (images × values per image) held in memory: 4 GB of f32.
-pub const MAX_VALUES: u64 = 1_000_000_000;
+/// The most input values (images × values per image) held in memory: 2 GB of f32.
+pub const MAX_VALUES: u64 = 500_000_000;
 /// Extensions read as images.
 pub const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
@@ -487,5 +487,31 @@ mod tests {
             }
         }
         !crc
+    }
+
+    #[test]
+    fn an_image_set_too_large_for_memory_is_refused_before_decoding() {
+        let dir = std::env::temp_dir().join(format!("loupe-many-images-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // 11 images of 4000×4000×3 values: 528 million, past the limit. The files need not
+        // exist: the count is checked before any is read.
+        let list: String = (0..11).map(|i| format!("img{i}.png,a\n")).collect();
+        std::fs::write(dir.join("list.csv"), format!("path,label\n{list}")).unwrap();
+        let shape = ImageShape {
+            width: 4000,
+            height: 4000,
+            channels: 3,
+            channels_first: true,
+            mean: vec![0.0; 3],
+            std: vec![1.0; 3],
+        };
+        let err = load(&dir.join("list.csv"), &shape, &["a".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("11 images of 48000000 values each are more than Loupe holds"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
