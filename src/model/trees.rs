@@ -252,6 +252,9 @@ type Pending = (usize, Option<(usize, bool)>, usize);
 
 /// Nodes per tree beyond which a file is refused rather than parsed.
 const MAX_NODES: usize = 50_000_000;
+/// Outputs (classes or regression targets) beyond which a file is refused: every row's scores
+/// are held in memory.
+const MAX_OUTPUTS: usize = 65_536;
 
 impl TreeEnsemble {
     /// Parses a `TreeEnsembleClassifier` or `TreeEnsembleRegressor` node.
@@ -335,6 +338,11 @@ impl TreeEnsemble {
         };
         if n_targets == 0 {
             return Err(a.err("scores no outputs".into()));
+        }
+        if n_targets > MAX_OUTPUTS {
+            return Err(a.err(format!(
+                "has {n_targets} outputs, more than Loupe's limit of {MAX_OUTPUTS}"
+            )));
         }
         if let Some(bad) = w_target.iter().find(|&&t| t < 0 || t as usize >= n_targets) {
             return Err(a.err(format!(
@@ -807,6 +815,33 @@ mod tests {
         assert_eq!(predict(&stump("BRANCH_LEQ", 1.0, true), f32::NAN), 10.0);
         assert_eq!(predict(&stump("BRANCH_LEQ", 1.0, false), f32::NAN), 20.0);
         assert_eq!(predict(&stump("BRANCH_NEQ", 1.0, false), f32::NAN), 10.0);
+    }
+
+    #[test]
+    fn an_absurd_number_of_outputs_is_refused_not_allocated() {
+        // Found by the `trees` fuzz target: 12.9 billion targets made every evaluation ask for
+        // 51 GB.
+        let node = NodeProto {
+            op_type: "TreeEnsembleRegressor".into(),
+            name: "wide".into(),
+            attribute: vec![
+                ints("nodes_treeids", &[0]),
+                ints("nodes_nodeids", &[0]),
+                ints("nodes_featureids", &[0]),
+                strings("nodes_modes", &["LEAF"]),
+                floats("nodes_values", &[0.0]),
+                ints("nodes_truenodeids", &[0]),
+                ints("nodes_falsenodeids", &[0]),
+                AttributeProto {
+                    name: "n_targets".into(),
+                    i: 12_897_270_972,
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let err = TreeEnsemble::from_node(&node).unwrap_err();
+        assert!(err.contains("`wide`") && err.contains("12897270972 outputs"), "{err}");
     }
 
     #[test]
