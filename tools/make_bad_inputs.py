@@ -108,6 +108,47 @@ def models():
         inits=[helper.make_tensor("w", TensorProto.FLOAT, [4, 1], [1.0] * 4), shape],
     )
     write("model_absurd_reshape.onnx", model_bytes(graph))
+    # Tiny files asking for huge tensors: a Tile by a billion (per row), a ConstantOfShape and a
+    # Range of 10^10 values.
+    reps = helper.make_tensor("reps", TensorProto.INT64, [2], [1, 1_000_000_000])
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    graph = linear_graph(
+        nodes=[
+            helper.make_node("Tile", ["x", "reps"], ["big"]),
+            helper.make_node("ReduceSum", ["big", "axes"], ["y"], keepdims=1),
+        ],
+        inits=[reps, axes],
+    )
+    write("model_huge_tile.onnx", model_bytes(graph))
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [100_000, 100_000])
+    graph = linear_graph(
+        nodes=[
+            helper.make_node(
+                "ConstantOfShape", ["shape"], ["big"],
+                value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]),
+            ),
+            helper.make_node("ReduceSum", ["big"], ["s"], keepdims=0),
+            helper.make_node("MatMul", ["x", "w"], ["z"]),
+            helper.make_node("Add", ["z", "s"], ["y"]),
+        ],
+        inits=[helper.make_tensor("w", TensorProto.FLOAT, [4, 1], [1.0] * 4), shape],
+    )
+    write("model_huge_constant.onnx", model_bytes(graph))
+    graph = linear_graph(
+        nodes=[
+            helper.make_node("Range", ["start", "limit", "delta"], ["r"]),
+            helper.make_node("ReduceSum", ["r"], ["s"], keepdims=0),
+            helper.make_node("MatMul", ["x", "w"], ["z"]),
+            helper.make_node("Add", ["z", "s"], ["y"]),
+        ],
+        inits=[
+            helper.make_tensor("w", TensorProto.FLOAT, [4, 1], [1.0] * 4),
+            helper.make_tensor("start", TensorProto.FLOAT, [], [0.0]),
+            helper.make_tensor("limit", TensorProto.FLOAT, [], [1e10]),
+            helper.make_tensor("delta", TensorProto.FLOAT, [], [1.0]),
+        ],
+    )
+    write("model_huge_range.onnx", model_bytes(graph))
     # An operator nobody implements, a missing initializer, a cycle.
     graph = linear_graph(nodes=[helper.make_node("FrobnicateXYZ", ["x"], ["y"])], inits=[])
     write("model_unknown_op.onnx", model_bytes(graph))
@@ -138,6 +179,20 @@ def models():
         )
         model.ir_version = 8
         write(f"model_tree_broken_{i}.onnx", model.SerializeToString())
+    # A regression ensemble declaring 13 billion outputs (found by fuzzing).
+    node = helper.make_node(
+        "TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml",
+        nodes_treeids=[0], nodes_nodeids=[0], nodes_featureids=[0], nodes_modes=["LEAF"],
+        nodes_values=[0.0], nodes_truenodeids=[0], nodes_falsenodeids=[0],
+        target_treeids=[0], target_nodeids=[0], target_ids=[0], target_weights=[1.0],
+        n_targets=12_897_270_972,
+    )
+    model = helper.make_model(
+        linear_graph(nodes=[node], inits=[]),
+        opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 3)],
+    )
+    model.ir_version = 8
+    write("model_tree_huge_outputs.onnx", model.SerializeToString())
 
 
 def data():

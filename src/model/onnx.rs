@@ -30,14 +30,44 @@ const BATCH_ROWS: usize = 1024;
 /// `BATCH_ROWS`.
 const BATCH_VALUES: usize = 1 << 13;
 
+/// The largest tensor one row may make anywhere in the graph (1 GB of f32): a tiny file can ask
+/// for far more (a `Tile` by a billion), and running out of memory cannot be turned into an
+/// error.
+const MAX_VALUES_PER_ROW: u128 = 1 << 28;
+/// Values the largest tensor of one batch may hold (1 GB of f32); batches shrink to fit.
+const MAX_VALUES_PER_BATCH: u128 = 1 << 28;
+
 /// Rows per batch for rows of `width` values: `BATCH_ROWS` for up to 128 values, else about
-/// `BATCH_VALUES` values' worth (a power of two, at least 2).
-fn batch_rows(width: usize) -> usize {
-    if width <= 128 {
-        return BATCH_ROWS;
-    }
-    let fit = (BATCH_VALUES / width).clamp(2, BATCH_ROWS);
-    1 << fit.ilog2()
+/// `BATCH_VALUES` values' worth (a power of two, at least 2); fewer when the graph's largest
+/// tensor (`largest` values per row) would pass `MAX_VALUES_PER_BATCH`.
+fn batch_rows(width: usize, largest: u128) -> usize {
+    let rows = if width <= 128 {
+        BATCH_ROWS
+    } else {
+        let fit = (BATCH_VALUES / width).clamp(2, BATCH_ROWS);
+        1 << fit.ilog2()
+    };
+    let fit = (MAX_VALUES_PER_BATCH / largest.max(1)).max(1);
+    rows.min(fit.min(BATCH_ROWS as u128) as usize)
+}
+
+/// The node computing the largest tensor per row, and its size in values (symbolic dimensions,
+/// the batch, counted as 1). Weights and inputs are not computed, so not counted.
+fn largest_tensor(model: &TypedModel) -> (String, u128) {
+    model
+        .nodes()
+        .iter()
+        .filter(|n| !n.inputs.is_empty())
+        .flat_map(|n| n.outputs.iter().map(move |o| (n, o)))
+        .map(|(n, o)| {
+            let values = o.fact.shape.iter().fold(1u128, |acc, d| {
+                let d = d.to_i64().map_or(1, |v| v.max(0) as u128);
+                acc.saturating_mul(d)
+            });
+            (n.name.clone(), values)
+        })
+        .max_by_key(|(_, v)| *v)
+        .unwrap_or_default()
 }
 
 /// Ops that compute a classifier's class probabilities as their second output.
@@ -165,15 +195,23 @@ impl OnnxModel {
                 .into_typed()
                 .map_err(|e| ModelError::tract("analysing the graph", e))?;
             let columns = score_columns(&typed)?;
+            let largest = largest_tensor(&typed);
+            if rows.is_none() && largest.1 > MAX_VALUES_PER_ROW {
+                return Err(ModelError::Invalid(format!(
+                    "node `{}` makes a tensor of {} values per row, more than Loupe's limit of \
+                     {MAX_VALUES_PER_ROW}",
+                    largest.0, largest.1
+                )));
+            }
             let plan = typed
                 .into_optimized()
                 .and_then(|m| m.into_runnable())
                 .map_err(|e| ModelError::tract("optimising the graph", e))?;
-            Ok::<_, ModelError>((plan, columns))
+            Ok::<_, ModelError>((plan, columns, largest.1))
         };
-        let rows_per_batch = batch_rows(prepared.row_shape.iter().product());
-        let (full_batch_plan, _) = batch_plan(parsed.model.clone(), Some(rows_per_batch))?;
-        let (plan, raw_columns) = batch_plan(parsed.model, None)?;
+        let (plan, raw_columns, largest) = batch_plan(parsed.model.clone(), None)?;
+        let rows_per_batch = batch_rows(prepared.row_shape.iter().product(), largest);
+        let (full_batch_plan, _, _) = batch_plan(parsed.model, Some(rows_per_batch))?;
 
         let cam_plan = match &card.cam_layer {
             Some(layer) => Some(cam_plan(original, layer, &prepared.row_shape, &onnx, dir)?),
@@ -900,4 +938,18 @@ pub(super) fn operator_counts(graph: &GraphProto) -> BTreeMap<String, usize> {
         *counts.entry(node.op_type.clone()).or_insert(0) += 1;
     }
     counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_shrink_for_wide_rows_and_large_tensors() {
+        assert_eq!(batch_rows(30, 64), BATCH_ROWS);
+        assert_eq!(batch_rows(64 * 64 * 3, 64 * 64 * 16), 2);
+        // A graph whose largest tensor is a million values per row: 256 rows make 1 GB.
+        assert_eq!(batch_rows(30, 1 << 20), 256);
+        assert_eq!(batch_rows(30, MAX_VALUES_PER_ROW), 1);
+    }
 }
