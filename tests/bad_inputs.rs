@@ -176,6 +176,29 @@ fn bad_data_is_refused_by_predict_and_explain() {
 }
 
 #[test]
+fn refusals_name_the_reason() {
+    for (file, reason) in [
+        ("model_dangling_output.onnx", "the graph's output `y` is computed by no node"),
+        (
+            "model_huge_tile.onnx",
+            "makes a tensor of 4000000000 values per row, more than Loupe's limit",
+        ),
+        (
+            "model_tree_huge_outputs.onnx",
+            "has 12897270972 outputs, more than Loupe's limit of 65536",
+        ),
+        ("model_unknown_op.onnx", "FrobnicateXYZ"),
+    ] {
+        let path = corpus().join(file);
+        let run = loupe(&["info", path.to_str().unwrap()]);
+        let message = run.stderr.clone();
+        assert!(check(file, run, false));
+        assert!(message.contains(file), "{message}");
+        assert!(message.contains(reason), "{file}: {message}");
+    }
+}
+
+#[test]
 fn a_csv_larger_than_loupe_holds_in_memory_is_refused_before_reading() {
     // A sparse file: 2 GB and one byte on paper, no disk used.
     let dir = std::env::temp_dir().join(format!("loupe-huge-csv-{}", std::process::id()));

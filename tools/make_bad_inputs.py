@@ -149,6 +149,9 @@ def models():
         ],
     )
     write("model_huge_range.onnx", model_bytes(graph))
+    # An output no node computes (found by fuzzing: tract panicked looking it up).
+    graph = linear_graph(nodes=[helper.make_node("MatMul", ["x", "w"], ["z"])])
+    write("model_dangling_output.onnx", model_bytes(graph))
     # An operator nobody implements, a missing initializer, a cycle.
     graph = linear_graph(nodes=[helper.make_node("FrobnicateXYZ", ["x"], ["y"])], inits=[])
     write("model_unknown_op.onnx", model_bytes(graph))

@@ -183,8 +183,9 @@ fuzz_target!(|input: Input| {
     if input.nodes.len() > 96 || input.weights.len() > 96 {
         return;
     }
-    let Ok(trees) = TreeEnsemble::from_node(&node_proto(&input)) else {
-        return;
+    let trees = match TreeEnsemble::from_node(&node_proto(&input)) {
+        Ok(trees) => trees,
+        Err(e) => return loupe_fuzz::note(&format!("refused: {e}")),
     };
     // Rows as wide as the features the trees read, as the model's own input would be.
     let width = trees.n_features_used.max(1);
@@ -207,10 +208,18 @@ fuzz_target!(|input: Input| {
             TreeShap::interventional(Arc::clone(&trees), &background, link),
             TreeShap::path_dependent(Arc::clone(&trees), x.view(), link),
         ];
-        for shap in modes.into_iter().flatten() {
+        for (mode, shap) in modes.into_iter().enumerate() {
+            let Ok(shap) = shap else {
+                continue;
+            };
             for row in x.rows() {
                 check_additive(&shap, &trees, row.as_slice().unwrap_or_default());
             }
+            loupe_fuzz::note(&format!(
+                "explained mode {mode} {link:?}: {} trees, {} rows",
+                trees.n_trees(),
+                x.nrows()
+            ));
         }
     }
 });

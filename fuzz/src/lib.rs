@@ -31,3 +31,12 @@ pub fn guard_aware_panics() {
         }));
     });
 }
+
+/// With `LOUPE_FUZZ_NOTES` set, prints what happened to an input (to see, on a corpus run with
+/// `-runs=0`, how many inputs reach which stage).
+pub fn note(what: &str) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("LOUPE_FUZZ_NOTES").is_some()) {
+        eprintln!("note: {what}");
+    }
+}

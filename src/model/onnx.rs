@@ -629,6 +629,14 @@ fn prepare_graph(
             });
         }
     }
+    let known = producer.is_some()
+        || graph.input.iter().any(|i| i.name == score)
+        || graph.initializer.iter().any(|t| t.name == score);
+    if !known {
+        return Err(ModelError::Invalid(format!(
+            "the graph's output `{score}` is computed by no node"
+        )));
+    }
     let trees = direct_trees(graph, &score);
     Ok(Prepared {
         row_shape,
