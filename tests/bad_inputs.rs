@@ -199,6 +199,49 @@ fn refusals_name_the_reason() {
 }
 
 #[test]
+fn absurd_budgets_are_refused_not_run_out_of_memory() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models");
+    let out = std::env::temp_dir().join(format!("loupe-budget-{}.json", std::process::id()));
+    for (model, data, args, reason) in [
+        (
+            "breast_cancer_mlp.onnx",
+            "breast_cancer.csv",
+            &["--method", "kernel", "--samples", "100000000000"][..],
+            "--samples 100000000000 is more than Loupe's limit of 1000000",
+        ),
+        (
+            "lesions_cnn.onnx",
+            "lesions/lesions.csv",
+            &["--method", "rise", "--masks", "1000000000"][..],
+            "--masks 1000000000 of 64×64 pixels is more than RISE holds in memory; use at most 65536",
+        ),
+        (
+            "lesions_cnn.onnx",
+            "lesions/lesions.csv",
+            &["--method", "superpixel", "--samples", "10000000"][..],
+            "--samples 10000000 is more than Loupe's limit",
+        ),
+    ] {
+        let (model, data) = (root.join(model), root.join(data));
+        let mut all = vec![
+            "explain",
+            model.to_str().unwrap(),
+            data.to_str().unwrap(),
+            "--rows",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        let run = loupe(&all);
+        let message = run.stderr.clone();
+        assert!(check(&format!("{args:?}"), run, false));
+        assert!(message.contains(reason), "{message}");
+    }
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
 fn a_csv_larger_than_loupe_holds_in_memory_is_refused_before_reading() {
     // A sparse file: 2 GB and one byte on paper, no disk used.
     let dir = std::env::temp_dir().join(format!("loupe-huge-csv-{}", std::process::id()));

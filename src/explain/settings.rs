@@ -57,6 +57,21 @@ impl Default for ExplainSettings {
     }
 }
 
+/// The largest sampling budget (coalitions or permutations) accepted: past it, memory runs out
+/// before the estimate improves.
+pub const MAX_SAMPLES: usize = 1_000_000;
+
+/// `--samples` is at least 1 and at most [`MAX_SAMPLES`].
+pub fn check_samples(samples: Option<usize>) -> Result<(), ExplainError> {
+    match samples {
+        Some(0) => Err(ExplainError::Invalid("--samples must be at least 1".into())),
+        Some(n) if n > MAX_SAMPLES => Err(ExplainError::Invalid(format!(
+            "--samples {n} is more than Loupe's limit of {MAX_SAMPLES}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 impl ExplainSettings {
     /// Checks the settings against the model's task.
     pub fn validate(&self, task: &Task) -> Result<(), ExplainError> {
@@ -72,10 +87,7 @@ impl ExplainSettings {
                 ));
             }
         }
-        if self.samples == Some(0) {
-            return Err(ExplainError::Invalid("--samples must be at least 1".into()));
-        }
-        Ok(())
+        check_samples(self.samples)
     }
 
     /// The background: `file` when given (every row), else `background_rows` rows of the

@@ -236,7 +236,29 @@ impl Default for ImageSettings {
     }
 }
 
+/// RISE keeps every mask in memory: at most this many mask values (1 GB of f32).
+const MAX_MASK_VALUES: usize = 1 << 28;
+
 impl ImageSettings {
+    /// Checks the budgets against what fits in memory for images of `shape`.
+    pub fn validate(&self, shape: &ImageShape) -> Result<(), ExplainError> {
+        if self.method == ImageMethod::Superpixel {
+            crate::explain::settings::check_samples(Some(self.samples))?;
+        }
+        let pixels = (shape.width * shape.height).max(1);
+        if self.method == ImageMethod::Rise && self.masks.saturating_mul(pixels) > MAX_MASK_VALUES
+        {
+            return Err(ExplainError::Invalid(format!(
+                "--masks {} of {}×{} pixels is more than RISE holds in memory; use at most {}",
+                self.masks,
+                shape.width,
+                shape.height,
+                MAX_MASK_VALUES / pixels
+            )));
+        }
+        Ok(())
+    }
+
     /// The map of `x` (an image in the model's input space) for class `target`.
     pub fn explain(
         &self,
@@ -246,6 +268,7 @@ impl ImageSettings {
         target: usize,
         progress: &dyn Progress,
     ) -> Result<SaliencyMap, ExplainError> {
+        self.validate(shape)?;
         match self.method {
             ImageMethod::Occlusion => occlusion::occlusion(
                 model,
