@@ -7,8 +7,9 @@ use loupe::data::{Dataset, Labels, Schema, Table};
 
 fuzz_target!(|data: &[u8]| {
     loupe_fuzz::guard_aware_panics();
-    let Ok(table) = Table::from_reader("fuzz.csv", data) else {
-        return;
+    let table = match Table::from_reader("fuzz.csv", data) {
+        Ok(table) => table,
+        Err(_) => return loupe_fuzz::note("table refused"),
     };
     let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
     let classes: Vec<String> = ["no", "yes"].map(String::from).to_vec();
@@ -34,8 +35,10 @@ fuzz_target!(|data: &[u8]| {
     ];
     for schema in schemas {
         let Ok(d) = Dataset::from_table(&table, schema) else {
+            loupe_fuzz::note("dataset refused");
             continue;
         };
+        loupe_fuzz::note("dataset");
         assert_eq!(d.x.ncols(), schema.n_features);
         assert_eq!(d.feature_names.len(), schema.n_features);
         assert!(d.x.iter().all(|v| v.is_finite()), "a non-finite feature got through");

@@ -8,9 +8,11 @@ use loupe::data::images::read_image_bytes;
 
 fuzz_target!(|data: &[u8]| {
     loupe_fuzz::guard_aware_panics();
-    let Ok(image) = read_image_bytes(data, 12, 9) else {
-        return;
+    let image = match read_image_bytes(data, 12, 9) {
+        Ok(image) => image,
+        Err(_) => return loupe_fuzz::note("refused"),
     };
+    loupe_fuzz::note("decoded");
     assert_eq!(image.dimensions(), (12, 9));
     for (channels, channels_first) in [(1, true), (3, false), (3, true)] {
         let shape = ImageShape {

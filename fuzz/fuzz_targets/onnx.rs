@@ -35,8 +35,9 @@ fuzz_target!(|data: &[u8]| {
     };
     // External data must stay inside this (absent) folder.
     let dir = Path::new("/nonexistent/loupe-fuzz/models");
-    let Ok(model) = OnnxModel::from_bytes(model, card, "fuzz.onnx", Some(dir)) else {
-        return;
+    let model = match OnnxModel::from_bytes(model, card, "fuzz.onnx", Some(dir)) {
+        Ok(model) => model,
+        Err(e) => return loupe_fuzz::note(&format!("refused: {}", first_words(&e.to_string()))),
     };
     if let Some(spec) = &model.card().image {
         let _ = ImageShape::from_card(spec, model.row_shape());
@@ -48,9 +49,13 @@ fuzz_target!(|data: &[u8]| {
     let mut x = Array2::<f32>::zeros((3, width));
     x.row_mut(1).fill(1.0);
     x.row_mut(2).fill(-1e30);
-    if let Ok(p) = model.predict(x.view()) {
-        assert_eq!(p.nrows(), 3);
-        assert_eq!(p.ncols(), model.n_outputs());
+    match model.predict(x.view()) {
+        Ok(p) => {
+            assert_eq!(p.nrows(), 3);
+            assert_eq!(p.ncols(), model.n_outputs());
+            loupe_fuzz::note("predicted");
+        }
+        Err(e) => loupe_fuzz::note(&format!("loaded, predict refused: {}", first_words(&e.to_string()))),
     }
     if let Some(trees) = model.trees() {
         let Ok(background) = Background::all(x.view()) else {
@@ -59,7 +64,13 @@ fuzz_target!(|data: &[u8]| {
         for link in [Link::Identity, Link::Logit] {
             if let Ok(shap) = TreeShap::interventional(Arc::clone(trees), &background, link) {
                 let _ = shap.raw_attributions(x.row(1).as_slice().unwrap_or_default());
+                loupe_fuzz::note("trees explained");
             }
         }
     }
 });
+
+/// The start of a message, to group notes by kind.
+fn first_words(message: &str) -> String {
+    message.split_whitespace().take(6).collect::<Vec<_>>().join(" ")
+}
