@@ -508,7 +508,7 @@ impl ExplainView {
                     .add_enabled(
                         sampled,
                         egui::DragValue::new(&mut budget)
-                            .range(16..=1_000_000)
+                            .range(16..=crate::explain::settings::MAX_SAMPLES)
                             .speed(16),
                     )
                     .labelled_by(label.id)
