@@ -26,3 +26,27 @@ pub mod app;
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// `n` with its thousands separated by commas, for limits in messages ("268,435,456").
+pub(crate) fn thousands(n: impl Into<u128>) -> String {
+    let digits = n.into().to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(super::thousands(0u8), "0");
+        assert_eq!(super::thousands(999u16), "999");
+        assert_eq!(super::thousands(1000u32), "1,000");
+        assert_eq!(super::thousands(268_435_456u64), "268,435,456");
+    }
+}

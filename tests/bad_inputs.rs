@@ -181,11 +181,11 @@ fn refusals_name_the_reason() {
         ("model_dangling_output.onnx", "the graph's output `y` is computed by no node"),
         (
             "model_huge_tile.onnx",
-            "makes a tensor of 4000000000 values per row, more than Loupe's limit",
+            "makes a tensor of 4,000,000,000 values per row, more than Loupe's limit of 268,435,456",
         ),
         (
             "model_tree_huge_outputs.onnx",
-            "has 12897270972 outputs, more than Loupe's limit of 65536",
+            "has 12,897,270,972 outputs, more than Loupe's limit of 65,536",
         ),
         ("model_unknown_op.onnx", "FrobnicateXYZ"),
     ] {
@@ -207,13 +207,13 @@ fn absurd_budgets_are_refused_not_run_out_of_memory() {
             "breast_cancer_mlp.onnx",
             "breast_cancer.csv",
             &["--method", "kernel", "--samples", "100000000000"][..],
-            "--samples 100000000000 is more than Loupe's limit of 1000000",
+            "--samples 100000000000 is more than Loupe's limit of 1,000,000",
         ),
         (
             "lesions_cnn.onnx",
             "lesions/lesions.csv",
             &["--method", "rise", "--masks", "1000000000"][..],
-            "--masks 1000000000 of 64×64 pixels is more than RISE holds in memory; use at most 65536",
+            "--masks 1000000000 of 64×64 pixels is more than RISE holds in memory; use at most 65,536",
         ),
         (
             "lesions_cnn.onnx",

@@ -171,7 +171,8 @@ fn decode_image<R: std::io::BufRead + std::io::Seek>(
     }
     if w as u64 * h as u64 > MAX_PIXELS {
         return Err(format!(
-            "the image claims {w}×{h} pixels, more than Loupe's limit of {MAX_PIXELS}"
+            "the image claims {w}×{h} pixels, more than Loupe's limit of {}",
+            crate::thousands(MAX_PIXELS)
         ));
     }
     let mut reader = guessed()?;
@@ -333,10 +334,11 @@ pub fn load(path: &Path, shape: &ImageShape, class_names: &[String]) -> Result<D
         return Err(DataError::Invalid {
             file: source,
             reason: format!(
-                "{} images of {} values each are more than Loupe holds in memory ({MAX_VALUES} \
-                 values); list a sample of them in a CSV of path,label",
-                entries.len(),
-                shape.len()
+                "{} images of {} values each are more than Loupe holds in memory ({} values); \
+                 list a sample of them in a CSV of path,label",
+                crate::thousands(entries.len() as u64),
+                crate::thousands(shape.len() as u64),
+                crate::thousands(MAX_VALUES)
             ),
         });
     }
@@ -509,7 +511,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("11 images of 48000000 values each are more than Loupe holds"),
+            err.contains("11 images of 48,000,000 values each are more than Loupe holds"),
             "{err}"
         );
         let _ = std::fs::remove_dir_all(&dir);

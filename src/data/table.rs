@@ -136,7 +136,7 @@ impl Table {
                 return Err(invalid(format!(
                     "at line {line}, the file holds more than {} cells or {} of text; Loupe \
                      holds data in memory ({WAY_OUT})",
-                    thousands(limits.cells),
+                    crate::thousands(limits.cells as u64),
                     size(max_text as u64)
                 )));
             }
@@ -197,19 +197,6 @@ fn size(n: u64) -> String {
         n if n >= 1_000 => format!("{:.0} kB", n as f64 / 1e3),
         n => format!("{n} bytes"),
     }
-}
-
-/// `n` with thousands separated by commas.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
 }
 
 fn first_duplicate(names: &[String]) -> Option<&str> {
@@ -318,7 +305,6 @@ mod tests {
         assert!(err.contains("--shard"), "{err}");
         let err = at(Limits { bytes: 5, cells: 100 }).unwrap_err();
         assert!(err.starts_with("t.csv: at line 4, "), "{err}");
-        assert_eq!(thousands(250_000_000), "250,000,000");
         assert_eq!(size(2_000_000_000), "2.0 GB");
     }
 }

@@ -66,7 +66,8 @@ pub fn check_samples(samples: Option<usize>) -> Result<(), ExplainError> {
     match samples {
         Some(0) => Err(ExplainError::Invalid("--samples must be at least 1".into())),
         Some(n) if n > MAX_SAMPLES => Err(ExplainError::Invalid(format!(
-            "--samples {n} is more than Loupe's limit of {MAX_SAMPLES}"
+            "--samples {n} is more than Loupe's limit of {}",
+            crate::thousands(MAX_SAMPLES as u64)
         ))),
         _ => Ok(()),
     }

@@ -198,9 +198,10 @@ impl OnnxModel {
             let largest = largest_tensor(&typed);
             if rows.is_none() && largest.1 > MAX_VALUES_PER_ROW {
                 return Err(ModelError::Invalid(format!(
-                    "node `{}` makes a tensor of {} values per row, more than Loupe's limit of \
-                     {MAX_VALUES_PER_ROW}",
-                    largest.0, largest.1
+                    "node `{}` makes a tensor of {} values per row, more than Loupe's limit of {}",
+                    largest.0,
+                    crate::thousands(largest.1),
+                    crate::thousands(MAX_VALUES_PER_ROW)
                 )));
             }
             let plan = typed

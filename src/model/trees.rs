@@ -279,7 +279,9 @@ impl TreeEnsemble {
         }
         if n > MAX_NODES {
             return Err(a.err(format!(
-                "has {n} nodes, more than Loupe's limit of {MAX_NODES}"
+                "has {} nodes, more than Loupe's limit of {}",
+                crate::thousands(n as u64),
+                crate::thousands(MAX_NODES as u64)
             )));
         }
         for (name, len) in [
@@ -341,7 +343,9 @@ impl TreeEnsemble {
         }
         if n_targets > MAX_OUTPUTS {
             return Err(a.err(format!(
-                "has {n_targets} outputs, more than Loupe's limit of {MAX_OUTPUTS}"
+                "has {} outputs, more than Loupe's limit of {}",
+                crate::thousands(n_targets as u64),
+                crate::thousands(MAX_OUTPUTS as u64)
             )));
         }
         if let Some(bad) = w_target.iter().find(|&&t| t < 0 || t as usize >= n_targets) {
@@ -841,7 +845,7 @@ mod tests {
             ..Default::default()
         };
         let err = TreeEnsemble::from_node(&node).unwrap_err();
-        assert!(err.contains("`wide`") && err.contains("12897270972 outputs"), "{err}");
+        assert!(err.contains("`wide`") && err.contains("12,897,270,972 outputs"), "{err}");
     }
 
     #[test]

@@ -253,7 +253,7 @@ impl ImageSettings {
                 self.masks,
                 shape.width,
                 shape.height,
-                MAX_MASK_VALUES / pixels
+                crate::thousands((MAX_MASK_VALUES / pixels) as u64)
             )));
         }
         Ok(())
