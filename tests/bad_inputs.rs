@@ -187,6 +187,14 @@ fn refusals_name_the_reason() {
             "model_tree_huge_outputs.onnx",
             "has 12,897,270,972 outputs, more than Loupe's limit of 65,536",
         ),
+        (
+            "model_huge_constant.onnx",
+            "node `big` makes a tensor of 10,000,000,000 values, more than Loupe's limit",
+        ),
+        (
+            "model_huge_range.onnx",
+            "node `r` makes a tensor of 10,000,000,000 values, more than Loupe's limit",
+        ),
         ("model_unknown_op.onnx", "FrobnicateXYZ"),
     ] {
         let path = corpus().join(file);

@@ -51,6 +51,56 @@ fn batch_rows(width: usize, largest: u128) -> usize {
     rows.min(fit.min(BATCH_ROWS as u128) as usize)
 }
 
+/// Refuses a `ConstantOfShape` or `Range` whose size, fixed by constants, passes
+/// `MAX_VALUES_PER_ROW`: tract makes such tensors while it analyses the graph, before the
+/// per-row check can see them.
+fn check_constant_sizes(graph: &GraphProto) -> Result<(), ModelError> {
+    let constant = |name: &str| -> Option<Vec<f64>> {
+        let tensor = graph.initializer.iter().find(|t| t.name == name).or_else(|| {
+            graph
+                .node
+                .iter()
+                .filter(|n| n.op_type == "Constant" && n.output.iter().any(|o| o == name))
+                .find_map(|n| n.attribute.iter().find(|a| a.name == "value")?.t.as_ref())
+        })?;
+        super::trees::tensor_reals(tensor).ok()
+    };
+    let input = |node: &NodeProto, i: usize| node.input.get(i).and_then(|name| constant(name));
+    for node in &graph.node {
+        let values = match node.op_type.as_str() {
+            "ConstantOfShape" => {
+                input(node, 0).map(|dims| dims.iter().map(|d| d.max(0.0)).product::<f64>())
+            }
+            "Range" => match (input(node, 0), input(node, 1), input(node, 2)) {
+                (Some(start), Some(limit), Some(delta))
+                    if start.len() == 1 && limit.len() == 1 && delta.len() == 1 =>
+                {
+                    // A zero step never reaches the limit: infinitely many values.
+                    let n = (limit[0] - start[0]) / delta[0];
+                    Some(if n.is_nan() { f64::INFINITY } else { n.ceil().max(0.0) })
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(values) = values
+            && !(values <= MAX_VALUES_PER_ROW as f64)
+        {
+            return Err(ModelError::Invalid(format!(
+                "node `{}` makes a tensor of {} values, more than Loupe's limit of {}",
+                node_name(node),
+                if values.is_finite() {
+                    crate::thousands(values as u128)
+                } else {
+                    "infinitely many".into()
+                },
+                crate::thousands(MAX_VALUES_PER_ROW)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The node computing the largest tensor per row, and its size in values (symbolic dimensions,
 /// the batch, counted as 1). Weights and inputs are not computed, so not counted.
 fn largest_tensor(model: &TypedModel) -> (String, u128) {
@@ -609,6 +659,7 @@ fn prepare_graph(
         });
     }
     prune_to(graph, &score);
+    check_constant_sizes(graph)?;
     super::fold::fold_scalers(graph);
 
     let producer = graph.node.iter().find_map(|n| {

@@ -224,11 +224,25 @@ impl<'a> Attrs<'a> {
     }
 }
 
-/// The values of a float or double tensor attribute.
-fn tensor_reals(t: &TensorProto) -> Result<Vec<f64>, String> {
+/// The values of a float, double or integer tensor, as f64.
+pub(crate) fn tensor_reals(t: &TensorProto) -> Result<Vec<f64>, String> {
     const FLOAT: i32 = 1;
+    const INT32: i32 = 6;
+    const INT64: i32 = 7;
     const DOUBLE: i32 = 11;
     match t.data_type {
+        INT64 if !t.int64_data.is_empty() => Ok(t.int64_data.iter().map(|&v| v as f64).collect()),
+        INT64 => Ok(t
+            .raw_data
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+            .collect()),
+        INT32 if !t.int32_data.is_empty() => Ok(t.int32_data.iter().map(|&v| v as f64).collect()),
+        INT32 => Ok(t
+            .raw_data
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
+            .collect()),
         DOUBLE if !t.double_data.is_empty() => Ok(t.double_data.clone()),
         DOUBLE => Ok(t
             .raw_data
@@ -242,7 +256,7 @@ fn tensor_reals(t: &TensorProto) -> Result<Vec<f64>, String> {
             .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
             .collect()),
         other => Err(format!(
-            "has element type {other}, expected float or double"
+            "has element type {other}, expected a number"
         )),
     }
 }
