@@ -230,34 +230,26 @@ pub(crate) fn tensor_reals(t: &TensorProto) -> Result<Vec<f64>, String> {
     const INT32: i32 = 6;
     const INT64: i32 = 7;
     const DOUBLE: i32 = 11;
+    /// Little-endian values of `N` bytes each from `raw_data`.
+    fn raw<const N: usize>(t: &TensorProto, value: impl Fn([u8; N]) -> f64) -> Vec<f64> {
+        t.raw_data
+            .chunks_exact(N)
+            .map(|c| value(c.try_into().unwrap_or([0; N])))
+            .collect()
+    }
+    fn widen<T: Copy + Into<f64>>(v: &[T]) -> Vec<f64> {
+        v.iter().map(|&x| x.into()).collect()
+    }
     match t.data_type {
         INT64 if !t.int64_data.is_empty() => Ok(t.int64_data.iter().map(|&v| v as f64).collect()),
-        INT64 => Ok(t
-            .raw_data
-            .chunks_exact(8)
-            .map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
-            .collect()),
-        INT32 if !t.int32_data.is_empty() => Ok(t.int32_data.iter().map(|&v| v as f64).collect()),
-        INT32 => Ok(t
-            .raw_data
-            .chunks_exact(4)
-            .map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
-            .collect()),
+        INT64 => Ok(raw::<8>(t, |b| i64::from_le_bytes(b) as f64)),
+        INT32 if !t.int32_data.is_empty() => Ok(widen(&t.int32_data)),
+        INT32 => Ok(raw::<4>(t, |b| i32::from_le_bytes(b) as f64)),
         DOUBLE if !t.double_data.is_empty() => Ok(t.double_data.clone()),
-        DOUBLE => Ok(t
-            .raw_data
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
-            .collect()),
-        FLOAT if !t.float_data.is_empty() => Ok(t.float_data.iter().map(|&f| f as f64).collect()),
-        FLOAT => Ok(t
-            .raw_data
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()) as f64)
-            .collect()),
-        other => Err(format!(
-            "has element type {other}, expected a number"
-        )),
+        DOUBLE => Ok(raw::<8>(t, f64::from_le_bytes)),
+        FLOAT if !t.float_data.is_empty() => Ok(widen(&t.float_data)),
+        FLOAT => Ok(raw::<4>(t, |b| f32::from_le_bytes(b) as f64)),
+        other => Err(format!("has element type {other}, expected a number")),
     }
 }
 
