@@ -178,7 +178,10 @@ fn bad_data_is_refused_by_predict_and_explain() {
 #[test]
 fn refusals_name_the_reason() {
     for (file, reason) in [
-        ("model_dangling_output.onnx", "the graph's output `y` is computed by no node"),
+        (
+            "model_dangling_output.onnx",
+            "the graph's output `y` is computed by no node",
+        ),
         (
             "model_huge_tile.onnx",
             "makes a tensor of 4,000,000,000 values per row, more than Loupe's limit of 268,435,456",
@@ -256,7 +259,8 @@ fn a_csv_larger_than_loupe_holds_in_memory_is_refused_before_reading() {
     std::fs::create_dir_all(&dir).unwrap();
     let huge = dir.join("huge.csv");
     let file = std::fs::File::create(&huge).unwrap();
-    file.set_len(loupe::data::Limits::DEFAULT.bytes + 1).unwrap();
+    file.set_len(loupe::data::Limits::DEFAULT.bytes + 1)
+        .unwrap();
     drop(file);
     let model = sample("breast_cancer_mlp.onnx");
     let run = loupe(&["predict", model.to_str().unwrap(), huge.to_str().unwrap()]);

@@ -70,7 +70,10 @@ fn a_panic_on_the_window_thread_saves_the_session_and_a_crash_report() {
         report.starts_with("Loupe ") && report.contains("the window failed on purpose"),
         "{report}"
     );
-    assert!(report.contains("crash.rs"), "the report has a backtrace: {report}");
+    assert!(
+        report.contains("crash.rs"),
+        "the report has a backtrace: {report}"
+    );
 
     let (saved, reopened, warnings) =
         SavedSession::load(&loupe::app::last_session_path().unwrap()).unwrap();
@@ -79,6 +82,9 @@ fn a_panic_on_the_window_thread_saves_the_session_and_a_crash_report() {
     let canonical = |p: &Path| std::fs::canonicalize(p).unwrap();
     assert_eq!(saved.model.unwrap().path, canonical(&model));
     assert_eq!(saved.data.unwrap().path, canonical(&data));
-    assert!(matches!(reopened.data, Some(loupe::session::Origin::File(_))));
+    assert!(matches!(
+        reopened.data,
+        Some(loupe::session::Origin::File(_))
+    ));
     let _ = std::fs::remove_dir_all(&cache);
 }

@@ -474,5 +474,10 @@ fn a_bad_file_is_a_dismissible_message_and_the_window_keeps_working() {
     assert_eq!(session.model.name(), "breast_cancer_logreg.onnx");
     assert!(session.data.is_none());
     dismiss(&mut harness);
-    assert!(harness.query_all_by_label_contains("Open a dataset").count() >= 1);
+    assert!(
+        harness
+            .query_all_by_label_contains("Open a dataset")
+            .count()
+            >= 1
+    );
 }

@@ -41,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
         loupe_fuzz::note("dataset");
         assert_eq!(d.x.ncols(), schema.n_features);
         assert_eq!(d.feature_names.len(), schema.n_features);
-        assert!(d.x.iter().all(|v| v.is_finite()), "a non-finite feature got through");
+        assert!(
+            d.x.iter().all(|v| v.is_finite()),
+            "a non-finite feature got through"
+        );
         match &d.labels {
             Some(Labels::Classes(c)) => {
                 assert_eq!(c.len(), d.len());

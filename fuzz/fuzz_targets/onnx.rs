@@ -55,7 +55,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(p.ncols(), model.n_outputs());
             loupe_fuzz::note("predicted");
         }
-        Err(e) => loupe_fuzz::note(&format!("loaded, predict refused: {}", first_words(&e.to_string()))),
+        Err(e) => loupe_fuzz::note(&format!(
+            "loaded, predict refused: {}",
+            first_words(&e.to_string())
+        )),
     }
     if let Some(trees) = model.trees() {
         let Ok(background) = Background::all(x.view()) else {
@@ -72,5 +75,9 @@ fuzz_target!(|data: &[u8]| {
 
 /// The start of a message, to group notes by kind.
 fn first_words(message: &str) -> String {
-    message.split_whitespace().take(6).collect::<Vec<_>>().join(" ")
+    message
+        .split_whitespace()
+        .take(6)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -58,7 +58,14 @@ const MODES: [&str; 8] = [
     "LEAF",
     "LEAF",
 ];
-const POST: [&str; 6] = ["NONE", "LOGISTIC", "SOFTMAX", "SOFTMAX_ZERO", "PROBIT", "NONE"];
+const POST: [&str; 6] = [
+    "NONE",
+    "LOGISTIC",
+    "SOFTMAX",
+    "SOFTMAX_ZERO",
+    "PROBIT",
+    "NONE",
+];
 const AGGREGATE: [&str; 4] = ["SUM", "AVERAGE", "MIN", "MAX"];
 
 fn ints(name: &str, v: impl IntoIterator<Item = i64>) -> AttributeProto {
@@ -103,16 +110,26 @@ fn node_proto(input: &Input) -> NodeProto {
         ints("nodes_featureids", n.iter().map(|n| n.feature as i64)),
         strings(
             "nodes_modes",
-            n.iter().map(|n| MODES[n.mode as usize % MODES.len()].to_string()),
+            n.iter()
+                .map(|n| MODES[n.mode as usize % MODES.len()].to_string()),
         ),
         floats("nodes_values", n.iter().map(|n| n.value)),
         ints("nodes_truenodeids", n.iter().map(|n| (n.yes % 32) as i64)),
         ints("nodes_falsenodeids", n.iter().map(|n| (n.no % 32) as i64)),
-        ints(&format!("{prefix}_treeids"), w.iter().map(|w| (w.tree % 4) as i64)),
-        ints(&format!("{prefix}_nodeids"), w.iter().map(|w| (w.node % 32) as i64)),
+        ints(
+            &format!("{prefix}_treeids"),
+            w.iter().map(|w| (w.tree % 4) as i64),
+        ),
+        ints(
+            &format!("{prefix}_nodeids"),
+            w.iter().map(|w| (w.node % 32) as i64),
+        ),
         ints(&format!("{prefix}_ids"), w.iter().map(|w| w.target as i64)),
         floats(&format!("{prefix}_weights"), w.iter().map(|w| w.weight)),
-        string("post_transform", POST[input.post_transform as usize % POST.len()]),
+        string(
+            "post_transform",
+            POST[input.post_transform as usize % POST.len()],
+        ),
         string(
             "aggregate_function",
             AGGREGATE[input.aggregate as usize % AGGREGATE.len()],

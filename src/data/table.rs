@@ -43,7 +43,8 @@ impl Limits {
 }
 
 /// What to do past a limit; named in every refusal.
-const WAY_OUT: &str = "explain a sample of the rows, or shard the work with `loupe explain --shard`";
+const WAY_OUT: &str =
+    "explain a sample of the rows, or shard the work with `loupe explain --shard`";
 
 impl Table {
     /// Reads a CSV file from disk.
@@ -296,14 +297,28 @@ mod tests {
                 .map(|t| t.n_rows())
                 .map_err(|e| e.to_string())
         };
-        assert_eq!(at(Limits { bytes: 100, cells: 6 }), Ok(3));
-        let err = at(Limits { bytes: 100, cells: 5 }).unwrap_err();
+        assert_eq!(
+            at(Limits {
+                bytes: 100,
+                cells: 6
+            }),
+            Ok(3)
+        );
+        let err = at(Limits {
+            bytes: 100,
+            cells: 5,
+        })
+        .unwrap_err();
         assert!(
             err.starts_with("t.csv: at line 4, the file holds more than 5 cells or 100 bytes"),
             "{err}"
         );
         assert!(err.contains("--shard"), "{err}");
-        let err = at(Limits { bytes: 5, cells: 100 }).unwrap_err();
+        let err = at(Limits {
+            bytes: 5,
+            cells: 100,
+        })
+        .unwrap_err();
         assert!(err.starts_with("t.csv: at line 4, "), "{err}");
         assert_eq!(size(2_000_000_000), "2.0 GB");
     }

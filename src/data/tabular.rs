@@ -222,7 +222,9 @@ fn parse_number(cell: &str) -> Result<f32, String> {
 fn parse_labels(table: &Table, column: usize, class_names: &[String]) -> Result<Labels, DataError> {
     if class_names.is_empty() {
         let values = (0..table.n_rows())
-            .map(|r| parse_number(table.cell(r, column)).map_err(|e| cell_error(table, r, column, e)))
+            .map(|r| {
+                parse_number(table.cell(r, column)).map_err(|e| cell_error(table, r, column, e))
+            })
             .collect::<Result<_, _>>()?;
         return Ok(Labels::Values(values));
     }

@@ -56,13 +56,17 @@ fn batch_rows(width: usize, largest: u128) -> usize {
 /// per-row check can see them.
 fn check_constant_sizes(graph: &GraphProto) -> Result<(), ModelError> {
     let constant = |name: &str| -> Option<Vec<f64>> {
-        let tensor = graph.initializer.iter().find(|t| t.name == name).or_else(|| {
-            graph
-                .node
-                .iter()
-                .filter(|n| n.op_type == "Constant" && n.output.iter().any(|o| o == name))
-                .find_map(|n| n.attribute.iter().find(|a| a.name == "value")?.t.as_ref())
-        })?;
+        let tensor = graph
+            .initializer
+            .iter()
+            .find(|t| t.name == name)
+            .or_else(|| {
+                graph
+                    .node
+                    .iter()
+                    .filter(|n| n.op_type == "Constant" && n.output.iter().any(|o| o == name))
+                    .find_map(|n| n.attribute.iter().find(|a| a.name == "value")?.t.as_ref())
+            })?;
         super::trees::tensor_reals(tensor).ok()
     };
     let input = |node: &NodeProto, i: usize| node.input.get(i).and_then(|name| constant(name));
@@ -77,7 +81,11 @@ fn check_constant_sizes(graph: &GraphProto) -> Result<(), ModelError> {
                 {
                     // A zero step never reaches the limit: infinitely many values.
                     let n = (limit[0] - start[0]) / delta[0];
-                    Some(if n.is_nan() { f64::INFINITY } else { n.ceil().max(0.0) })
+                    Some(if n.is_nan() {
+                        f64::INFINITY
+                    } else {
+                        n.ceil().max(0.0)
+                    })
                 }
                 _ => None,
             },

@@ -851,7 +851,10 @@ mod tests {
             ..Default::default()
         };
         let err = TreeEnsemble::from_node(&node).unwrap_err();
-        assert!(err.contains("`wide`") && err.contains("12,897,270,972 outputs"), "{err}");
+        assert!(
+            err.contains("`wide`") && err.contains("12,897,270,972 outputs"),
+            "{err}"
+        );
     }
 
     #[test]

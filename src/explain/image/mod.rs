@@ -246,8 +246,7 @@ impl ImageSettings {
             crate::explain::settings::check_samples(Some(self.samples))?;
         }
         let pixels = (shape.width * shape.height).max(1);
-        if self.method == ImageMethod::Rise && self.masks.saturating_mul(pixels) > MAX_MASK_VALUES
-        {
+        if self.method == ImageMethod::Rise && self.masks.saturating_mul(pixels) > MAX_MASK_VALUES {
             return Err(ExplainError::Invalid(format!(
                 "--masks {} of {}×{} pixels is more than RISE holds in memory; use at most {}",
                 self.masks,
