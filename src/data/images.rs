@@ -286,12 +286,16 @@ fn csv_entries(table: &Table, base: &Path) -> Result<Vec<Entry>, DataError> {
     let split_col = table.column("split");
     Ok((0..table.n_rows())
         .map(|r| {
-            let cell = |c: usize| Some(table.cell(r, c).trim().to_string());
+            // Cells are trimmed as they are read.
+            let cell = |c: usize| table.cell(r, c);
             Entry {
-                path: base.join(cell(path_col).unwrap_or_default()),
-                label: label_col.and_then(cell).filter(|s| !s.is_empty()),
+                path: base.join(cell(path_col)),
+                label: label_col
+                    .map(cell)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
                 split: split_col
-                    .and_then(cell)
+                    .map(cell)
                     .map(|s| match s.to_ascii_lowercase().as_str() {
                         "train" | "training" => Split::Train,
                         "test" | "testing" | "val" | "valid" | "validation" => Split::Test,

@@ -94,19 +94,24 @@ fn check_constant_sizes(graph: &GraphProto) -> Result<(), ModelError> {
         if let Some(values) = values
             && !(values <= MAX_VALUES_PER_ROW as f64)
         {
-            return Err(ModelError::Invalid(format!(
-                "node `{}` makes a tensor of {} values, more than Loupe's limit of {}",
-                node_name(node),
-                if values.is_finite() {
-                    crate::thousands(values as u128)
-                } else {
-                    "infinitely many".into()
-                },
-                crate::thousands(MAX_VALUES_PER_ROW)
-            )));
+            let count = if values.is_finite() {
+                crate::thousands(values as u128)
+            } else {
+                "infinitely many".into()
+            };
+            return Err(too_large(&node_name(node), &count, ""));
         }
     }
     Ok(())
+}
+
+/// Node `node` makes a tensor of `count` values (`per`: " per row", or nothing), past
+/// `MAX_VALUES_PER_ROW`.
+fn too_large(node: &str, count: &str, per: &str) -> ModelError {
+    ModelError::Invalid(format!(
+        "node `{node}` makes a tensor of {count} values{per}, more than Loupe's limit of {}",
+        crate::thousands(MAX_VALUES_PER_ROW)
+    ))
 }
 
 /// The node computing the largest tensor per row, and its size in values (symbolic dimensions,
@@ -255,12 +260,11 @@ impl OnnxModel {
             let columns = score_columns(&typed)?;
             let largest = largest_tensor(&typed);
             if rows.is_none() && largest.1 > MAX_VALUES_PER_ROW {
-                return Err(ModelError::Invalid(format!(
-                    "node `{}` makes a tensor of {} values per row, more than Loupe's limit of {}",
-                    largest.0,
-                    crate::thousands(largest.1),
-                    crate::thousands(MAX_VALUES_PER_ROW)
-                )));
+                return Err(too_large(
+                    &largest.0,
+                    &crate::thousands(largest.1),
+                    " per row",
+                ));
             }
             let plan = typed
                 .into_optimized()
