@@ -33,7 +33,7 @@ pub fn in_guarded() -> bool {
 /// caller reports as an error.
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        if GUARDED.load(Ordering::SeqCst) == 0 {
+        if !in_guarded() {
             let message = info
                 .to_string()
                 .lines()

@@ -32,7 +32,7 @@ pub struct Limits {
 
 /// The largest CSV read, in bytes: Loupe holds the whole table (and its numbers) in memory.
 pub const MAX_FILE_BYTES: u64 = 2_000_000_000;
-/// The most cells a CSV may have: with their text, the numbers take at most about 3 GB.
+/// The most cells a CSV may have: 1 GB of cell ends, and at most 1 GB of numbers once matched.
 pub const MAX_CELLS: usize = 250_000_000;
 
 impl Limits {
@@ -49,11 +49,7 @@ const WAY_OUT: &str =
 impl Table {
     /// Reads a CSV file from disk.
     pub fn from_path(path: &Path) -> Result<Table, DataError> {
-        Self::from_path_limited(path, Limits::DEFAULT)
-    }
-
-    /// Reads a CSV file from disk, refusing one past `limits`.
-    pub fn from_path_limited(path: &Path, limits: Limits) -> Result<Table, DataError> {
+        let limits = Limits::DEFAULT;
         let file = std::fs::File::open(path).map_err(|e| DataError::Read {
             path: path.display().to_string(),
             reason: e.to_string(),
