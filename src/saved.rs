@@ -105,10 +105,7 @@ impl SavedSession {
 
     /// Writes the session as JSON, atomically.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        crate::export::atomic_write(path, |w| {
-            serde_json::to_writer_pretty(&mut *w, self)?;
-            w.write_all(b"\n")
-        })
+        crate::export::atomic_write(path, |w| crate::export::write_json(self, w))
     }
 
     /// Reads a session file; the source to open and a warning per file that changed since.

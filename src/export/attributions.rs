@@ -171,21 +171,13 @@ impl AttributionsFile {
 
     /// Writes the JSON form.
     pub fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, self)?;
-        out.write_all(b"\n")
+        super::write_json(self, out)
     }
 
     /// Writes the long CSV form.
     pub fn write_csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record([
-            "row",
-            "feature",
-            "value",
-            "attribution",
-            "std_err",
-            "target",
-        ])?;
+        w.write_record(super::LONG_CSV_HEADER)?;
         for r in &self.rows {
             for (f, name) in self.feature_names.iter().enumerate() {
                 let err = r

@@ -51,22 +51,14 @@ pub struct ImageAttributionsFile {
 
 impl ImageAttributionsFile {
     pub fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, self)?;
-        out.write_all(b"\n")
+        super::write_json(self, out)
     }
 
     /// `row,feature,value,attribution,std_err,target` with `feature` = `y,x` of the pixel and
     /// `value` empty.
     pub fn write_csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record([
-            "row",
-            "feature",
-            "value",
-            "attribution",
-            "std_err",
-            "target",
-        ])?;
+        w.write_record(super::LONG_CSV_HEADER)?;
         let [_, width] = self.image_shape;
         for r in &self.rows {
             for (i, v) in r.values.iter().enumerate() {

@@ -10,6 +10,25 @@ use std::path::Path;
 
 pub use predictions_csv::write_predictions_csv;
 
+/// The header of the long attributions CSV, the same for tabular rows and images.
+pub(crate) const LONG_CSV_HEADER: [&str; 6] = [
+    "row",
+    "feature",
+    "value",
+    "attribution",
+    "std_err",
+    "target",
+];
+
+/// Writes `value` as indented JSON and a final newline.
+pub(crate) fn write_json(
+    value: &impl serde::Serialize,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
 /// Writes `path` by filling a temp file in the same folder with `fill`, then renaming it.
 pub fn atomic_write(
     path: &Path,
