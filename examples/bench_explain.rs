@@ -60,7 +60,7 @@ fn main() -> anyhow::Result<()> {
         ))
     };
     let exact = if m <= 16 {
-        Some(timed(Method::Exact)?)
+        Some(timed(loupe::explain::exact::EXACT)?)
     } else {
         None
     };
@@ -70,7 +70,10 @@ fn main() -> anyhow::Result<()> {
             out[0].model_calls
         );
     }
-    for method in [Method::Kernel, Method::Permutation] {
+    for method in [
+        loupe::explain::kernel::KERNEL,
+        loupe::explain::permutation::PERMUTATION,
+    ] {
         let (ms, out) = timed(method)?;
         let calls = out[0].model_calls as usize;
         // Pure inference of as many rows as the method evaluated for one explained row.

@@ -5,10 +5,9 @@
 
 use std::time::Instant;
 
-use loupe::analysis::global::{GlobalExplanation, explain_dataset, sample_rows};
-use loupe::explain::{ExplainSettings, Link, Method, NoProgress, Targets};
-use loupe::export::attributions::BackgroundSource;
+use loupe::explain::{ExplainSettings, Link, NoProgress, Targets};
 use loupe::plot::global::BeeswarmSpec;
+use loupe::session::dataset::{DatasetRequest, GlobalExplanation, sample_rows};
 use loupe::session::{Session, Source};
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -20,25 +19,20 @@ fn main() -> anyhow::Result<()> {
     let session = Session::load(&Source::sample())?;
     let data = session.data.clone().unwrap();
     let settings = ExplainSettings {
-        method: Method::Kernel,
+        method: loupe::explain::kernel::KERNEL,
         link: Link::Identity,
         targets: Targets::Classes(vec![0]),
         ..Default::default()
     };
-    let bg = settings.background(&data, None)?;
     let rows = sample_rows(data.len(), 0, 0);
     let started = Instant::now();
-    let batch = explain_dataset(
-        &session,
-        &settings,
-        &bg,
-        &BackgroundSource {
-            rows: bg.len(),
-            file: None,
+    let batch = session.explain_dataset(
+        &DatasetRequest {
+            settings: &settings,
+            background_file: None,
+            rows: &rows,
+            cache: None,
         },
-        None,
-        &rows,
-        None,
         &NoProgress,
     )?;
     println!(

@@ -9,7 +9,9 @@
 use std::time::Instant;
 
 use loupe::explain::NoProgress;
-use loupe::explain::image::{Baseline, ImageMethod, ImageSettings};
+use loupe::explain::image::occlusion::OCCLUSION;
+use loupe::explain::image::superpixel::SUPERPIXEL;
+use loupe::explain::image::{Baseline, ImageSettings};
 use loupe::session::{Session, Source};
 
 fn main() -> anyhow::Result<()> {
@@ -34,21 +36,18 @@ fn main() -> anyhow::Result<()> {
         rayon::current_num_threads()
     );
     for (method, label) in [
-        (ImageMethod::Occlusion, "occlusion 4x4 stride 2"),
-        (
-            ImageMethod::Superpixel,
-            "superpixel SHAP 8x8 cells, 1000 coalitions",
-        ),
+        (OCCLUSION, "occlusion 4x4 stride 2"),
+        (SUPERPIXEL, "superpixel SHAP 8x8 cells, 1000 coalitions"),
     ] {
         let settings = ImageSettings {
             method,
             baseline: Baseline::Zero,
-            window: 4,
-            stride: 2,
-            cells: 8,
-            samples: 1000,
             ..Default::default()
-        };
+        }
+        .with_param("window", 4.0)
+        .with_param("stride", 2.0)
+        .with_param("cells", 8.0)
+        .with_param("samples", 1000.0);
         // One image at a time, as a user asks for them; each batches its own calls.
         let started = Instant::now();
         let mut calls = 0;
@@ -66,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         let per_image = started.elapsed().as_secs_f64() * 1e3 / rows.len() as f64;
         let per_call = calls / rows.len() as u64;
         println!("{label}: {per_image:.1} ms/image ({per_call} model images each)");
-        if method == ImageMethod::Occlusion {
+        if method == OCCLUSION {
             // The floor: the same number of images through the model in one call.
             let batch = ndarray::Array2::from_shape_fn(
                 (per_call as usize, images.shape.len()),

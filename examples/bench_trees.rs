@@ -12,9 +12,7 @@
 use std::time::Instant;
 
 use loupe::explain::run::RowExplanation;
-use loupe::explain::{
-    BackgroundMethod, ExplainSettings, Link, Method, NoProgress, Targets, TreeMode,
-};
+use loupe::explain::{BackgroundMethod, ExplainSettings, Link, NoProgress, Targets, TreeMode};
 use loupe::session::{Session, Source};
 
 /// Median of `repeats` timings of `f`, each run repeated until it takes ≥ `min_seconds`;
@@ -73,7 +71,7 @@ fn main() -> anyhow::Result<()> {
 
     let link = trees.margin_link().unwrap_or(Link::Identity);
     let base = ExplainSettings {
-        method: Method::Tree,
+        method: loupe::explain::tree_method::TREE,
         background_rows: background.parse()?,
         background_method: BackgroundMethod::First,
         targets: Targets::Classes(vec![1.min(session.model.n_outputs() - 1)]),

@@ -1,13 +1,15 @@
 //! Loupe: open an ONNX model and a dataset and see why the model predicts what it does.
 //!
 //! The engine is a pipeline of modules, each usable as a library without the GUI:
-//! [`model`] (ONNX → runnable model) → [`data`] (CSV → dataset matched to the model) →
-//! [`explain`] (attributions) → [`analysis`] (predictions and metrics) → [`plot`] (charts) →
-//! [`export`] (files users keep) and [`report`] (the clinician's one-page report). The `app` module
-//! (feature `gui`) is a thin egui front-end over the same calls, as is the `loupe` command line.
+//! [`model`] (ONNX → runnable model) and [`data`] (CSV, images → typed rows) at the bottom;
+//! [`explain`] (the method registry and attributions), [`analysis`] (predictions, metrics),
+//! [`plot`] (charts); [`session`] (a model matched to its data, and every use case written once),
+//! [`export`] (files users keep) and [`report`] (the clinician's one-page report). The `app`
+//! module (feature `gui`) and [`cli`] are thin front-ends over the same calls.
 
 pub mod analysis;
 pub mod assets;
+pub mod cli;
 pub mod data;
 pub mod explain;
 pub mod export;
@@ -38,6 +40,19 @@ pub(crate) fn thousands(n: impl Into<u128>) -> String {
         out.push(d);
     }
     out
+}
+
+/// A number for a label: 3 significant digits, no trailing noise (charts, slices, reports).
+pub fn short_number(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e5).contains(&a) {
+        format!("{v:.2e}")
+    } else {
+        let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
+        format!("{v:.decimals$}")
+    }
 }
 
 #[cfg(test)]

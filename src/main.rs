@@ -1,46 +1,10 @@
-//! The `loupe` binary: parse the command line, run it, exit 2 with one line on bad input.
-
-mod cli;
+//! The `loupe` binary: the command line ([`loupe::cli`]), and the window when it asks for one.
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     loupe::guard::install_panic_hook();
-    let cli = match cli::Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
-        Err(e) => {
-            // clap explains over several lines; a script gets one: everything before "Usage:".
-            let rendered = e.render().to_string();
-            let message: Vec<&str> = rendered
-                .lines()
-                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            eprintln!("loupe: {}", message.join(" ").trim_start_matches("error: "));
-            return ExitCode::from(2);
-        }
-    };
-    let result = cli::run(cli).and_then(|action| match action {
-        cli::Action::Done => Ok(()),
-        cli::Action::OpenWindow(source, restore) => open_window(source, restore),
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            // `{:#}` joins the context chain on one line: "file.csv: row 3 …".
-            let message = format!("{err:#}")
-                .lines()
-                .map(str::trim)
-                .collect::<Vec<_>>()
-                .join(" ");
-            eprintln!("loupe: {message}");
-            ExitCode::from(2)
-        }
-    }
+    loupe::cli::main(open_window)
 }
 
 #[cfg(feature = "gui")]

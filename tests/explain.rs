@@ -502,7 +502,7 @@ fn tolerance_stops_sampling_early() {
 
 #[test]
 fn why_a_not_b_is_the_difference_of_the_two_explanations_and_additive() {
-    use loupe::explain::{ExplainSettings, Method, Targets};
+    use loupe::explain::{ExplainSettings, Targets};
     use loupe::session::{Session, Source};
     let source = Source::files(
         sample("breast_cancer_mlp12.onnx"),
@@ -512,8 +512,8 @@ fn why_a_not_b_is_the_difference_of_the_two_explanations_and_additive() {
     let session = Session::load(&source).unwrap();
     let data = session.data.clone().unwrap();
     for (method, link) in [
-        (Method::Exact, Link::Identity),
-        (Method::Kernel, Link::Logit),
+        (loupe::explain::exact::EXACT, Link::Identity),
+        (loupe::explain::kernel::KERNEL, Link::Logit),
     ] {
         let settings = ExplainSettings {
             method,
@@ -524,7 +524,7 @@ fn why_a_not_b_is_the_difference_of_the_two_explanations_and_additive() {
         let bg = settings.background(&data, None).unwrap();
         let row = 5;
         let why = session
-            .explain_versus(row, 0, 1, &settings, &bg, &loupe::explain::NoProgress)
+            .explain_versus(row, (0, 1), &settings, &bg, &loupe::explain::NoProgress)
             .unwrap();
         assert_eq!((why.target, why.versus), (0, Some(1)));
         let a = &why.attribution;
@@ -533,7 +533,7 @@ fn why_a_not_b_is_the_difference_of_the_two_explanations_and_additive() {
             (a.base_value + sum - a.output_value).abs() < 1e-9,
             "{method:?}: additive"
         );
-        if method == Method::Exact {
+        if method == loupe::explain::exact::EXACT {
             let one = |class: usize| {
                 let s = ExplainSettings {
                     targets: Targets::Classes(vec![class]),

@@ -4,9 +4,8 @@
 mod common;
 
 use common::sample;
-use loupe::analysis::global::{GlobalExplanation, explain_dataset, sample_rows};
 use loupe::explain::{ExplainSettings, Method, NoProgress, Targets};
-use loupe::export::attributions::BackgroundSource;
+use loupe::session::dataset::{DatasetRequest, GlobalExplanation, sample_rows};
 use loupe::session::{Session, Source};
 
 #[test]
@@ -20,29 +19,24 @@ fn a_batch_is_cached_and_read_back_identical() {
     let data = session.data.clone().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let settings = ExplainSettings {
-        method: Method::Exact,
+        method: loupe::explain::exact::EXACT,
         background_rows: 10,
         targets: Targets::Classes(vec![0]),
         ..Default::default()
     };
-    let bg = settings.background(&data, None).unwrap();
-    let source = BackgroundSource {
-        rows: bg.len(),
-        file: None,
-    };
     let rows = sample_rows(data.len(), 25, settings.seed);
     let run = |settings: &ExplainSettings| {
-        explain_dataset(
-            &session,
-            settings,
-            &bg,
-            &source,
-            None,
-            &rows,
-            Some(cache.path()),
-            &NoProgress,
-        )
-        .unwrap()
+        session
+            .explain_dataset(
+                &DatasetRequest {
+                    settings,
+                    background_file: None,
+                    rows: &rows,
+                    cache: Some(cache.path()),
+                },
+                &NoProgress,
+            )
+            .unwrap()
     };
     let first = run(&settings);
     assert!(!first.from_cache);

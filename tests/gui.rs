@@ -5,7 +5,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use loupe::app::explain_view::{ExportKind, export_bytes};
 use loupe::app::{LoupeApp, Outcome};
-use loupe::explain::Method;
+use loupe::explain::{Method, Targets};
 use loupe::session::{Session, Source};
 
 fn sample_app() -> Harness<'static, LoupeApp> {
@@ -128,7 +128,7 @@ fn explaining_a_row_draws_its_waterfall_with_feature_labels() {
     harness.get_by_label("#12").click();
     harness.run();
     harness.get_by_label("Explain").click();
-    run_until(&mut harness, |app| !app.explain.is_running());
+    run_until(&mut harness, |app| !app.panels.explain.is_running());
     // The default for 30 features is KernelSHAP; the waterfall names its features with values.
     harness.get_by_label_contains("kernel ·");
     let bars = harness.query_all_by_label_contains(" = ").count();
@@ -144,7 +144,7 @@ fn explaining_a_row_draws_its_waterfall_with_feature_labels() {
     // Exports: a 2× PNG and JSON in the command line's format.
     let app = harness.state();
     let session = app.session().unwrap();
-    let explained = app.explain.latest().unwrap();
+    let explained = app.panels.explain.latest().unwrap();
     assert_eq!(explained.row, 12);
     let png = export_bytes(session, explained, ExportKind::Png).unwrap();
     assert!(image::load_from_memory(&png).unwrap().width() >= 1800);
@@ -158,10 +158,13 @@ fn explaining_a_row_draws_its_waterfall_with_feature_labels() {
     harness.key_press(egui::Key::ArrowDown);
     harness.step();
     assert_eq!(harness.state().browser.selected, Some(13));
-    run_until(&mut harness, |app| !app.explain.is_running());
+    run_until(&mut harness, |app| !app.panels.explain.is_running());
     harness.key_press(egui::Key::ArrowUp);
     harness.run();
-    assert!(!harness.state().explain.is_running(), "row 12 is cached");
+    assert!(
+        !harness.state().panels.explain.is_running(),
+        "row 12 is cached"
+    );
     harness.get_by_label_contains("kernel ·");
 }
 
@@ -177,18 +180,26 @@ fn a_tree_model_offers_exact_tree_shap_in_log_odds() {
     harness.get_by_label("Explain").click();
     let explained_with = |method: Method| {
         move |app: &LoupeApp| {
-            !app.explain.is_running() && app.explain.latest().is_some_and(|e| e.method == method)
+            !app.panels.explain.is_running()
+                && app
+                    .panels
+                    .explain
+                    .latest()
+                    .is_some_and(|e| e.method == method)
         }
     };
-    run_until(&mut harness, explained_with(Method::Kernel));
+    run_until(&mut harness, explained_with(loupe::explain::kernel::KERNEL));
     // Probabilities of boosted trees are sampled, and the view says where TreeSHAP is exact.
     harness.get_by_label_contains("kernel ·");
     harness.get_by_label_contains("TreeSHAP is exact in log-odds");
     harness.get_by_label("Use log-odds").click();
-    run_until(&mut harness, explained_with(Method::Tree));
+    run_until(
+        &mut harness,
+        explained_with(loupe::explain::tree_method::TREE),
+    );
     harness.get_by_label_contains("tree · 50 background rows · 0 model rows");
     harness.get_by_label_contains("Exact TreeSHAP");
-    let explained = harness.state().explain.latest().unwrap();
+    let explained = harness.state().panels.explain.latest().unwrap();
     let a = &explained.explanation.attribution;
     let sum: f64 = a.values.iter().sum();
     assert!((a.base_value + sum - a.output_value).abs() < 1e-9);
@@ -198,7 +209,7 @@ fn a_tree_model_offers_exact_tree_shap_in_log_odds() {
 fn clicking_a_confusion_cell_filters_the_browser_to_exactly_its_rows() {
     let mut harness = sample_app();
     harness.get_by_label("Failure modes").click();
-    run_until(&mut harness, |app| app.failures.failures().is_some());
+    run_until(&mut harness, |app| app.panels.failures.failures().is_some());
     let (truth, predicted, test_rows) = {
         let app = harness.state();
         let session = app.session().unwrap();
@@ -239,19 +250,19 @@ fn the_global_tab_explains_a_sample_and_links_back_to_rows() {
     let cache = tempfile::tempdir().unwrap();
     {
         let app = harness.state_mut();
-        app.global.cache_dir = Some(cache.path().to_path_buf());
-        app.global.sample = 40;
-        app.explain.settings.method = Method::Permutation;
-        app.explain.settings.samples = Some(200);
+        app.panels.global.cache_dir = Some(cache.path().to_path_buf());
+        app.panels.global.sample = 40;
+        app.shared.explain.method = loupe::explain::permutation::PERMUTATION;
+        app.shared.explain.samples = Some(200);
     }
     harness.get_by_label("Global").click();
     run_until(&mut harness, |app| {
-        app.global.result.is_some() && !app.global.is_running()
+        app.panels.global.result.is_some() && !app.panels.global.is_running()
     });
     harness.get_by_label_contains("Why the model predicts P(malignant) · 40 rows");
     harness.get_by_label("Beeswarm of 20 features by mean |attribution|");
     harness.get_by_label("Dependence on");
-    let result = harness.state().global.result.clone().unwrap();
+    let result = harness.state().panels.global.result.clone().unwrap();
     assert_eq!(result.explanation.rows.len(), 40);
     assert!(!result.from_cache);
     assert!(
@@ -296,19 +307,20 @@ fn a_mistake_can_be_explained_as_why_the_predicted_class_and_not_the_true_one() 
     let row = harness.state().browser.selected.unwrap();
     harness.get_by_label("Explain").click();
     run_until(&mut harness, |app| {
-        !app.explain.is_running() && app.explain.latest().is_some()
+        !app.panels.explain.is_running() && app.panels.explain.latest().is_some()
     });
     harness
         .get_by_label_contains("(the difference of the two classes' explanations)")
         .click();
     run_until(&mut harness, |app| {
-        !app.explain.is_running()
+        !app.panels.explain.is_running()
             && app
+                .panels
                 .explain
                 .latest()
                 .is_some_and(|e| e.explanation.versus.is_some())
     });
-    let e = harness.state().explain.latest().unwrap().clone();
+    let e = harness.state().panels.explain.latest().unwrap().clone();
     assert_eq!(e.row, row);
     let a = &e.explanation.attribution;
     let sum: f64 = a.values.iter().sum();
@@ -323,7 +335,7 @@ fn what_if_edits_are_explained_after_a_pause_on_a_worker() {
     harness.run();
     harness.get_by_label("Explain").click();
     run_until(&mut harness, |app| {
-        !app.explain.is_running() && app.explain.latest().is_some()
+        !app.panels.explain.is_running() && app.panels.explain.latest().is_some()
     });
     harness.get_by_label("What if…").click();
     harness.run();
@@ -334,20 +346,21 @@ fn what_if_edits_are_explained_after_a_pause_on_a_worker() {
         let data = app.session().unwrap().data.clone().unwrap();
         data.x.column(27).iter().copied().fold(f32::MIN, f32::max)
     };
-    harness.state_mut().explain.edit(27, high);
+    harness.state_mut().panels.explain.edit(27, high);
     harness.step();
     assert!(
-        !harness.state().explain.is_running(),
+        !harness.state().panels.explain.is_running(),
         "an edit waits for the pause before it is explained"
     );
     run_until(&mut harness, |app| {
-        !app.explain.is_running()
+        !app.panels.explain.is_running()
             && app
+                .panels
                 .explain
                 .latest()
                 .is_some_and(|e| e.what_if.is_some() && e.values[27] == high)
     });
-    let e = harness.state().explain.latest().unwrap().clone();
+    let e = harness.state().panels.explain.latest().unwrap().clone();
     let outputs = e.what_if.clone().unwrap();
     let a = &e.explanation.attribution;
     // The explanation is of the edited values: its output is the model's output for them.
@@ -364,12 +377,12 @@ fn the_report_tab_previews_the_report_and_exports_it() {
     harness.run();
     harness.get_by_label("Report").click();
     run_until(&mut harness, |app| {
-        !app.report.is_running() && app.report.result.is_some()
+        !app.panels.report.is_running() && app.panels.report.result().is_some()
     });
     harness.get_by_label("Prediction: malignant with probability 92%");
     harness.get_by_label_contains("The model estimates 92% probability of malignant");
     harness.get_by_label_contains("If ");
-    let report = harness.state().report.result.clone().unwrap().1;
+    let report = harness.state().panels.report.result().unwrap().clone();
     use loupe::app::report_view::ReportFormat;
     let html = String::from_utf8(ReportFormat::Html.bytes(&report).unwrap()).unwrap();
     assert!(html.starts_with("<!doctype html>"));
@@ -394,17 +407,17 @@ fn an_image_row_shows_its_saliency_overlay_curves_and_sanity_check() {
     harness.get_by_label_contains("64×64×3 images");
     {
         let app = harness.state_mut();
-        app.images.settings.stride = 4;
-        app.images.sanity = true;
+        app.panels.images.settings.params.set("stride", 4.0);
+        app.panels.images.sanity = true;
         let data = app.session().unwrap().data.clone().unwrap();
         let predictions = app.session().unwrap().predictions.clone().unwrap();
         app.browser.select(409, &data, &predictions);
     }
     harness.get_by_label("Explain").click();
     run_until(&mut harness, |app| {
-        !app.images.is_running() && app.images.latest().is_some()
+        !app.panels.images.is_running() && app.panels.images.latest().is_some()
     });
-    let e = harness.state().images.latest().unwrap().clone();
+    let e = harness.state().panels.images.latest().unwrap().clone();
     assert_eq!(e.row, 409);
     harness.get_by_label_contains("Saliency map of row 409 for malignant");
     harness.get_by_label_contains("Deletion curve");
@@ -412,15 +425,36 @@ fn an_image_row_shows_its_saliency_overlay_curves_and_sanity_check() {
     // On this CNN a random last layer (after global pooling) leaves occlusion's map much as it
     // was: the check reports it rather than passing it (the region model's test passes).
     assert!(e.randomized.is_some_and(|r| (-1.0..=1.0).contains(&r)));
-    assert!(e.faithfulness.deletion.len() == 21);
+    assert!(e.faithfulness.as_ref().unwrap().deletion.len() == 21);
     let session = harness.state().session().unwrap().clone();
     use loupe::app::image_view::image_export_bytes;
     use loupe::plot::overlay::OverlayStyle;
-    let png = image_export_bytes(&session, &e, "png", OverlayStyle::default()).unwrap();
+    let png = image_export_bytes(
+        &session,
+        &e,
+        &Targets::Predicted,
+        "png",
+        OverlayStyle::default(),
+    )
+    .unwrap();
     assert_eq!(image::load_from_memory(&png).unwrap().width(), 64 * 8);
-    let npy = image_export_bytes(&session, &e, "npy", OverlayStyle::default()).unwrap();
+    let npy = image_export_bytes(
+        &session,
+        &e,
+        &Targets::Predicted,
+        "npy",
+        OverlayStyle::default(),
+    )
+    .unwrap();
     assert!(npy.starts_with(b"\x93NUMPY"));
-    let csv = image_export_bytes(&session, &e, "csv", OverlayStyle::default()).unwrap();
+    let csv = image_export_bytes(
+        &session,
+        &e,
+        &Targets::Predicted,
+        "csv",
+        OverlayStyle::default(),
+    )
+    .unwrap();
     assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 1 + 64 * 64);
 }
 

@@ -7,8 +7,14 @@ mod common;
 
 use loupe::analysis::faithfulness::{Faithfulness, map_correlation};
 use loupe::data::ImageShape;
+use loupe::explain::Method;
 use loupe::explain::NoProgress;
-use loupe::explain::image::{Baseline, ImageMethod, ImageSettings, SaliencyMap};
+use loupe::explain::image::occlusion::OCCLUSION;
+use loupe::explain::image::rise::RISE;
+use loupe::explain::image::scorecam::SCORECAM;
+use loupe::explain::image::superpixel::SUPERPIXEL;
+use loupe::explain::image::{Baseline, ImageSettings, SaliencyMap};
+use loupe::explain::registry::ImageInput;
 use loupe::model::card::ImageSpec;
 use loupe::model::{ModelCard, OnnxModel};
 use prost::Message;
@@ -132,21 +138,24 @@ fn images(n: usize) -> Vec<Vec<f32>> {
 /// estimates each pixel's effect by Monte Carlo, and one pixel of this model moves the score
 /// little: pixel-sized cells (no spill) and, where the map's mass is measured, many masks keep
 /// the noise on ignored pixels small.
-fn settings(method: ImageMethod) -> ImageSettings {
+/// Every image method of the registry.
+const IMAGE_METHODS: [Method; 4] = [OCCLUSION, RISE, SUPERPIXEL, SCORECAM];
+
+fn settings(method: Method) -> ImageSettings {
     ImageSettings {
         method,
         baseline: Baseline::Zero,
-        window: 2,
-        stride: 2,
-        masks: 4000,
-        grid: SIDE,
-        cells: 8,
-        samples: 12000,
         ..Default::default()
     }
+    .with_param("window", 2.0)
+    .with_param("stride", 2.0)
+    .with_param("masks", 4000.0)
+    .with_param("grid", SIDE as f64)
+    .with_param("cells", 8.0)
+    .with_param("samples", 12000.0)
 }
 
-fn explain(model: &OnnxModel, x: &[f32], method: ImageMethod) -> SaliencyMap {
+fn explain(model: &OnnxModel, x: &[f32], method: Method) -> SaliencyMap {
     settings(method)
         .explain(model, x, &shape(), 1, &NoProgress)
         .unwrap()
@@ -157,13 +166,10 @@ fn every_method_points_at_the_only_region_the_model_reads() {
     let model = region_model();
     let region_share =
         ((REGION.1 - REGION.0) * (REGION.3 - REGION.2)) as f64 / (SIDE * SIDE) as f64;
-    for method in ImageMethod::ALL {
+    for method in IMAGE_METHODS {
         let (mut worst, mut worst_top): (f64, f64) = (1.0, 1.0);
         // Enough masks that RISE's Monte-Carlo noise on ignored pixels stays small.
-        let settings = ImageSettings {
-            masks: 128_000,
-            ..settings(method)
-        };
+        let settings = settings(method).with_param("masks", 128_000.0);
         for x in images(4) {
             let map = settings
                 .explain(&model, &x, &shape(), 1, &NoProgress)
@@ -181,11 +187,7 @@ fn every_method_points_at_the_only_region_the_model_reads() {
         // RISE estimates each pixel's effect from random masks, so pixels the model ignores
         // still carry Monte-Carlo noise: it is held to its top pixels and a share well above
         // the region's area; the other methods to 90% of their positive mass.
-        let needed = if method == ImageMethod::Rise {
-            0.7
-        } else {
-            0.9
-        };
+        let needed = if method == RISE { 0.7 } else { 0.9 };
         assert!(
             worst >= needed,
             "{}: {worst:.3} of the positive mass inside",
@@ -203,7 +205,7 @@ fn every_method_points_at_the_only_region_the_model_reads() {
 fn superpixel_shap_is_additive() {
     let model = region_model();
     for x in images(3) {
-        let map = explain(&model, &x, ImageMethod::Superpixel);
+        let map = explain(&model, &x, SUPERPIXEL);
         let sum: f64 = map.values.iter().sum();
         assert!(
             (map.base_value + sum - map.output_value).abs() < 1e-5,
@@ -218,20 +220,17 @@ fn superpixel_shap_is_additive() {
 fn deleting_salient_pixels_first_beats_random_orders() {
     let model = region_model();
     let x = &images(1)[0];
-    for method in ImageMethod::ALL {
+    for method in IMAGE_METHODS {
         let map = explain(&model, x, method);
-        let f = Faithfulness::measure(
-            &model,
+        let shape = shape();
+        let input = ImageInput {
             x,
-            &shape(),
-            &map,
-            1,
-            20,
-            Baseline::Zero,
-            0,
-            &NoProgress,
-        )
-        .unwrap();
+            shape: &shape,
+            target: 1,
+            baseline: Baseline::Zero,
+            seed: 0,
+        };
+        let f = Faithfulness::measure(&model, &input, &map, 20, &NoProgress).unwrap();
         assert_eq!(f.deletion.len(), 21);
         assert!(
             f.deletion_auc() < f.random_deletion_auc(),
@@ -255,7 +254,7 @@ fn a_random_last_layer_changes_the_map() {
     let model = region_model();
     let random = model.with_randomized_last_layer(1).unwrap();
     let x = &images(1)[0];
-    for method in [ImageMethod::Occlusion, ImageMethod::Rise] {
+    for method in [OCCLUSION, RISE] {
         let a = explain(&model, x, method);
         let b = explain(&random, x, method);
         let r = map_correlation(&a, &b);
@@ -307,14 +306,14 @@ fn on_the_shortcut_model_occlusion_and_rise_point_at_the_marker() {
     let images = data.images.clone().unwrap();
     let w = images.shape.width;
     let malignant = 1;
-    for method in [ImageMethod::Occlusion, ImageMethod::Rise] {
+    for method in [OCCLUSION, RISE] {
         // A 4-pixel stride and 500 masks keep the test quick (the defaults point the same way).
         let settings = ImageSettings {
             method,
-            stride: 4,
-            masks: 500,
             ..Default::default()
-        };
+        }
+        .with_param("stride", 4.0)
+        .with_param("masks", 500.0);
         // A hit: the top 5% of the map covers most of the marker.
         let mut hits = 0;
         for (row, mask) in &picked {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use common::{sample, sample_data};
 
-use loupe::data::{Dataset, Schema, Table};
+use loupe::data::{Dataset, Table};
 use loupe::model::{ModelCard, OnnxModel, ScoreKind, Task};
 use prost::Message;
 use tract_onnx::pb;
@@ -129,7 +129,7 @@ fn without_a_card_classes_come_from_the_graph() {
     // Columns then match by order: the 30 numeric columns, diagnosis as label… which is a
     // class name, not 0/1, so it must be refused with the row and column.
     let table = Table::from_path(&sample("breast_cancer.csv")).unwrap();
-    let err = Dataset::from_table(&table, Schema::for_model(&model, None)).unwrap_err();
+    let err = Dataset::from_table(&table, loupe::session::schema_for(&model, None)).unwrap_err();
     assert_eq!(
         err.to_string(),
         "breast_cancer.csv: row 0 (line 2), column `diagnosis`: label `malignant` is not one of the model's classes (0, 1)"

@@ -87,7 +87,7 @@ fn the_counterfactual_flips_the_model_and_no_single_grid_change_is_smaller() {
     let session = sample_session();
     let data = session.data.clone().unwrap();
     let predictions = session.predictions.clone().unwrap();
-    let reference = loupe::explain::settings::training_rows(&data);
+    let reference = data.training_rows();
     let spread = spreads(reference.view());
     let mut checked = 0;
     for row in [13usize, 40, 146, 300] {

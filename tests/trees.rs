@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::sample;
 use loupe::analysis::Predictions;
-use loupe::data::{Dataset, Schema, Table};
+use loupe::data::{Dataset, Table};
 use loupe::explain::game::NoProgress;
 use loupe::explain::run::explain_rows;
 use loupe::explain::{
@@ -37,7 +37,7 @@ fn model_path(name: &str) -> PathBuf {
 fn load(model: &str, data: &Path) -> (OnnxModel, Dataset) {
     let model = OnnxModel::load(&model_path(model)).unwrap();
     let table = Table::from_path(data).unwrap();
-    let data = Dataset::from_table(&table, Schema::for_model(&model, None)).unwrap();
+    let data = Dataset::from_table(&table, loupe::session::schema_for(&model, None)).unwrap();
     (model, data)
 }
 
@@ -228,12 +228,16 @@ fn tree_shap_is_additive_on_every_tree_model_and_both_modes() {
         let outputs = m.predict(d.x.view()).unwrap();
         for mode in [TreeMode::Interventional, TreeMode::PathDependent] {
             let settings = ExplainSettings {
-                method: Method::Auto,
+                method: Method::default(),
                 link,
                 tree_mode: mode,
                 ..Default::default()
             };
-            assert_eq!(settings.resolved_method(&m), Method::Tree, "{model}");
+            assert_eq!(
+                settings.resolved_method(&m),
+                loupe::explain::tree_method::TREE,
+                "{model}"
+            );
             let bg = settings.background(&d, None).unwrap();
             let explainer = settings.explainer(&m, &d, &bg).unwrap();
             let columns: Vec<usize> = (0..m.n_outputs()).collect();
@@ -283,27 +287,36 @@ fn tree_shap_is_additive_on_every_tree_model_and_both_modes() {
 fn auto_picks_tree_shap_only_where_it_is_exact() {
     let breast = sample("breast_cancer.csv");
     let (gbt, _) = load("breast_cancer_gbt", &breast);
-    assert_eq!(Method::Auto.resolve_for(&gbt, Link::Logit), Method::Tree);
+    assert_eq!(
+        Method::default().resolve_for(&gbt, Link::Logit),
+        loupe::explain::tree_method::TREE
+    );
     // Probabilities of a boosted model are a sigmoid of the trees: sampled.
     assert_eq!(
-        Method::Auto.resolve_for(&gbt, Link::Identity),
-        Method::Kernel
+        Method::default().resolve_for(&gbt, Link::Identity),
+        loupe::explain::kernel::KERNEL
     );
     let (rf, _) = load("breast_cancer_rf", &breast);
-    assert_eq!(Method::Auto.resolve_for(&rf, Link::Identity), Method::Tree);
+    assert_eq!(
+        Method::default().resolve_for(&rf, Link::Identity),
+        loupe::explain::tree_method::TREE
+    );
     let (mlp, _) = load("breast_cancer_mlp", &breast);
     assert!(mlp.trees().is_none());
-    assert_eq!(Method::Auto.resolve_for(&mlp, Link::Logit), Method::Kernel);
+    assert_eq!(
+        Method::default().resolve_for(&mlp, Link::Logit),
+        loupe::explain::kernel::KERNEL
+    );
 
     // A softmax over classes has no additive margin: `tree` is refused with the reason.
     let (wine, d) = load("wine_gbt", &fixture("wine.csv"));
     assert!(wine.trees().is_some());
     assert_eq!(
-        Method::Auto.resolve_for(&wine, Link::Identity),
-        Method::Kernel
+        Method::default().resolve_for(&wine, Link::Identity),
+        loupe::explain::kernel::KERNEL
     );
     let settings = ExplainSettings {
-        method: Method::Tree,
+        method: loupe::explain::tree_method::TREE,
         ..Default::default()
     };
     let bg = settings.background(&d, None).unwrap();
@@ -315,7 +328,7 @@ fn auto_picks_tree_shap_only_where_it_is_exact() {
     assert!(err.contains("softmax"), "{err}");
     // Asking for tree in the wrong space says which space works.
     let settings = ExplainSettings {
-        method: Method::Tree,
+        method: loupe::explain::tree_method::TREE,
         link: Link::Identity,
         ..Default::default()
     };

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use loupe::data::ImageShape;
 use loupe::explain::Link;
 use loupe::explain::background::Background;
 use loupe::explain::tree::TreeShap;
@@ -39,9 +38,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(model) => model,
         Err(e) => return loupe_fuzz::note(&format!("refused: {}", first_words(&e.to_string()))),
     };
-    if let Some(spec) = &model.card().image {
-        let _ = ImageShape::from_card(spec, model.row_shape());
-    }
+    let _ = loupe::session::image_shape(&model);
     let width = model.n_features();
     if width == 0 || width > 1 << 16 {
         return;

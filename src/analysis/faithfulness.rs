@@ -8,8 +8,8 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::ImageShape;
 use crate::explain::image::{Baseline, SaliencyMap, scores};
+use crate::explain::registry::ImageInput;
 use crate::explain::{ExplainError, Predict, Progress};
 
 /// Random orders averaged for the reference curves.
@@ -48,20 +48,23 @@ impl Faithfulness {
         auc(&self.random_insertion)
     }
 
-    /// Deletion and insertion curves of `map` for `x` and class `target`, `steps` steps each;
-    /// deleted pixels take `baseline`'s value, insertion starts from the blurred image.
-    #[allow(clippy::too_many_arguments)]
+    /// Deletion and insertion curves of `map` for `input`'s image and class, `steps` steps
+    /// each; deleted pixels take the input's baseline value, insertion starts from the
+    /// blurred image.
     pub fn measure(
         model: &dyn Predict,
-        x: &[f32],
-        shape: &ImageShape,
+        input: &ImageInput,
         map: &SaliencyMap,
-        target: usize,
         steps: usize,
-        baseline: Baseline,
-        seed: u64,
         progress: &dyn Progress,
     ) -> Result<Faithfulness, ExplainError> {
+        let ImageInput {
+            x,
+            shape,
+            target,
+            baseline,
+            seed,
+        } = *input;
         let (h, w) = (shape.height, shape.width);
         let steps = steps.max(1);
         let mut salient: Vec<usize> = (0..h * w).collect();

@@ -5,7 +5,6 @@
 pub mod calibration;
 pub mod failures;
 pub mod faithfulness;
-pub mod global;
 pub mod metrics;
 mod predictions;
 pub mod slices;

@@ -62,7 +62,7 @@ impl Slice {
                 out,
                 "{name} {} {}",
                 if c.above { ">" } else { "≤" },
-                crate::plot::short_number(c.threshold as f64)
+                crate::short_number(c.threshold as f64)
             );
         }
         out

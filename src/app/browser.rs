@@ -102,9 +102,22 @@ impl BrowserState {
         self.refresh(data, predictions);
     }
 
-    /// Forgets the thumbnails (another dataset was opened).
-    pub fn forget_thumbnails(&mut self) {
+    /// A new session was opened: its rows replace the old ones. A subset and thumbnails of
+    /// the old data go, a class filter the new model does not have goes, and the selected row
+    /// stays when the new data has it.
+    pub fn on_session(&mut self, session: &Session) {
+        self.subset = None;
         self.thumbnails.0.clear();
+        let classes = session.model.task().class_names().len();
+        self.predicted_class = self.predicted_class.filter(|&c| c < classes);
+        let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
+            self.visible.clear();
+            self.selected = None;
+            return;
+        };
+        self.selected = self.selected.filter(|&r| r < data.len());
+        self.refresh(data, predictions);
+        self.scroll_to_selected = true;
     }
 
     /// Selects `row`, clearing filters that hide it.
@@ -229,7 +242,8 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
             let label = ui.label("Predicted");
             let text = state
                 .predicted_class
-                .map_or("any class", |c| class_names[c].as_str());
+                .and_then(|c| class_names.get(c))
+                .map_or("any class", String::as_str);
             egui::ComboBox::from_id_salt("predicted_class")
                 .selected_text(text)
                 .show_ui(ui, |ui| {

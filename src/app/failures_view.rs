@@ -10,11 +10,17 @@ use crate::plot::global::{ConfusionSpec, ReliabilitySpec};
 use crate::plot::render;
 use crate::session::Session;
 
+use super::Command;
 use super::browser::Subset;
-use super::jobs::{Export, Job, poll_export};
+use super::dialogs::Export;
+use super::jobs::Job;
+use super::notices::Notices;
+use super::panel::{Panel, PanelCtx};
 use super::plots::reliability_ui;
 use super::theme::{BAD, GOOD};
-use super::{Command, Tab};
+
+/// The tab's title.
+pub const TITLE: &str = "Failure modes";
 
 /// Mistakes listed.
 const MISTAKES_SHOWN: usize = 12;
@@ -27,18 +33,33 @@ pub struct FailuresView {
     pub calibration_class: Option<usize>,
     running: Option<(Population, Job<Failures>)>,
     result: Option<(Population, Arc<Failures>)>,
-    exporting: Option<Export>,
-    pub message: Option<String>,
 }
 
-impl FailuresView {
-    /// Forgets results (a new model or dataset was opened).
-    pub fn clear(&mut self) {
+impl Panel for FailuresView {
+    fn title(&self) -> &'static str {
+        TITLE
+    }
+
+    fn unavailable(&self, session: &Session) -> Option<String> {
+        match &session.data {
+            Some(d) if d.classes().is_some() => None,
+            Some(_) => Some("the data has no class labels, so mistakes cannot be found".into()),
+            None => Some("open a labelled dataset to see where the model fails".into()),
+        }
+    }
+
+    fn on_session(&mut self, _session: &Session, _notices: &mut Notices) {
         self.running = None;
         self.result = None;
         self.calibration_class = None;
     }
 
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx) {
+        self.draw(ui, cx.session, cx.notices, cx.commands);
+    }
+}
+
+impl FailuresView {
     /// The analysis shown, once computed.
     pub fn failures(&self) -> Option<&Arc<Failures>> {
         self.result
@@ -47,7 +68,13 @@ impl FailuresView {
             .map(|(_, f)| f)
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, session: &Session, commands: &mut Vec<Command>) {
+    fn draw(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: &Session,
+        notices: &mut Notices,
+        commands: &mut Vec<Command>,
+    ) {
         let (Some(data), Some(predictions)) = (session.data.clone(), session.predictions.clone())
         else {
             ui.label("Open a labelled dataset to see where the model fails.");
@@ -64,7 +91,7 @@ impl FailuresView {
             self.running = None;
             match result {
                 Ok(f) => self.result = Some((p, Arc::new(f))),
-                Err(e) => self.message = Some(format!("{e:#}")),
+                Err(e) => notices.error("failures", "", format!("{e:#}")),
             }
         }
         if self.failures().is_none() && self.running.is_none() {
@@ -87,14 +114,6 @@ impl FailuresView {
                 ui.weak(format!("({}: {} rows)", f.population, f.rows.len()));
             }
         });
-        if let Some(message) = self.message.clone() {
-            ui.horizontal(|ui| {
-                ui.label(message);
-                if ui.small_button("Dismiss").clicked() {
-                    self.message = None;
-                }
-            });
-        }
         let Some(f) = self.failures().cloned() else {
             ui.spinner();
             return;
@@ -181,7 +200,7 @@ impl FailuresView {
                     class_names: class_names.clone(),
                     counts: matrix.counts.clone(),
                 };
-                self.export_buttons(ui, session, &spec, &confusion, &f);
+                export_buttons(ui, session, &spec, &confusion, &f, commands);
             });
 
             ui.add_space(10.0);
@@ -200,7 +219,7 @@ impl FailuresView {
                     ui.colored_label(BAD, &class_names[predictions.predicted[r]]);
                     ui.label(format!("{:.1}%", predictions.confidence[r] * 100.0));
                     if ui.small_button("Why?").on_hover_text("Explain this row").clicked() {
-                        commands.push(Command::Select(r, Some(Tab::Explain)));
+                        commands.push(Command::Select(r, Some("Explain")));
                     }
                     ui.end_row();
                 }
@@ -247,40 +266,39 @@ impl FailuresView {
             });
         });
     }
+}
 
-    fn export_buttons(
-        &mut self,
-        ui: &mut egui::Ui,
-        session: &Session,
-        spec: &ReliabilitySpec,
-        confusion: &ConfusionSpec,
-        f: &Arc<Failures>,
-    ) {
-        poll_export(&mut self.exporting, &mut self.message);
-        let names = session
-            .data
-            .as_ref()
-            .map(|d| d.feature_names.clone())
-            .unwrap_or_default();
-        ui.horizontal_wrapped(|ui| {
-            ui.label("Export");
-            for (label, what, ext) in [
-                ("Calibration PNG", "calibration", "png"),
-                ("SVG", "calibration", "svg"),
-                ("Confusion PNG", "confusion", "png"),
-                ("SVG", "confusion", "svg"),
-                ("Slices CSV", "error_slices", "csv"),
-            ] {
-                if ui
-                    .add_enabled(self.exporting.is_none(), egui::Button::new(label))
-                    .clicked()
-                {
-                    let (spec, confusion) = (spec.clone(), confusion.clone());
-                    let f = f.clone();
-                    let names = names.clone();
-                    let stem = session.model.name().trim_end_matches(".onnx").to_string();
-                    let file = format!("{stem}_{what}.{ext}");
-                    self.exporting = Some(Export::spawn(ui.ctx(), file, move || {
+/// Export buttons: each pushes an export of its chart or table.
+fn export_buttons(
+    ui: &mut egui::Ui,
+    session: &Session,
+    spec: &ReliabilitySpec,
+    confusion: &ConfusionSpec,
+    f: &Arc<Failures>,
+    commands: &mut Vec<Command>,
+) {
+    let names = session
+        .data
+        .as_ref()
+        .map(|d| d.feature_names.clone())
+        .unwrap_or_default();
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Export");
+        for (label, what, ext) in [
+            ("Calibration PNG", "calibration", "png"),
+            ("SVG", "calibration", "svg"),
+            ("Confusion PNG", "confusion", "png"),
+            ("SVG", "confusion", "svg"),
+            ("Slices CSV", "error_slices", "csv"),
+        ] {
+            if ui.button(label).clicked() {
+                let (spec, confusion) = (spec.clone(), confusion.clone());
+                let f = f.clone();
+                let names = names.clone();
+                let stem = session.model.name().trim_end_matches(".onnx").to_string();
+                commands.push(Command::Export(Export {
+                    name: format!("{stem}_{what}.{ext}"),
+                    bytes: Box::new(move || {
                         Ok(match (what, ext) {
                             ("calibration", "png") => render::png(&spec, 2)?,
                             ("calibration", _) => render::svg(&spec)?.into_bytes(),
@@ -288,11 +306,11 @@ impl FailuresView {
                             ("confusion", _) => render::svg(&confusion)?.into_bytes(),
                             _ => f.slices_csv(&names).into_bytes(),
                         })
-                    }));
-                }
+                    }),
+                }));
             }
-        });
-    }
+        }
+    });
 }
 
 /// The matrix as a grid of buttons: rows are true classes, columns predicted ones.

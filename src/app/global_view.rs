@@ -7,18 +7,24 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::analysis::global::{GlobalExplanation, explain_dataset, sample_rows};
 use crate::data::Dataset;
-use crate::explain::{ExplainSettings, Method, Targets};
-use crate::export::attributions::BackgroundSource;
+use crate::explain::{ExplainSettings, Method};
 use crate::plot::global::{BeeswarmSpec, DependenceSpec, ImportanceSpec};
 use crate::plot::render;
 use crate::session::Session;
+use crate::session::dataset::{DatasetRequest, GlobalExplanation, sample_rows};
+use crate::session::policy::Purpose;
 
 use super::browser::Subset;
-use super::jobs::{Export, Job, JobProgress, Unit, poll_export};
+use super::dialogs::Export;
+use super::jobs::{Keyed, Unit};
+use super::notices::Notices;
+use super::panel::{Panel, PanelCtx};
 use super::plots::{beeswarm_ui, dependence_ui};
-use super::{Command, Tab};
+use super::{Command, widgets};
+
+/// The notices' topic of this tab.
+const TOPIC: &str = "global";
 
 /// Features shown in the beeswarm.
 const MAX_FEATURES: usize = 20;
@@ -32,12 +38,6 @@ pub struct GlobalData {
     pub from_cache: bool,
     pub seconds: f64,
     pub measure: String,
-}
-
-struct Running {
-    key: String,
-    job: Job<GlobalData>,
-    progress: Arc<JobProgress>,
 }
 
 /// What can be exported from the tab.
@@ -54,6 +54,17 @@ pub enum GlobalExport {
 }
 
 impl GlobalExport {
+    pub const ALL: [GlobalExport; 8] = [
+        GlobalExport::BeeswarmPng,
+        GlobalExport::BeeswarmSvg,
+        GlobalExport::ImportancePng,
+        GlobalExport::ImportanceSvg,
+        GlobalExport::DependencePng,
+        GlobalExport::DependenceSvg,
+        GlobalExport::Json,
+        GlobalExport::Csv,
+    ];
+
     fn name(self) -> (&'static str, &'static str) {
         match self {
             GlobalExport::BeeswarmPng => ("beeswarm", "png"),
@@ -80,61 +91,63 @@ pub struct GlobalView {
     pub feature: Option<usize>,
     /// The dependence plot shown: (batch key, feature, spec), made once per batch and feature.
     dependence: Option<(String, usize, Arc<DependenceSpec>)>,
-    running: Option<Running>,
+    jobs: Keyed<GlobalData>,
+    /// The batch shown last.
     pub result: Option<Arc<GlobalData>>,
-    cancelled: Option<String>,
-    exporting: Option<Export>,
-    pub message: Option<String>,
 }
 
 impl Default for GlobalView {
     fn default() -> Self {
         GlobalView {
-            cache_dir: crate::analysis::global::cache_dir(),
+            cache_dir: crate::session::dataset::cache_dir(),
             target: None,
             sample: 0,
             feature: None,
             dependence: None,
-            running: None,
+            jobs: Keyed::new("Explaining the dataset…", 4),
             result: None,
-            cancelled: None,
-            exporting: None,
-            message: None,
         }
     }
 }
 
-/// The class explained when none is chosen.
-pub fn default_target(session: &Session) -> usize {
-    match session.model.task() {
-        crate::model::Task::Classification {
-            class_names,
-            positive_class,
-        } => positive_class.unwrap_or(class_names.len().saturating_sub(1)),
-        crate::model::Task::Regression { .. } => 0,
+impl Panel for GlobalView {
+    fn title(&self) -> &'static str {
+        "Global"
+    }
+
+    fn unavailable(&self, session: &Session) -> Option<String> {
+        match &session.data {
+            Some(d) if d.images.is_some() => {
+                Some("works on tabular data; for images use Explain and Failure modes".into())
+            }
+            None => Some("open a dataset to explain it as a whole".into()),
+            Some(_) => None,
+        }
+    }
+
+    fn on_session(&mut self, session: &Session, _notices: &mut Notices) {
+        self.jobs.clear();
+        self.result = None;
+        self.dependence = None;
+        self.target = session.valid_class(self.target);
+        let features = session.data.as_ref().map_or(0, |d| d.feature_names.len());
+        self.feature = self.feature.filter(|&j| j < features);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx) {
+        self.draw(ui, cx);
     }
 }
 
 impl GlobalView {
-    /// Forgets results (a new model or dataset was opened).
-    pub fn clear(&mut self) {
-        if let Some(r) = self.running.take() {
-            r.progress.stop();
-        }
-        self.result = None;
-        self.cancelled = None;
-        self.feature = None;
-        self.dependence = None;
-    }
-
     /// True while a batch runs.
     pub fn is_running(&self) -> bool {
-        self.running.is_some()
+        self.jobs.is_running()
     }
 
     fn settings(&self, session: &Session, base: &ExplainSettings) -> ExplainSettings {
         ExplainSettings {
-            targets: Targets::Classes(vec![self.target.unwrap_or_else(|| default_target(session))]),
+            targets: session.targets(Purpose::Dataset, self.target, None),
             ..base.clone()
         }
     }
@@ -148,72 +161,52 @@ impl GlobalView {
         )
     }
 
-    /// Draws the tab. `base` are the Explain tab's settings (method, background, seed, scale).
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        session: &Session,
-        base: &ExplainSettings,
-        background_file: Option<Arc<Dataset>>,
-        selected: Option<usize>,
-        commands: &mut Vec<Command>,
-    ) {
+    /// Draws the tab with the Explain tab's settings (method, background, seed, scale).
+    fn draw(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx) {
+        let session = cx.session;
+        let selected = Some(cx.row);
         let Some(data) = session.data.clone() else {
-            ui.label("Open a dataset to explain it as a whole.");
             return;
         };
-        self.poll();
-        let settings = self.settings(session, base);
+        self.target = session.valid_class(self.target);
+        let background_file = cx.shared.background_file.clone();
+        let settings = self.settings(session, &cx.shared.explain);
         let key = self.key(&settings, background_file.as_ref());
-        let current = self.result.as_ref().filter(|r| r.key == key).cloned();
-        if self.running.as_ref().is_some_and(|r| r.key != key)
-            && let Some(r) = self.running.take()
-        {
-            r.progress.stop();
+        if let Some((failed, message)) = self.jobs.poll() {
+            cx.notices.error(TOPIC, &failed, message);
         }
-        if current.is_none() && self.running.is_none() && self.cancelled.as_deref() != Some(&key) {
+        cx.notices.keep_only(TOPIC, &key);
+        if let Some(done) = self.jobs.get(&key) {
+            self.result = Some(done);
+        }
+        let current = self.result.as_ref().filter(|r| r.key == key).cloned();
+        if current.is_none() {
             self.start(
                 ui.ctx(),
                 session,
                 &data,
-                settings.clone(),
+                settings,
                 background_file,
                 key.clone(),
             );
         }
-
-        self.controls_ui(ui, session, &data, current.as_ref());
-        if let Some(r) = &self.running {
-            let done = r.progress.done();
-            ui.horizontal(|ui| {
-                ui.add(
-                    egui::ProgressBar::new(done as f32 / r.progress.total.max(1) as f32)
-                        .desired_width(280.0)
-                        .text(format!("Explaining {done} of {} rows…", r.progress.total))
-                        .animate(true),
-                );
-                if ui.button("Cancel").clicked() {
-                    r.progress.stop();
-                    self.cancelled = Some(r.key.clone());
-                }
-            });
+        self.controls_ui(ui, cx, &data, current.as_ref());
+        if let Some(progress) = self.jobs.progress().cloned()
+            && widgets::progress_ui(ui, &progress, |done, total| {
+                format!("Explaining {done} of {total} rows…")
+            })
+        {
+            self.jobs.cancel();
         }
-        if self.cancelled.as_deref() == Some(&key) && current.is_none() {
+        if self.jobs.stopped(&key).is_some() && current.is_none() {
             ui.horizontal(|ui| {
-                ui.label("Cancelled.");
+                ui.label("Not explained.");
                 if ui.button("Explain the dataset").clicked() {
-                    self.cancelled = None;
+                    self.jobs.retry();
                 }
             });
         }
-        if let Some(message) = self.message.clone() {
-            ui.horizontal(|ui| {
-                ui.label(message);
-                if ui.small_button("Dismiss").clicked() {
-                    self.message = None;
-                }
-            });
-        }
+        let commands = &mut *cx.commands;
         let Some(result) = current else {
             return;
         };
@@ -281,7 +274,7 @@ impl GlobalView {
         commands: &mut Vec<Command>,
     ) {
         if let Some(row) = events.clicked {
-            commands.push(Command::Select(row, Some(Tab::Explain)));
+            commands.push(Command::Select(row, Some("Explain")));
         }
         if let Some(rows) = events.boxed
             && !rows.is_empty()
@@ -299,24 +292,19 @@ impl GlobalView {
     fn controls_ui(
         &mut self,
         ui: &mut egui::Ui,
-        session: &Session,
+        cx: &mut PanelCtx,
         data: &Dataset,
         current: Option<&Arc<GlobalData>>,
     ) {
+        let session = cx.session;
         ui.horizontal_wrapped(|ui| {
             let classes = session.model.task().class_names();
             if !classes.is_empty() {
-                let label = ui.label("Explain");
-                let shown = self.target.unwrap_or_else(|| default_target(session));
-                egui::ComboBox::from_id_salt("global_target")
-                    .selected_text(&classes[shown])
-                    .show_ui(ui, |ui| {
-                        for (c, name) in classes.iter().enumerate() {
-                            ui.selectable_value(&mut self.target, Some(c), name);
-                        }
-                    })
-                    .response
-                    .labelled_by(label.id);
+                let default = session
+                    .default_class(Purpose::Dataset, None)
+                    .and_then(|c| classes.get(c))
+                    .map_or("default".to_string(), |c| format!("{c} (default)"));
+                widgets::class_choice(ui, "global_target", classes, &mut self.target, &default);
             }
             let label = ui.label("Rows");
             let mut all = self.sample == 0 || self.sample >= data.len();
@@ -347,7 +335,7 @@ impl GlobalView {
                     }
                 ));
                 ui.separator();
-                self.export_menu(ui, session, data, r);
+                self.export_menu(ui, cx, data, r);
             }
         });
     }
@@ -355,62 +343,37 @@ impl GlobalView {
     fn export_menu(
         &mut self,
         ui: &mut egui::Ui,
-        session: &Session,
+        cx: &mut PanelCtx,
         data: &Dataset,
         result: &Arc<GlobalData>,
     ) {
-        poll_export(&mut self.exporting, &mut self.message);
-        ui.add_enabled_ui(self.exporting.is_none(), |ui| {
-            ui.menu_button("Export", |ui| {
-                for kind in [
-                    GlobalExport::BeeswarmPng,
-                    GlobalExport::BeeswarmSvg,
-                    GlobalExport::ImportancePng,
-                    GlobalExport::ImportanceSvg,
-                    GlobalExport::DependencePng,
-                    GlobalExport::DependenceSvg,
-                    GlobalExport::Json,
-                    GlobalExport::Csv,
-                ] {
-                    let (what, ext) = kind.name();
-                    if ui
-                        .button(format!("{what} ({})", ext.to_uppercase()))
-                        .clicked()
-                    {
-                        let feature = self
-                            .feature
-                            .or_else(|| result.beeswarm.features.first().map(|f| f.index))
-                            .unwrap_or(0);
-                        let dependence = self.dependence(result, data, feature);
-                        let result = result.clone();
-                        let stem = session.model.name().trim_end_matches(".onnx").to_string();
-                        self.exporting = Some(Export::spawn(
-                            ui.ctx(),
-                            format!("{stem}_{what}.{ext}"),
-                            move || global_export_bytes(&result, &dependence, kind),
-                        ));
-                        ui.close();
-                    }
-                }
-            });
-        });
-    }
-
-    fn poll(&mut self) {
-        if let Some(r) = &self.running
-            && let Some(result) = r.job.poll()
-        {
-            let key = r.key.clone();
-            self.running = None;
-            match result {
-                Ok(data) => self.result = Some(Arc::new(data)),
-                Err(e) if e.to_string() == "cancelled" => self.cancelled = Some(key),
-                Err(e) => {
-                    self.cancelled = Some(key);
-                    self.message = Some(format!("{e:#}"));
+        ui.menu_button("Export", |ui| {
+            for kind in GlobalExport::ALL {
+                let (what, ext) = kind.name();
+                if ui
+                    .button(format!("{what} ({})", ext.to_uppercase()))
+                    .clicked()
+                {
+                    let feature = self
+                        .feature
+                        .or_else(|| result.beeswarm.features.first().map(|f| f.index))
+                        .unwrap_or(0);
+                    let dependence = self.dependence(result, data, feature);
+                    let result = result.clone();
+                    let stem = cx
+                        .session
+                        .model
+                        .name()
+                        .trim_end_matches(".onnx")
+                        .to_string();
+                    cx.commands.push(Command::Export(Export {
+                        name: format!("{stem}_{what}.{ext}"),
+                        bytes: Box::new(move || global_export_bytes(&result, &dependence, kind)),
+                    }));
+                    ui.close();
                 }
             }
-        }
+        });
     }
 
     fn start(
@@ -423,55 +386,48 @@ impl GlobalView {
         key: String,
     ) {
         let rows = sample_rows(data.len(), self.sample, settings.seed);
-        let progress = JobProgress::new(ctx, rows.len() as u64, Unit::Rows);
-        let worker_progress = progress.clone();
+        let total = rows.len() as u64;
         let session = session.clone();
         let data = data.clone();
         let job_key = key.clone();
         let cache = self.cache_dir.clone();
-        let job = Job::spawn("Explaining the dataset…", ctx, move || {
-            let started = Instant::now();
-            let background = settings.background(&data, background_file.as_deref())?;
-            let source = BackgroundSource {
-                rows: background.len(),
-                file: background_file.as_ref().map(|f| f.source.clone()),
-            };
-            let batch = explain_dataset(
-                &session,
-                &settings,
-                &background,
-                &source,
-                background_file.as_deref(),
-                &rows,
-                cache.as_deref(),
-                &*worker_progress,
-            )?;
-            let target = match &settings.targets {
-                Targets::Classes(c) => c[0],
-                Targets::Predicted => 0,
-            };
-            let measure = session.measure(target, settings.link);
-            let e = &batch.explanation;
-            let beeswarm = BeeswarmSpec::new(
-                format!("Why the model predicts {} · {} rows", measure, e.rows.len()),
-                measure.clone(),
-                &data.feature_names,
-                &e.rows,
-                e.values.view(),
-                e.features.view(),
-                MAX_FEATURES,
-            );
-            Ok(GlobalData {
-                key: job_key,
-                explanation: batch.explanation,
-                beeswarm,
-                method: settings.resolved_method(&session.model),
-                from_cache: batch.from_cache,
-                seconds: started.elapsed().as_secs_f64(),
-                measure,
-            })
-        });
-        self.running = Some(Running { key, job, progress });
+        self.jobs
+            .ensure(ctx, &key, total, Unit::Rows, move |progress| {
+                let started = Instant::now();
+                let batch = session.explain_dataset(
+                    &DatasetRequest {
+                        settings: &settings,
+                        background_file: background_file.as_deref(),
+                        rows: &rows,
+                        cache: cache.as_deref(),
+                    },
+                    &*progress,
+                )?;
+                let target = match &settings.targets {
+                    crate::explain::Targets::Classes(c) => c.first().copied().unwrap_or(0),
+                    crate::explain::Targets::Predicted => 0,
+                };
+                let measure = session.measure(target, settings.link);
+                let e = &batch.explanation;
+                let beeswarm = BeeswarmSpec::new(
+                    format!("Why the model predicts {} · {} rows", measure, e.rows.len()),
+                    measure.clone(),
+                    &data.feature_names,
+                    &e.rows,
+                    e.values.view(),
+                    e.features.view(),
+                    MAX_FEATURES,
+                );
+                Ok(GlobalData {
+                    key: job_key,
+                    explanation: batch.explanation,
+                    beeswarm,
+                    method: settings.resolved_method(&session.model),
+                    from_cache: batch.from_cache,
+                    seconds: started.elapsed().as_secs_f64(),
+                    measure,
+                })
+            });
     }
 }
 

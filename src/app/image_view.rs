@@ -1,7 +1,8 @@
 //! The Explain tab for image data: the image, its saliency map as an overlay (red toward the
-//! class, blue away; opacity, top-k% of pixels), the method and its parameters beside it, and
-//! the map's deletion and insertion curves against random orders. Maps run on a worker, cached
-//! per (image, settings); the overlay PNG and the raw map (NPY, CSV) export on a worker too.
+//! class, blue away; opacity, top-k% of pixels), the method (every image method of the
+//! registry, with its own parameters) beside it, and the map's deletion and insertion curves
+//! against random orders. Maps run on a worker through the session's image use case, cached
+//! per (image, settings); exports are the same files as `loupe explain` writes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,28 +11,24 @@ use egui::TextureHandle;
 use image::RgbImage;
 
 use crate::analysis::faithfulness::Faithfulness;
-use crate::explain::image::{Baseline, ImageMethod, ImageSettings, SaliencyMap};
+use crate::explain::image::{Baseline, ImageSettings, SaliencyMap};
+use crate::explain::registry::Fit;
+use crate::explain::{Kind, Link, Method, Targets};
 use crate::plot::overlay::{OverlayStyle, npy, overlay, png_bytes};
 use crate::plot::{DOWN_RGB, UP_RGB};
 use crate::session::Session;
+use crate::session::image::{ImageExplanation, ImageRequest};
 
-use super::jobs::{Export, Job, JobProgress, Unit, poll_export};
+use super::dialogs::Export;
+use super::jobs::{Keyed, Unit};
+use super::notices::Notices;
+use super::panel::{Panel, PanelCtx};
+use super::{Command, widgets};
 
-/// Caches kept.
+/// Maps kept.
 const CACHE_SIZE: usize = 64;
-
-/// One image's finished map.
-pub struct ImageExplained {
-    pub row: usize,
-    pub target: usize,
-    pub map: SaliencyMap,
-    pub faithfulness: Faithfulness,
-    /// Correlation with the map of the same image under the model with a random last layer
-    /// (Adebayo et al. 2018), when the sanity check was asked for.
-    pub randomized: Option<f64>,
-    pub seconds: f64,
-    pub settings: ImageSettings,
-}
+/// The notices' topic of this tab.
+const TOPIC: &str = "images";
 
 /// State of the image Explain tab.
 pub struct ImageView {
@@ -41,12 +38,8 @@ pub struct ImageView {
     pub opacity: f32,
     /// Show only the top k% of pixels.
     pub top_percent: Option<f64>,
-    cache: Vec<(String, Arc<ImageExplained>)>,
-    running: Option<(String, Job<ImageExplained>, Arc<JobProgress>)>,
-    failed: Option<String>,
+    jobs: Keyed<ImageExplanation>,
     textures: HashMap<String, TextureHandle>,
-    exporting: Option<Export>,
-    pub message: Option<String>,
     /// Also run the model-randomisation sanity check (doubles the work).
     pub sanity: bool,
 }
@@ -58,12 +51,8 @@ impl Default for ImageView {
             target: None,
             opacity: 0.7,
             top_percent: None,
-            cache: Vec::new(),
-            running: None,
-            failed: None,
+            jobs: Keyed::new("Explaining the image…", CACHE_SIZE),
             textures: HashMap::new(),
-            exporting: None,
-            message: None,
             sanity: false,
         }
     }
@@ -103,24 +92,44 @@ fn map_layer(map: &SaliencyMap, top_percent: Option<f64>) -> egui::ColorImage {
     egui::ColorImage::new([map.width, map.height], pixels)
 }
 
-impl ImageView {
-    /// Forgets results (a new model or dataset was opened).
-    pub fn clear(&mut self) {
-        if let Some((_, _, c)) = self.running.take() {
-            c.stop();
-        }
-        self.cache.clear();
-        self.textures.clear();
-        self.failed = None;
+impl Panel for ImageView {
+    fn title(&self) -> &'static str {
+        "Explain"
     }
 
+    fn unavailable(&self, session: &Session) -> Option<String> {
+        match &session.data {
+            Some(d) if d.images.is_some() => None,
+            _ => Some("open images to see their saliency maps".into()),
+        }
+    }
+
+    fn on_session(&mut self, session: &Session, notices: &mut Notices) {
+        self.jobs.clear();
+        self.textures.clear();
+        self.target = session.valid_class(self.target);
+        let fit = Fit::new(&session.model, Link::Identity, true);
+        if session.data.as_ref().is_some_and(|d| d.images.is_some())
+            && let Some(why) = self.settings.method.unavailable(&fit)
+        {
+            notices.info(TOPIC, format!("The method {why}: using occlusion."));
+            self.settings.method = ImageSettings::default().method;
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx) {
+        self.draw(ui, cx);
+    }
+}
+
+impl ImageView {
     pub fn is_running(&self) -> bool {
-        self.running.is_some()
+        self.jobs.is_running()
     }
 
     /// The most recent finished map.
-    pub fn latest(&self) -> Option<&Arc<ImageExplained>> {
-        self.cache.last().map(|(_, e)| e)
+    pub fn latest(&self) -> Option<&Arc<ImageExplanation>> {
+        self.jobs.latest()
     }
 
     fn texture(
@@ -139,7 +148,8 @@ impl ImageView {
             .clone()
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, session: &Session, row: usize) {
+    fn draw(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx) {
+        let (session, row) = (cx.session, cx.row);
         let (Some(data), Some(predictions)) = (session.data.clone(), session.predictions.clone())
         else {
             return;
@@ -147,112 +157,59 @@ impl ImageView {
         let Some(images) = data.images.clone() else {
             return;
         };
+        self.target = session.valid_class(self.target);
         let target = self
             .target
             .or_else(|| predictions.predicted.get(row).copied())
             .unwrap_or(0);
-        let key = format!("{row}|{target}|{:?}|{}", self.settings, self.sanity);
-        if let Some((k, job, _)) = &self.running
-            && let Some(done) = job.poll()
-        {
-            let k = k.clone();
-            self.running = None;
-            match done {
-                Ok(e) => {
-                    self.cache.push((k, Arc::new(e)));
-                    if self.cache.len() > CACHE_SIZE {
-                        self.cache.remove(0);
-                    }
-                }
-                Err(e) => {
-                    self.failed = Some(k);
-                    if e.to_string() != "cancelled" {
-                        self.message = Some(format!("{e:#}"));
-                    }
-                }
-            }
+        let request = ImageRequest {
+            settings: self.settings.clone(),
+            faithfulness: true,
+            sanity: self.sanity,
+        };
+        let key = format!("{row}|{target}|{request:?}");
+        if let Some((failed, message)) = self.jobs.poll() {
+            cx.notices.error(TOPIC, &failed, message);
         }
-        if self.running.as_ref().is_some_and(|(k, _, _)| *k != key)
-            && let Some((_, _, c)) = self.running.take()
-        {
-            c.stop();
-        }
-        let cached = self
-            .cache
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, e)| e.clone());
-        if cached.is_none() && self.running.is_none() && self.failed.as_deref() != Some(&key) {
-            let count = JobProgress::new(ui.ctx(), 0, Unit::ModelRows);
-            let sanity = self.sanity;
-            let (session, settings, worker) =
-                (session.clone(), self.settings.clone(), count.clone());
-            let shape = images.shape.clone();
-            let x = data.x.row(row).to_vec();
-            let job = Job::spawn("Explaining the image…", ui.ctx(), move || {
-                let started = std::time::Instant::now();
-                let map = settings.explain(&session.model, &x, &shape, target, &*worker)?;
-                let faithfulness = Faithfulness::measure(
-                    &*session.model,
-                    &x,
-                    &shape,
-                    &map,
-                    target,
-                    20,
-                    settings.baseline,
-                    settings.seed,
-                    &*worker,
+        cx.notices.keep_only(TOPIC, &key);
+        let fit = Fit::new(&session.model, Link::Identity, true);
+        let total = request
+            .settings
+            .method
+            .spec()
+            .cost(&fit, &request.settings.params, 0, 1);
+        let worker_session = session.clone();
+        self.jobs
+            .ensure(ui.ctx(), &key, total, Unit::ModelRows, move |progress| {
+                let mut maps = worker_session.explain_images(
+                    &[row],
+                    &request,
+                    &|_| vec![target],
+                    &*progress,
                 )?;
-                let randomized = if sanity {
-                    let random = session.model.with_randomized_last_layer(0)?;
-                    let other = settings.explain(&random, &x, &shape, target, &*worker)?;
-                    Some(crate::analysis::faithfulness::map_correlation(&map, &other))
-                } else {
-                    None
-                };
-                Ok(ImageExplained {
-                    row,
-                    target,
-                    map,
-                    faithfulness,
-                    randomized,
-                    seconds: started.elapsed().as_secs_f64(),
-                    settings,
-                })
+                maps.pop()
+                    .ok_or_else(|| anyhow::anyhow!("no map of row {row}"))
             });
-            self.running = Some((key.clone(), job, count));
-        }
+        let cached = self.jobs.get(&key);
 
         egui::Panel::right("image_settings")
             .default_size(260.0)
-            .show(ui, |ui| self.settings_ui(ui, session, cached.as_ref()));
+            .show(ui, |ui| self.settings_ui(ui, cx, cached.as_ref()));
         egui::CentralPanel::default().show(ui, |ui| {
-            super::prediction_card::prediction_header(ui, session, row);
-            if let Some((_, _, count)) = &self.running {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label(format!(
-                        "Explaining… {} images through the model",
-                        count.done()
-                    ));
-                    if ui.button("Cancel").clicked() {
-                        count.stop();
-                    }
-                });
+            widgets::prediction_header(ui, session, row);
+            if let Some(progress) = self.jobs.progress().cloned()
+                && widgets::progress_ui(ui, &progress, |done, total| match total {
+                    0 => format!("Explaining… {done} images through the model"),
+                    _ => format!("Explaining… {done} of about {total} images"),
+                })
+            {
+                self.jobs.cancel();
             }
-            if let Some(m) = self.message.clone() {
-                ui.horizontal(|ui| {
-                    ui.label(m);
-                    if ui.small_button("Dismiss").clicked() {
-                        self.message = None;
-                    }
-                });
-            }
-            if self.failed.as_deref() == Some(&key)
+            if self.jobs.stopped(&key).is_some()
                 && cached.is_none()
                 && ui.button("Explain again").clicked()
             {
-                self.failed = None;
+                self.jobs.retry();
             }
             let side = (ui.available_width() * 0.45).clamp(200.0, 384.0);
             let picture = self.texture(ui.ctx(), format!("image {row}"), || {
@@ -283,7 +240,7 @@ impl ImageView {
                                 true,
                                 format!(
                                     "Saliency map of row {row} for {name} ({})",
-                                    e.settings.method.name()
+                                    e.settings.method
                                 ),
                             )
                         });
@@ -292,7 +249,9 @@ impl ImageView {
             });
             if let Some(e) = &cached {
                 ui.add_space(8.0);
-                curves_ui(ui, &e.faithfulness);
+                if let Some(f) = &e.faithfulness {
+                    curves_ui(ui, f);
+                }
                 if let Some(r) = e.randomized {
                     ui.label(format!(
                         "Model randomisation check: the map under a model with a random last layer correlates {r:.2} with this one{}",
@@ -310,9 +269,11 @@ impl ImageView {
     fn settings_ui(
         &mut self,
         ui: &mut egui::Ui,
-        session: &Session,
-        explained: Option<&Arc<ImageExplained>>,
+        cx: &mut PanelCtx,
+        explained: Option<&Arc<ImageExplanation>>,
     ) {
+        let session = cx.session;
+        let fit = Fit::new(&session.model, Link::Identity, true);
         ui.heading("Saliency");
         let s = &mut self.settings;
         egui::Grid::new("image_settings_grid")
@@ -323,8 +284,17 @@ impl ImageView {
                 egui::ComboBox::from_id_salt("image_method")
                     .selected_text(s.method.name())
                     .show_ui(ui, |ui| {
-                        for m in ImageMethod::ALL {
-                            ui.selectable_value(&mut s.method, m, m.name());
+                        for m in Method::all_for(Kind::Image).filter(|m| m.kind() == Kind::Image) {
+                            let why = m.unavailable(&fit);
+                            let response = ui
+                                .add_enabled_ui(why.is_none(), |ui| {
+                                    ui.selectable_value(&mut s.method, m, m.name())
+                                })
+                                .inner;
+                            match why {
+                                Some(why) => response.on_disabled_hover_text(why),
+                                None => response.on_hover_text(m.summary()),
+                            };
                         }
                     })
                     .response
@@ -334,36 +304,28 @@ impl ImageView {
                 egui::ComboBox::from_id_salt("image_baseline")
                     .selected_text(s.baseline.name())
                     .show_ui(ui, |ui| {
-                        for b in [Baseline::Blur, Baseline::Mean, Baseline::Zero] {
+                        for b in Baseline::ALL {
                             ui.selectable_value(&mut s.baseline, b, b.name());
                         }
                     })
                     .response
                     .labelled_by(label.id);
                 ui.end_row();
-                let number = |ui: &mut egui::Ui,
-                              name: &str,
-                              v: &mut usize,
-                              range: std::ops::RangeInclusive<usize>| {
-                    let label = ui.label(name);
-                    ui.add(egui::DragValue::new(v).range(range))
-                        .labelled_by(label.id);
+                // The method's own parameters, as its registry entry declares them.
+                for p in s.method.params() {
+                    let label = ui.label(p.label);
+                    let mut v = s.params.get(p);
+                    let drag = egui::DragValue::new(&mut v).range(p.min..=p.max);
+                    let drag = if p.integer { drag.fixed_decimals(0) } else { drag.speed(0.01) };
+                    if ui
+                        .add(drag)
+                        .labelled_by(label.id)
+                        .on_hover_text(p.help)
+                        .changed()
+                    {
+                        s.params.set(p.name, v);
+                    }
                     ui.end_row();
-                };
-                match s.method {
-                    ImageMethod::Occlusion => {
-                        number(ui, "Window", &mut s.window, 1..=64);
-                        number(ui, "Stride", &mut s.stride, 1..=64);
-                    }
-                    ImageMethod::Rise => {
-                        number(ui, "Masks", &mut s.masks, 50..=20_000);
-                        number(ui, "Grid", &mut s.grid, 2..=64);
-                    }
-                    ImageMethod::Superpixel => {
-                        number(ui, "Cells per side", &mut s.cells, 2..=32);
-                        number(ui, "Budget", &mut s.samples, 64..=50_000);
-                    }
-                    ImageMethod::Scorecam => {}
                 }
                 let label = ui.label("Seed");
                 ui.add(egui::DragValue::new(&mut s.seed))
@@ -371,20 +333,21 @@ impl ImageView {
                 ui.end_row();
                 let classes = session.model.task().class_names();
                 if !classes.is_empty() {
-                    super::explain_view::class_choice(
+                    widgets::class_choice(
                         ui,
                         "image_target",
                         classes,
                         &mut self.target,
+                        "predicted class",
                     );
                     ui.end_row();
                 }
                 let label = ui.label("Sanity check");
-            ui.checkbox(&mut self.sanity, "random last layer")
-                .labelled_by(label.id)
-                .on_hover_text("Also explain under a model whose last layer is random: a faithful map should change (Adebayo et al. 2018)");
-            ui.end_row();
-            let label = ui.label("Opacity");
+                ui.checkbox(&mut self.sanity, "random last layer")
+                    .labelled_by(label.id)
+                    .on_hover_text("Also explain under a model whose last layer is random: a faithful map should change (Adebayo et al. 2018)");
+                ui.end_row();
+                let label = ui.label("Opacity");
                 ui.add(egui::Slider::new(&mut self.opacity, 0.0..=1.0))
                     .labelled_by(label.id);
                 ui.end_row();
@@ -401,13 +364,10 @@ impl ImageView {
                 ui.end_row();
             });
         ui.separator();
-        poll_export(&mut self.exporting, &mut self.message);
         if let Some(e) = explained {
             ui.label(format!(
                 "{} · {} images through the model · {:.2} s",
-                e.settings.method.name(),
-                e.map.model_calls,
-                e.seconds
+                e.settings.method, e.map.model_calls, e.seconds
             ));
             ui.horizontal_wrapped(|ui| {
                 ui.label("Export");
@@ -418,22 +378,27 @@ impl ImageView {
                 };
                 for (label, ext) in [
                     ("Overlay PNG", "png"),
-                    ("Map NPY", "npy"),
+                    ("Map JSON", "json"),
                     ("Map CSV", "csv"),
+                    ("Map NPY", "npy"),
                 ] {
-                    if ui
-                        .add_enabled(self.exporting.is_none(), egui::Button::new(label))
-                        .clicked()
-                    {
+                    if ui.button(label).clicked() {
                         let (e, session) = (e.clone(), session.clone());
                         let name = format!(
                             "row_{}_{}_{}.{ext}",
                             e.row,
-                            e.settings.method.name(),
+                            e.settings.method,
                             session.target_name(e.target)
                         );
-                        self.exporting = Some(Export::spawn(ui.ctx(), name, move || {
-                            image_export_bytes(&session, &e, ext, style)
+                        let targets = match self.target {
+                            Some(c) => Targets::Classes(vec![c]),
+                            None => Targets::Predicted,
+                        };
+                        cx.commands.push(Command::Export(Export {
+                            name,
+                            bytes: Box::new(move || {
+                                image_export_bytes(&session, &e, &targets, ext, style)
+                            }),
                         }));
                     }
                 }
@@ -442,10 +407,12 @@ impl ImageView {
     }
 }
 
-/// The bytes of an export: the overlay as PNG, the map as NPY or CSV (`y,x,value`).
+/// The bytes of an export: the overlay as PNG, the map as NPY, or the attributions file (JSON,
+/// long CSV) exactly as `loupe explain` writes it for the same image and settings.
 pub fn image_export_bytes(
     session: &Session,
-    e: &ImageExplained,
+    e: &ImageExplanation,
+    targets: &Targets,
     ext: &str,
     style: OverlayStyle,
 ) -> anyhow::Result<Vec<u8>> {
@@ -460,11 +427,20 @@ pub fn image_export_bytes(
         }
         "npy" => npy(&e.map),
         _ => {
-            let mut text = String::from("y,x,value\n");
-            for (i, v) in e.map.values.iter().enumerate() {
-                text.push_str(&format!("{},{},{v}\n", i / e.map.width, i % e.map.width));
+            let file = crate::export::image_attributions::ImageAttributionsFile::build(
+                session,
+                &e.settings,
+                targets,
+                &session.data_name,
+                std::slice::from_ref(e),
+            );
+            let mut out = Vec::new();
+            if ext == "csv" {
+                file.write_csv(&mut out)?;
+            } else {
+                file.write_json(&mut out)?;
             }
-            text.into_bytes()
+            out
         }
     })
 }

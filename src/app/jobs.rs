@@ -1,8 +1,15 @@
-//! Background work for the window: a [`Job`] runs a closure on a worker thread, shows what it is
-//! doing, and hands its result back to the UI thread when it is done. Dropping a job (Cancel)
-//! discards its result; the UI never waits on it.
+//! Background work for the window. A [`Job`] runs a closure on a worker thread and hands its
+//! result back to the UI thread; [`Keyed`] is the one state machine every view uses on top of
+//! it: one job per key (row + settings), its progress and cancel flag, a small cache of
+//! results, and a key that stopped (cancelled or failed) is not restarted until the key
+//! changes. Dropping a job discards its result; the UI never waits on it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::time::Instant;
+
+use crate::session::SessionError;
 
 /// A computation running off the UI thread.
 pub struct Job<T> {
@@ -45,53 +52,6 @@ impl<T: Send + 'static> Job<T> {
     }
 }
 
-/// A file export: asks where to save (suggesting `name`), then writes what `bytes` makes,
-/// atomically, all on a worker. The result is the path written, or `None` if the user
-/// cancelled the dialog.
-pub struct Export(Job<Option<std::path::PathBuf>>);
-
-impl Export {
-    pub fn spawn(
-        ctx: &egui::Context,
-        name: String,
-        bytes: impl FnOnce() -> anyhow::Result<Vec<u8>> + Send + 'static,
-    ) -> Export {
-        Export(Job::spawn("Exporting…", ctx, move || {
-            let ext = name.rsplit('.').next().unwrap_or_default().to_string();
-            let Some(path) = rfd::FileDialog::new()
-                .set_file_name(&name)
-                .add_filter(ext.to_uppercase(), &[ext.as_str()])
-                .save_file()
-            else {
-                return Ok(None);
-            };
-            let bytes = bytes()?;
-            crate::export::atomic_write(&path, |w| w.write_all(&bytes))?;
-            Ok(Some(path))
-        }))
-    }
-
-    /// Once the export is over: the message to show (`Saved …`, the error, or `None` when the
-    /// dialog was cancelled).
-    pub fn poll(&self) -> Option<Option<String>> {
-        self.0.poll().map(|done| match done {
-            Ok(Some(path)) => Some(format!("Saved {}", path.display())),
-            Ok(None) => None,
-            Err(e) => Some(format!("Export failed: {e:#}")),
-        })
-    }
-}
-
-/// Polls `export`, clearing it and setting `message` when it is over.
-pub fn poll_export(export: &mut Option<Export>, message: &mut Option<String>) {
-    if let Some(done) = export.as_ref().and_then(Export::poll) {
-        *export = None;
-        if done.is_some() {
-            *message = done;
-        }
-    }
-}
-
 /// What a job's progress counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
@@ -104,39 +64,45 @@ pub enum Unit {
 /// Work done and the cancel flag of a running job, shared with its worker; the window is
 /// asked to repaint as work is done.
 pub struct JobProgress {
-    pub done: std::sync::atomic::AtomicU64,
+    pub done: AtomicU64,
     /// Work expected, in `unit`s (0 when unknown).
     pub total: u64,
-    pub cancel: std::sync::atomic::AtomicBool,
+    pub cancel: AtomicBool,
     unit: Unit,
+    started: Instant,
     ctx: egui::Context,
 }
 
 impl JobProgress {
-    pub fn new(ctx: &egui::Context, total: u64, unit: Unit) -> std::sync::Arc<JobProgress> {
-        std::sync::Arc::new(JobProgress {
+    pub fn new(ctx: &egui::Context, total: u64, unit: Unit) -> Arc<JobProgress> {
+        Arc::new(JobProgress {
             done: Default::default(),
             total,
             cancel: Default::default(),
             unit,
+            started: Instant::now(),
             ctx: ctx.clone(),
         })
     }
 
     /// Asks the worker to stop.
     pub fn stop(&self) {
-        self.cancel
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.cancel.store(true, Ordering::Relaxed);
     }
 
     /// Work done so far.
     pub fn done(&self) -> u64 {
-        self.done.load(std::sync::atomic::Ordering::Relaxed)
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Seconds since the job started.
+    pub fn elapsed_secs(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
     }
 
     fn count(&self, n: u64, unit: Unit) {
         if self.unit == unit {
-            self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            self.done.fetch_add(n, Ordering::Relaxed);
             self.ctx.request_repaint();
         }
     }
@@ -150,6 +116,160 @@ impl crate::explain::Progress for JobProgress {
         self.count(1, Unit::Rows);
     }
     fn is_cancelled(&self) -> bool {
-        self.cancel.load(std::sync::atomic::Ordering::Relaxed)
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+struct Running<T> {
+    key: String,
+    job: Job<T>,
+    progress: Arc<JobProgress>,
+}
+
+/// Why a key stopped without a result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    Cancelled,
+    /// Failed; the reason was handed to the caller of [`Keyed::poll`].
+    Failed,
+}
+
+/// One job at a time per view, keyed by what it computes, with a cache of finished results.
+pub struct Keyed<T> {
+    label: &'static str,
+    capacity: usize,
+    running: Option<Running<T>>,
+    cache: Vec<(String, Arc<T>)>,
+    stopped: Option<(String, Stopped)>,
+}
+
+impl<T: Send + Sync + 'static> Keyed<T> {
+    /// A job slot whose worker is labelled `label`, keeping `capacity` results.
+    pub fn new(label: &'static str, capacity: usize) -> Self {
+        Keyed {
+            label,
+            capacity: capacity.max(1),
+            running: None,
+            cache: Vec::new(),
+            stopped: None,
+        }
+    }
+
+    /// Takes a finished result into the cache; returns the key and the failure's reason
+    /// (worded for the window) when the job failed — a cancellation is not a failure.
+    pub fn poll(&mut self) -> Option<(String, String)> {
+        let done = self.running.as_ref()?.job.poll()?;
+        let running = self.running.take()?;
+        match done {
+            Ok(value) => {
+                self.cache.retain(|(k, _)| *k != running.key);
+                self.cache.push((running.key, Arc::new(value)));
+                if self.cache.len() > self.capacity {
+                    self.cache.remove(0);
+                }
+                None
+            }
+            Err(e) if SessionError::is_cancelled(&e) => {
+                self.stopped = Some((running.key, Stopped::Cancelled));
+                None
+            }
+            Err(e) => {
+                self.stopped = Some((running.key.clone(), Stopped::Failed));
+                Some((
+                    running.key,
+                    SessionError::render(&e, super::widgets::word_setting),
+                ))
+            }
+        }
+    }
+
+    /// The cached result for `key`.
+    pub fn get(&self, key: &str) -> Option<Arc<T>> {
+        self.cache
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The most recent result whose key satisfies `pick`.
+    pub fn latest_where(&self, pick: impl Fn(&T) -> bool) -> Option<Arc<T>> {
+        self.cache
+            .iter()
+            .rev()
+            .find(|(_, v)| pick(v))
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The most recent result.
+    pub fn latest(&self) -> Option<&Arc<T>> {
+        self.cache.last().map(|(_, v)| v)
+    }
+
+    /// Why `key` stopped without a result, if it did.
+    pub fn stopped(&self, key: &str) -> Option<&Stopped> {
+        self.stopped
+            .as_ref()
+            .filter(|(k, _)| k == key)
+            .map(|(_, s)| s)
+    }
+
+    /// Lets a stopped key run again.
+    pub fn retry(&mut self) {
+        self.stopped = None;
+    }
+
+    /// True while a job runs.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// The running job's progress.
+    pub fn progress(&self) -> Option<&Arc<JobProgress>> {
+        self.running.as_ref().map(|r| &r.progress)
+    }
+
+    /// Stops the running job; its key is not restarted until it changes.
+    pub fn cancel(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.progress.stop();
+            self.stopped = Some((r.key, Stopped::Cancelled));
+        }
+    }
+
+    /// Makes sure `key` is computed: a job for another key is stopped, and unless `key` is
+    /// cached, running or stopped, `work` starts on a worker with a fresh progress of `total`
+    /// `unit`s.
+    pub fn ensure(
+        &mut self,
+        ctx: &egui::Context,
+        key: &str,
+        total: u64,
+        unit: Unit,
+        work: impl FnOnce(Arc<JobProgress>) -> anyhow::Result<T> + Send + 'static,
+    ) {
+        if self.running.as_ref().is_some_and(|r| r.key != key)
+            && let Some(r) = self.running.take()
+        {
+            r.progress.stop();
+        }
+        if self.running.is_some() || self.get(key).is_some() || self.stopped(key).is_some() {
+            return;
+        }
+        let progress = JobProgress::new(ctx, total, unit);
+        let worker = progress.clone();
+        self.running = Some(Running {
+            key: key.to_string(),
+            job: Job::spawn(self.label, ctx, move || work(worker)),
+            progress,
+        });
+    }
+
+    /// Forgets every result and stops the running job (another model or dataset was opened).
+    pub fn clear(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.progress.stop();
+        }
+        self.cache.clear();
+        self.stopped = None;
     }
 }

@@ -1,104 +1,51 @@
 //! The window (eframe/egui). Thin: panels read state and push [`Command`]s; [`LoupeApp`] applies
-//! them between frames and runs all loading on worker [`jobs`]. No maths here.
+//! them between frames ([`commands`]) and runs all work on worker [`jobs`]. No maths here.
 //!
-//! - `top_bar`: open model/data, recent files, model and data chips, job progress, errors.
+//! - `top_bar`: open model/data, recent files, model and data chips, the loading job.
 //! - `browser`: the prediction browser on the left.
-//! - `prediction_card`: the selected row's prediction in the centre (Prediction tab).
-//! - `explain_view` and `waterfall`: the row's attribution (Explain tab).
-//! - `image_view`: the Explain tab for image data (saliency overlays, faithfulness curves).
-//! - `global_view`: the dataset explained as a whole (Global tab).
-//! - `failures_view`: confusion, calibration, mistakes and error slices (Failure modes tab).
-//! - `plots`: the charts those tabs draw, linked back to rows.
-//! - `report_view`: the clinician's one-page report on the selected row (Report tab).
+//! - [`panel`]: the centre tabs behind one trait, listed once in [`Panels::all`]:
+//!   `prediction_card` (Prediction), [`explain_view`] (Explain, tabular), [`image_view`]
+//!   (Explain, images), [`global_view`] (Global), [`failures_view`] (Failure modes),
+//!   [`report_view`] (Report).
+//! - [`notices`]: the one place messages appear; [`dialogs`]: choosing files (or typing a
+//!   path when no dialog can be shown); [`widgets`]: what the panels share.
 
 mod browser;
+mod commands;
+mod crash;
+pub mod dialogs;
+mod explain_settings;
+mod explain_table;
 pub mod explain_view;
 pub mod failures_view;
 pub mod global_view;
 pub mod image_view;
 pub mod jobs;
+pub mod notices;
+pub mod panel;
 pub mod plots;
 mod prediction_card;
 pub mod report_view;
 pub mod theme;
 mod top_bar;
 mod waterfall;
+pub mod widgets;
 
 use std::fmt;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::session::{Origin, Session, Source};
+use crate::session::{Session, Source};
 
 pub use browser::{BrowserState, Outcome, SortKey, Subset};
+pub use commands::Command;
+pub use crash::{install_crash_report, last_session_path, mark_ui_thread};
 use jobs::Job;
+use panel::{Panel, PanelCtx, Shared};
 
 /// How many recent model/data pairs are remembered.
 const MAX_RECENT: usize = 10;
-
-/// What is open, as last known, for the crash report (files are hashed only when it is written).
-struct Snapshot {
-    source: Source,
-    explain: crate::explain::ExplainSettings,
-    tab: Tab,
-    row: Option<usize>,
-}
-
-static CURRENT: std::sync::Mutex<Option<Snapshot>> = std::sync::Mutex::new(None);
-
-thread_local! {
-    /// Whether this thread runs the window (see [`mark_ui_thread`]).
-    static UI_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Marks the calling thread as the one running the window. A panic there ends the process, so
-/// the crash report is written for it; workers' panics are caught and shown as errors instead.
-pub fn mark_ui_thread() {
-    UI_THREAD.with(|ui| ui.set(true));
-}
-
-/// On a panic on the window's thread, saves the session (to reopen on the next start) and
-/// writes a crash report beside it, in the cache folder, before the process ends.
-pub fn install_crash_report() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        previous(info);
-        if !UI_THREAD.with(std::cell::Cell::get) {
-            return;
-        }
-        let Some(dir) = crate::analysis::global::cache_dir() else {
-            return;
-        };
-        let _ = std::fs::create_dir_all(&dir);
-        if let (Ok(current), Some(path)) = (CURRENT.try_lock(), last_session_path())
-            && let Some(s) = current.as_ref()
-            && let Ok(saved) = crate::saved::SavedSession::of(
-                &s.source,
-                &s.explain,
-                &format!("{:?}", s.tab),
-                s.row,
-                None,
-            )
-        {
-            let _ = saved.save(&path);
-        }
-        let report = format!(
-            "Loupe {} crashed: {info}\n\n{}\n",
-            env!("CARGO_PKG_VERSION"),
-            std::backtrace::Backtrace::force_capture()
-        );
-        let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-            .to_string()
-            .replace(':', "-");
-        let _ = std::fs::write(dir.join(format!("crash-{stamp}.txt")), report);
-    }));
-}
-
-/// Where the window keeps the session it reopens on the next start.
-pub fn last_session_path() -> Option<PathBuf> {
-    Some(crate::analysis::global::cache_dir()?.join("last_session.json"))
-}
 
 /// Opens the window on `source` (or, with `restore`, on the last session when there is one)
 /// and runs until it is closed.
@@ -178,49 +125,43 @@ pub struct Settings {
     pub recent: Vec<Recent>,
     /// The Explain tab's method, budget, background, seed and scale.
     pub explain: crate::explain::ExplainSettings,
-    /// The centre tab last shown.
-    pub tab: Tab,
+    /// The centre tab last shown, by title.
+    pub tab: String,
 }
 
-/// What a panel asks the app to do.
-#[derive(Clone, Debug)]
-pub enum Command {
-    PickModel,
-    PickData,
-    OpenSample,
-    OpenRecent(Recent),
-    Open(Source),
-    CancelJob,
-    DismissError,
-    SaveSession,
-    OpenSession,
-    /// Select a row in the browser (clearing filters that hide it), then show a tab.
-    Select(usize, Option<Tab>),
-    /// Show only these rows in the browser.
-    ShowRows(Subset),
+/// The centre tabs' state, one field per panel; [`Panels::all`] is the list they are drawn
+/// and told about new sessions from.
+#[derive(Default)]
+pub struct Panels {
+    pub prediction: prediction_card::PredictionPanel,
+    pub explain: explain_view::ExplainView,
+    pub images: image_view::ImageView,
+    pub global: global_view::GlobalView,
+    pub failures: failures_view::FailuresView,
+    pub report: report_view::ReportView,
 }
 
-/// The centre tabs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Tab {
-    #[default]
-    Prediction,
-    Explain,
-    Global,
-    Failures,
-    Report,
+impl Panels {
+    /// Every panel, in tab order. One line per panel.
+    pub fn all(&mut self) -> [&mut dyn Panel; 6] {
+        [
+            &mut self.prediction,
+            &mut self.explain,
+            &mut self.images,
+            &mut self.global,
+            &mut self.failures,
+            &mut self.report,
+        ]
+    }
 }
 
-/// A file chosen in a dialog.
-enum Picked {
-    Model(PathBuf),
-    Data(PathBuf),
-}
-
-/// A session file read or written.
-enum SessionDone {
-    Opened(Box<crate::saved::SavedSession>, Source, Vec<String>),
-    Saved(PathBuf),
+/// The title of a tab as saved by this or an older version ("Failures").
+pub fn tab_title(saved: &str) -> String {
+    match saved {
+        "" => "Prediction".into(),
+        "Failures" => failures_view::TITLE.into(),
+        other => other.into(),
+    }
 }
 
 /// A loaded session and a warning about data that did not load.
@@ -233,50 +174,58 @@ pub struct LoupeApp {
     source: Option<Source>,
     session: Option<Session>,
     pub browser: BrowserState,
-    pub tab: Tab,
-    pub explain: explain_view::ExplainView,
-    pub images: image_view::ImageView,
-    pub global: global_view::GlobalView,
-    pub failures: failures_view::FailuresView,
-    pub report: report_view::ReportView,
+    /// The centre tab shown, by title.
+    pub tab: String,
+    /// What the Explain, Global and Report tabs share (settings, background file).
+    pub shared: Shared,
+    pub panels: Panels,
+    pub notices: notices::Notices,
+    dialogs: dialogs::Dialogs,
     loading: Option<(Source, Job<Loaded>)>,
-    picking: Option<Job<Option<Picked>>>,
-    /// A session file being read (picked, hashes checked) or written.
-    session_job: Option<Job<Option<SessionDone>>>,
+    /// A session file being read (hashes checked) or written.
+    session_job: Option<Job<commands::SessionDone>>,
+    /// A background CSV being read.
+    background_job: Option<Job<crate::data::Dataset>>,
+    /// Files being written.
+    exports: Vec<Job<PathBuf>>,
     /// A saved session's tab and row, applied once its files have loaded.
     pending: Option<crate::saved::SavedSession>,
-    error: Option<String>,
     commands: Vec<Command>,
 }
 
 impl LoupeApp {
     /// An empty window with `settings`.
     pub fn new(settings: Settings) -> Self {
-        let mut explain = explain_view::ExplainView::default();
-        explain.settings = settings.explain.clone();
         LoupeApp {
-            tab: settings.tab,
+            tab: tab_title(&settings.tab),
+            shared: Shared {
+                explain: settings.explain.clone(),
+                background_file: None,
+            },
             settings,
             source: None,
             session: None,
             browser: BrowserState::default(),
-            explain,
-            images: Default::default(),
-            global: Default::default(),
-            failures: Default::default(),
-            report: Default::default(),
+            panels: Panels::default(),
+            notices: Default::default(),
+            dialogs: Default::default(),
             loading: None,
-            picking: None,
             session_job: None,
+            background_job: None,
+            exports: Vec::new(),
             pending: None,
-            error: None,
             commands: Vec::new(),
         }
     }
 
     /// A window already showing `session` (tests and embedding).
     pub fn with_session(source: Source, session: Session) -> Self {
-        let mut app = LoupeApp::new(Settings::default());
+        Self::with_settings(Settings::default(), source, session)
+    }
+
+    /// A window with persisted `settings` already showing `session`, as after a restart.
+    pub fn with_settings(settings: Settings, source: Source, session: Session) -> Self {
+        let mut app = LoupeApp::new(settings);
         app.install(source, session, None);
         app
     }
@@ -286,14 +235,23 @@ impl LoupeApp {
         self.session.as_ref()
     }
 
-    /// The error shown in the window, if any.
+    /// The newest error shown in the window, if any.
     pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.notices.latest_error()
     }
 
     /// True while something loads.
     pub fn is_busy(&self) -> bool {
         self.loading.is_some()
+    }
+
+    /// What persists now (as saved when the window closes).
+    pub fn persisted(&self) -> Settings {
+        Settings {
+            explain: self.shared.explain.clone(),
+            tab: self.tab.clone(),
+            ..self.settings.clone()
+        }
     }
 
     /// Opens a saved session: its settings now, its files on a worker, its tab and row when they
@@ -305,12 +263,12 @@ impl LoupeApp {
         source: Source,
         warnings: Vec<String>,
     ) {
-        self.explain.settings = saved.explain.clone();
+        self.shared.explain = saved.explain.clone();
         if let Some(dir) = &saved.cache_dir {
-            self.global.cache_dir = Some(dir.clone());
+            self.panels.global.cache_dir = Some(dir.clone());
         }
         if !warnings.is_empty() {
-            self.error = Some(warnings.join("; "));
+            self.notices.error("files", "", warnings.join("; "));
         }
         self.pending = Some(saved);
         self.open(ctx, source);
@@ -321,10 +279,10 @@ impl LoupeApp {
         let source = self.source.as_ref()?;
         crate::saved::SavedSession::of(
             source,
-            &self.explain.settings,
-            &format!("{:?}", self.tab),
+            &self.shared.explain,
+            &self.tab,
             self.browser.selected,
-            self.global.cache_dir.clone(),
+            self.panels.global.cache_dir.clone(),
         )
         .ok()
     }
@@ -342,6 +300,9 @@ impl LoupeApp {
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll_jobs();
+        if let Some((purpose, path)) = self.dialogs.ui(&ctx) {
+            self.chosen(&ctx, purpose, path);
+        }
         let (dropped_model, dropped_data) = top_bar::dropped_paths(&ctx);
         if let Some(source) = self.source_with(dropped_model, dropped_data) {
             self.commands.push(Command::Open(source));
@@ -352,7 +313,6 @@ impl LoupeApp {
                 session: self.session.as_ref(),
                 recent: &self.settings.recent,
                 busy: self.loading.as_ref().map(|(_, job)| job.label.as_str()),
-                error: self.error.as_deref(),
             };
             top_bar::top_bar_ui(ui, bar, &mut self.commands);
         });
@@ -366,34 +326,25 @@ impl LoupeApp {
         }
         egui::CentralPanel::default().show(ui, |ui| match (&self.session, self.browser.selected) {
             (Some(session), Some(row)) => {
-                let is_images = session.data.as_ref().is_some_and(|d| d.images.is_some());
-                ui.horizontal(|ui| {
-                    ui.selectable_value(&mut self.tab, Tab::Prediction, "Prediction");
-                    ui.selectable_value(&mut self.tab, Tab::Explain, "Explain");
-                    ui.selectable_value(&mut self.tab, Tab::Global, "Global");
-                    ui.selectable_value(&mut self.tab, Tab::Failures, "Failure modes");
-                    ui.selectable_value(&mut self.tab, Tab::Report, "Report");
-                });
+                let mut panels = self.panels.all();
+                {
+                    let shown: Vec<&dyn Panel> = panels.iter().map(|p| &**p).collect();
+                    panel::tabs_ui(ui, &shown, session, &mut self.tab);
+                }
                 ui.separator();
-                match self.tab {
-                    Tab::Prediction => prediction_card::prediction_card_ui(ui, session, row),
-                    Tab::Explain if is_images => self.images.ui(ui, session, row),
-                    Tab::Explain => self.explain.ui(ui, session, row),
-                    Tab::Global | Tab::Report if is_images => {
-                        ui.label(
-                            "This tab works on tabular data; for images, use Explain (saliency maps) and Failure modes.",
-                        );
-                    }
-                    Tab::Global => self.global.ui(
-                        ui,
+                let tab = self.tab.clone();
+                if let Some(panel) = panels
+                    .iter_mut()
+                    .find(|p| p.title() == tab && p.unavailable(session).is_none())
+                {
+                    let mut cx = PanelCtx {
                         session,
-                        &self.explain.settings,
-                        self.explain.background_file(),
-                        Some(row),
-                        &mut self.commands,
-                    ),
-                    Tab::Failures => self.failures.ui(ui, session, &mut self.commands),
-                    Tab::Report => self.report.ui(ui, session, row, &self.explain.settings),
+                        row,
+                        shared: &mut self.shared,
+                        notices: &mut self.notices,
+                        commands: &mut self.commands,
+                    };
+                    panel.ui(ui, &mut cx);
                 }
             }
             (Some(session), None) => {
@@ -412,232 +363,22 @@ impl LoupeApp {
                 ui.label("Open model…, drop a .onnx file here, or open the bundled sample.");
             }
         });
+        self.notices.ui(&ctx);
         self.apply_commands(&ctx);
         self.remember_for_crash_report();
     }
 
     /// Keeps the crash report's snapshot in step with the tab, row and settings on screen.
     fn remember_for_crash_report(&self) {
-        if let Ok(mut current) = CURRENT.try_lock()
+        if let Ok(mut current) = crash::CURRENT.try_lock()
             && let Some(s) = current.as_mut()
         {
-            s.tab = self.tab;
+            s.tab.clone_from(&self.tab);
             s.row = self.browser.selected;
-            if s.explain != self.explain.settings {
-                s.explain = self.explain.settings.clone();
+            if s.explain != self.shared.explain {
+                s.explain = self.shared.explain.clone();
             }
         }
-    }
-
-    fn poll_jobs(&mut self) {
-        if let Some((_, job)) = &self.loading
-            && let Some(result) = job.poll()
-        {
-            let Some((source, _)) = self.loading.take() else {
-                return;
-            };
-            match result {
-                Ok((session, warning)) => self.install(source, session, warning),
-                Err(e) => self.error = Some(format!("{e:#}")),
-            }
-        }
-        if let Some(job) = &self.session_job
-            && let Some(result) = job.poll()
-        {
-            self.session_job = None;
-            match result {
-                Ok(Some(SessionDone::Opened(saved, source, warnings))) => {
-                    self.commands.push(Command::Open(source.clone()));
-                    self.explain.settings = saved.explain.clone();
-                    if !warnings.is_empty() {
-                        self.error = Some(warnings.join("; "));
-                    }
-                    self.pending = Some(*saved);
-                }
-                Ok(Some(SessionDone::Saved(path))) => {
-                    self.error = Some(format!("Saved the session to {}", path.display()));
-                }
-                Ok(None) => {}
-                Err(e) => self.error = Some(format!("{e:#}")),
-            }
-        }
-        if let Some(job) = &self.picking
-            && let Some(result) = job.poll()
-        {
-            self.picking = None;
-            match result {
-                Ok(Some(Picked::Model(path))) => {
-                    if let Some(source) = self.source_with(Some(path), None) {
-                        self.commands.push(Command::Open(source));
-                    }
-                }
-                Ok(Some(Picked::Data(path))) => {
-                    if let Some(source) = self.source_with(None, Some(path)) {
-                        self.commands.push(Command::Open(source));
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => self.error = Some(format!("{e:#}")),
-            }
-        }
-    }
-
-    /// The open source with a new model and/or data file; `None` if nothing changes.
-    fn source_with(&mut self, model: Option<PathBuf>, data: Option<PathBuf>) -> Option<Source> {
-        if model.is_none() && data.is_none() {
-            return None;
-        }
-        let current = self.source.clone();
-        let model = match (model, &current) {
-            (Some(m), _) => Origin::File(m),
-            (None, Some(s)) => s.model.clone(),
-            (None, None) => {
-                self.error = Some("open a model first, then its data".into());
-                return None;
-            }
-        };
-        let data = data
-            .map(Origin::File)
-            .or_else(|| current.as_ref().and_then(|s| s.data.clone()));
-        let label = current.and_then(|s| s.label);
-        Some(Source { model, data, label })
-    }
-
-    fn install(&mut self, source: Source, session: Session, warning: Option<String>) {
-        if let Origin::File(model) = &source.model {
-            let data = match &source.data {
-                Some(Origin::File(d)) if session.data.is_some() => Some(d.clone()),
-                _ => None,
-            };
-            let entry = Recent {
-                model: model.clone(),
-                data,
-            };
-            self.settings.recent.retain(|r| *r != entry);
-            self.settings.recent.insert(0, entry);
-            self.settings.recent.truncate(MAX_RECENT);
-        }
-        let mut source = source;
-        if session.data.is_none() {
-            source.data = None;
-        }
-        self.error = warning;
-        self.explain.clear();
-        self.images.clear();
-        self.global.clear();
-        self.failures.clear();
-        self.report.clear();
-        self.browser.subset = None;
-        self.browser.forget_thumbnails();
-        self.browser.selected = None;
-        if let (Some(data), Some(predictions)) = (&session.data, &session.predictions) {
-            self.browser.refresh(data, predictions);
-        }
-        if let Some(saved) = self.pending.take() {
-            self.tab = match saved.tab.as_str() {
-                "Explain" => Tab::Explain,
-                "Global" => Tab::Global,
-                "Failures" => Tab::Failures,
-                "Report" => Tab::Report,
-                _ => self.tab,
-            };
-            if let (Some(row), Some(d), Some(p)) =
-                (saved.selected_row, &session.data, &session.predictions)
-                && row < d.len()
-            {
-                self.browser.select(row, d, p);
-            }
-        }
-        self.source = Some(source);
-        self.session = Some(session);
-        if let (Ok(mut current), Some(source)) = (CURRENT.lock(), &self.source) {
-            *current = Some(Snapshot {
-                source: source.clone(),
-                explain: self.explain.settings.clone(),
-                tab: self.tab,
-                row: self.browser.selected,
-            });
-        }
-    }
-
-    fn apply_commands(&mut self, ctx: &egui::Context) {
-        for command in std::mem::take(&mut self.commands) {
-            match command {
-                Command::PickModel => self.pick(ctx, true),
-                Command::PickData => self.pick(ctx, false),
-                Command::OpenSample => self.open(ctx, Source::sample()),
-                Command::OpenRecent(r) => self.open(ctx, Source::files(r.model, r.data, None)),
-                Command::Open(source) => self.open(ctx, source),
-                Command::CancelJob => self.loading = None,
-                Command::DismissError => self.error = None,
-                Command::SaveSession => {
-                    if let Some(saved) = self.saved_session() {
-                        self.session_job =
-                            Some(Job::spawn("Saving the session…", ctx, move || {
-                                let Some(path) = rfd::FileDialog::new()
-                                    .set_file_name("session.loupe.json")
-                                    .add_filter("Loupe session", &["json"])
-                                    .save_file()
-                                else {
-                                    return Ok(None);
-                                };
-                                saved.save(&path)?;
-                                Ok(Some(SessionDone::Saved(path)))
-                            }));
-                    }
-                }
-                Command::OpenSession => {
-                    self.session_job = Some(Job::spawn("Opening a session…", ctx, move || {
-                        let Some(path) = rfd::FileDialog::new()
-                            .add_filter("Loupe session", &["json"])
-                            .pick_file()
-                        else {
-                            return Ok(None);
-                        };
-                        let (saved, source, warnings) = crate::saved::SavedSession::load(&path)?;
-                        Ok(Some(SessionDone::Opened(Box::new(saved), source, warnings)))
-                    }));
-                }
-                Command::Select(row, tab) => {
-                    if let Some(session) = &self.session
-                        && let (Some(d), Some(p)) = (&session.data, &session.predictions)
-                    {
-                        self.browser.select(row, d, p);
-                    }
-                    if let Some(tab) = tab {
-                        self.tab = tab;
-                    }
-                }
-                Command::ShowRows(subset) => {
-                    if let Some(session) = &self.session
-                        && let (Some(d), Some(p)) = (&session.data, &session.predictions)
-                    {
-                        self.browser.show_subset(subset, d, p);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Shows a file dialog on a worker, so the window keeps drawing while it is open.
-    fn pick(&mut self, ctx: &egui::Context, model: bool) {
-        if self.picking.is_some() {
-            return;
-        }
-        self.picking = Some(Job::spawn("Choosing a file…", ctx, move || {
-            let dialog = rfd::FileDialog::new();
-            Ok(if model {
-                dialog
-                    .add_filter("ONNX model", &["onnx"])
-                    .pick_file()
-                    .map(Picked::Model)
-            } else {
-                dialog
-                    .add_filter("CSV data", &["csv", "tsv", "txt"])
-                    .pick_file()
-                    .map(Picked::Data)
-            })
-        }));
     }
 }
 
@@ -647,8 +388,7 @@ impl eframe::App for LoupeApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        self.settings.explain = self.explain.settings.clone();
-        self.settings.tab = self.tab;
+        self.settings = self.persisted();
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
     }
 
@@ -675,20 +415,23 @@ mod tests {
             data: Some("d.csv".into()),
         });
         settings.explain.seed = 7;
-        settings.explain.method = crate::explain::Method::Permutation;
-        settings.tab = Tab::Explain;
+        settings.explain.method = crate::explain::permutation::PERMUTATION;
+        settings.tab = "Explain".into();
         let text = serde_json::to_string(&settings).unwrap();
         let back: Settings = serde_json::from_str(&text).unwrap();
         let app = LoupeApp::new(back);
-        assert_eq!(app.explain.settings.seed, 7);
+        assert_eq!(app.shared.explain.seed, 7);
         assert_eq!(
-            app.explain.settings.method,
-            crate::explain::Method::Permutation
+            app.shared.explain.method,
+            crate::explain::permutation::PERMUTATION
         );
-        assert_eq!(app.tab, Tab::Explain);
+        assert_eq!(app.tab, "Explain");
         assert_eq!(app.settings.recent[0].to_string(), "m.onnx + d.csv");
         // Settings from an older version (missing keys) still load.
         let old: Settings = serde_json::from_str(r#"{"recent": []}"#).unwrap();
         assert_eq!(old.explain.background_rows, 50);
+        // The tab as an older version wrote it.
+        let old: Settings = serde_json::from_str(r#"{"tab": "Global"}"#).unwrap();
+        assert_eq!(old.tab, "Global");
     }
 }

@@ -1,10 +1,25 @@
 //! The selected row's prediction card: predicted class and confidence, the true class, the
 //! probability of every class as a bar, and the row's feature values.
 
-use crate::data::{Labels, Split};
 use crate::session::Session;
 
+use super::notices::Notices;
+use super::panel::{Panel, PanelCtx};
 use super::theme;
+
+/// The Prediction tab (no state of its own).
+#[derive(Default)]
+pub struct PredictionPanel;
+
+impl Panel for PredictionPanel {
+    fn title(&self) -> &'static str {
+        "Prediction"
+    }
+    fn on_session(&mut self, _session: &Session, _notices: &mut Notices) {}
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx) {
+        prediction_card_ui(ui, cx.session, cx.row);
+    }
+}
 
 /// Draws the card for `row`.
 pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
@@ -14,7 +29,7 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
     if row >= predictions.len() {
         return;
     }
-    prediction_header(ui, session, row);
+    super::widgets::prediction_header(ui, session, row);
     ui.add_space(8.0);
 
     let class_names = session.model.task().class_names();
@@ -70,63 +85,11 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
                 .show(ui, |ui| {
                     for (f, name) in data.feature_names.iter().enumerate() {
                         ui.label(name);
-                        ui.monospace(format_value(data.x[[row, f]]));
+                        ui.monospace(super::widgets::format_value(data.x[[row, f]]));
                         ui.end_row();
                     }
                 });
         });
-}
-
-/// The row's heading and one line: predicted class and probability, true class, split.
-pub fn prediction_header(ui: &mut egui::Ui, session: &Session, row: usize) {
-    let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
-        return;
-    };
-    if row >= predictions.len() {
-        return;
-    }
-    let class_names = session.model.task().class_names();
-    ui.heading(format!("Row {row}"));
-    ui.horizontal_wrapped(|ui| {
-        match predictions.predicted.get(row) {
-            Some(&c) => {
-                ui.label("Predicted");
-                ui.strong(&class_names[c]);
-                ui.label(format!(
-                    "with probability {:.1}%",
-                    predictions.confidence[row] * 100.0
-                ));
-            }
-            None => {
-                ui.label("Predicted value");
-                ui.strong(format!("{:.4}", predictions.outputs[[row, 0]]));
-            }
-        }
-        match (&data.labels, predictions.is_correct(row, data.classes())) {
-            (Some(Labels::Classes(t)), correct) => {
-                ui.separator();
-                ui.label("True class");
-                ui.strong(&class_names[t[row]]);
-                match correct {
-                    Some(true) => ui.colored_label(theme::GOOD, "✓ correct"),
-                    _ => ui.colored_label(theme::BAD, "✗ wrong"),
-                };
-            }
-            (Some(Labels::Values(v)), _) => {
-                ui.separator();
-                ui.label(format!("True value {:.4}", v[row]));
-            }
-            (None, _) => {}
-        }
-        if let Some(split) = data.split.as_ref().and_then(|s| s.get(row)) {
-            ui.separator();
-            ui.weak(match split {
-                Split::Train => "training row",
-                Split::Test => "test row",
-                Split::Other => "other split",
-            });
-        }
-    });
 }
 
 /// A horizontal bar filled to `p` (0..1).
@@ -154,28 +117,9 @@ fn probability_bar(ui: &mut egui::Ui, p: f32, predicted: bool) {
     response.on_hover_text(format!("{:.4}", p));
 }
 
-/// A value as people write it: up to six significant digits, no trailing zeros
-/// (17.99, 1001, 0.07871), scientific notation only for very large or small magnitudes.
-pub fn format_value(v: f32) -> String {
-    let a = v.abs();
-    if v == 0.0 || !v.is_finite() {
-        return v.to_string();
-    }
-    if !(1e-4..1e7).contains(&a) {
-        return format!("{v:.3e}");
-    }
-    let decimals = (5 - a.log10().floor() as i32).max(0) as usize;
-    let text = format!("{v:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::format_value;
+    use super::super::widgets::format_value;
 
     #[test]
     fn values_read_as_written() {

@@ -1,13 +1,15 @@
 //! The Report tab: a preview of the one-page clinician report on the selected row, built on a
 //! worker, and its export as HTML, PNG or PDF.
 
-use std::sync::Arc;
-
 use crate::explain::ExplainSettings;
 use crate::report::{Report, page, words};
 use crate::session::Session;
 
-use super::jobs::{Export, Job, JobProgress, Unit, poll_export};
+use super::Command;
+use super::dialogs::Export;
+use super::jobs::{Keyed, Unit};
+use super::notices::Notices;
+use super::panel::{Panel, PanelCtx};
 use super::waterfall::waterfall_ui;
 
 /// Report formats.
@@ -38,114 +40,100 @@ impl ReportFormat {
 }
 
 /// State of the Report tab.
-#[derive(Default)]
 pub struct ReportView {
-    running: Option<(String, Job<Report>, Arc<JobProgress>)>,
-    pub result: Option<(String, Arc<Report>)>,
-    failed: Option<String>,
-    exporting: Option<Export>,
-    pub message: Option<String>,
+    jobs: Keyed<Report>,
 }
 
-impl ReportView {
-    /// Forgets results (a new model or dataset was opened).
-    pub fn clear(&mut self) {
-        if let Some((_, _, cancel)) = self.running.take() {
-            cancel.stop();
+impl Default for ReportView {
+    fn default() -> Self {
+        ReportView {
+            jobs: Keyed::new("Writing the report…", 8),
         }
-        self.result = None;
-        self.failed = None;
+    }
+}
+
+impl Panel for ReportView {
+    fn title(&self) -> &'static str {
+        "Report"
     }
 
-    /// True while a report is being built.
-    pub fn is_running(&self) -> bool {
-        self.running.is_some()
-    }
-
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        session: &Session,
-        row: usize,
-        settings: &ExplainSettings,
-    ) {
-        let key = format!("{row}|{settings:?}");
-        if let Some((k, job, _)) = &self.running
-            && let Some(done) = job.poll()
-        {
-            let k = k.clone();
-            self.running = None;
-            match done {
-                Ok(report) => self.result = Some((k, Arc::new(report))),
-                Err(e) => {
-                    self.failed = Some(k);
-                    self.message = Some(format!("{e:#}"));
-                }
+    fn unavailable(&self, session: &Session) -> Option<String> {
+        match &session.data {
+            Some(d) if d.images.is_some() => {
+                Some("the report is written for rows of features, not images".into())
             }
+            None => Some("open a dataset to report on one of its rows".into()),
+            Some(_) => None,
         }
-        if self.running.as_ref().is_some_and(|(k, _, _)| *k != key)
-            && let Some((_, _, cancel)) = self.running.take()
-        {
-            cancel.stop();
-        }
-        let current = self
-            .result
-            .as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, r)| r.clone());
-        if current.is_none() && self.running.is_none() && self.failed.as_deref() != Some(&key) {
-            let cancel = JobProgress::new(ui.ctx(), 0, Unit::ModelRows);
-            let (session, settings, worker_cancel) =
-                (session.clone(), settings.clone(), cancel.clone());
-            let job = Job::spawn("Writing the report…", ui.ctx(), move || {
-                Report::build(&session, row, &settings, &*worker_cancel)
-            });
-            self.running = Some((key.clone(), job, cancel));
-        }
+    }
 
+    fn on_session(&mut self, _session: &Session, _notices: &mut Notices) {
+        self.jobs.clear();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx) {
+        let row = cx.row;
+        let settings: ExplainSettings = cx.shared.explain.clone();
+        let key = format!("{row}|{settings:?}");
+        if let Some((failed, message)) = self.jobs.poll() {
+            cx.notices.error("report", &failed, message);
+        }
+        cx.notices.keep_only("report", &key);
+        let session = cx.session.clone();
+        self.jobs
+            .ensure(ui.ctx(), &key, 0, Unit::ModelRows, move |progress| {
+                Report::build(&session, row, &settings, &*progress)
+            });
+        let current = self.jobs.get(&key);
         ui.horizontal(|ui| {
             ui.heading(format!("Report on row {row}"));
             if let Some(report) = &current {
                 ui.separator();
                 ui.label("Export");
                 for format in [ReportFormat::Html, ReportFormat::Png, ReportFormat::Pdf] {
-                    let button = egui::Button::new(format.extension().to_uppercase());
-                    if ui.add_enabled(self.exporting.is_none(), button).clicked() {
-                        self.export(ui.ctx(), session, report.clone(), format);
+                    if ui.button(format.extension().to_uppercase()).clicked() {
+                        let ext = format.extension();
+                        let stem = cx
+                            .session
+                            .model
+                            .name()
+                            .trim_end_matches(".onnx")
+                            .to_string();
+                        let report = report.clone();
+                        cx.commands.push(Command::Export(Export {
+                            name: format!("{stem}_row{}_report.{ext}", report.row),
+                            bytes: Box::new(move || format.bytes(&report)),
+                        }));
                     }
                 }
             }
-            if self.running.is_some() {
+            if self.jobs.is_running() {
                 ui.spinner();
                 ui.weak("Explaining and searching the nearest change…");
             }
         });
-        poll_export(&mut self.exporting, &mut self.message);
-        if let Some(message) = self.message.clone() {
-            ui.horizontal(|ui| {
-                ui.label(message);
-                if ui.small_button("Dismiss").clicked() {
-                    self.message = None;
-                }
-            });
+        if self.jobs.stopped(&key).is_some() && ui.button("Try again").clicked() {
+            self.jobs.retry();
+        }
+        if let Some(note) = current.as_ref().and_then(|r| r.note.as_ref()) {
+            ui.add(egui::Label::new(format!("For this report: {note}.")).wrap());
         }
         ui.separator();
         if let Some(report) = current {
             egui::ScrollArea::vertical().show(ui, |ui| preview(ui, &report));
         }
     }
+}
 
-    fn export(
-        &mut self,
-        ctx: &egui::Context,
-        session: &Session,
-        report: Arc<Report>,
-        format: ReportFormat,
-    ) {
-        let ext = format.extension();
-        let stem = session.model.name().trim_end_matches(".onnx").to_string();
-        let name = format!("{stem}_row{}_report.{ext}", report.row);
-        self.exporting = Some(Export::spawn(ctx, name, move || format.bytes(&report)));
+impl ReportView {
+    /// True while a report is being built.
+    pub fn is_running(&self) -> bool {
+        self.jobs.is_running()
+    }
+
+    /// The report on `row` with `settings`, once built.
+    pub fn result(&self) -> Option<&std::sync::Arc<Report>> {
+        self.jobs.latest()
     }
 }
 
@@ -180,7 +168,7 @@ fn preview(ui: &mut egui::Ui, report: &Report) {
     for (name, r) in &report.ranges {
         ui.horizontal(|ui| {
             ui.add_sized([200.0, 18.0], egui::Label::new(name).truncate());
-            super::explain_view::range_bar(ui, r, &report.class_names);
+            super::widgets::range_bar(ui, r, &report.class_names, "the reference data");
             let by_class = r
                 .by_class
                 .iter()

@@ -1,11 +1,12 @@
-//! The top bar: open model / open data, recent files, chips naming the model and dataset, the
-//! running job with Cancel, and the error banner.
+//! The top bar: open model / open data, recent files, chips naming the model and dataset, and
+//! the loading job with Cancel. Messages appear in the notices, not here.
 
 use std::path::PathBuf;
 
 use crate::session::Session;
 
-use super::{Command, Recent, theme};
+use super::dialogs::Purpose;
+use super::{Command, Recent};
 
 /// What the top bar needs to know.
 pub struct TopBar<'a> {
@@ -13,7 +14,6 @@ pub struct TopBar<'a> {
     pub recent: &'a [Recent],
     /// Label of the running job, if any.
     pub busy: Option<&'a str>,
-    pub error: Option<&'a str>,
 }
 
 /// Draws the bar; user actions are pushed onto `commands`.
@@ -22,10 +22,10 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: TopBar, commands: &mut Vec<Command>) {
         ui.strong("Loupe");
         ui.separator();
         if ui.button("Open model…").clicked() {
-            commands.push(Command::PickModel);
+            commands.push(Command::Choose(Purpose::Model));
         }
         if ui.button("Open data…").clicked() {
-            commands.push(Command::PickData);
+            commands.push(Command::Choose(Purpose::Data));
         }
         ui.menu_button("Recent", |ui| {
             if bar.recent.is_empty() {
@@ -55,7 +55,7 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: TopBar, commands: &mut Vec<Command>) {
                 ui.close();
             }
             if ui.button("Open session…").clicked() {
-                commands.push(Command::OpenSession);
+                commands.push(Command::Choose(Purpose::OpenSession));
                 ui.close();
             }
         });
@@ -73,14 +73,6 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: TopBar, commands: &mut Vec<Command>) {
             }
         }
     });
-    if let Some(error) = bar.error {
-        ui.horizontal(|ui| {
-            ui.colored_label(theme::BAD, format!("⚠ {error}"));
-            if ui.small_button("Dismiss").clicked() {
-                commands.push(Command::DismissError);
-            }
-        });
-    }
 }
 
 fn model_chip(ui: &mut egui::Ui, session: &Session) {

@@ -13,7 +13,6 @@ use image::{ImageReader, Limits, RgbImage};
 use ndarray::Array2;
 
 use super::{DataError, Dataset, Labels, Split, Table};
-use crate::model::card::ImageSpec;
 
 /// The largest image decoded, in pixels (a decompression bomb claims far more).
 pub const MAX_PIXELS: u64 = 40_000_000;
@@ -35,12 +34,15 @@ pub struct ImageShape {
 }
 
 impl ImageShape {
-    /// The shape from the card's `image` entry, checked against the model's row shape.
-    pub fn from_card(spec: &ImageSpec, row_shape: &[usize]) -> Result<ImageShape, String> {
-        let nhwc = spec
-            .layout
-            .as_deref()
-            .is_some_and(|l| l.eq_ignore_ascii_case("NHWC"));
+    /// The shape of a model's input rows (`row_shape`, C×H×W, or H×W×C when `layout` is
+    /// `NHWC`) normalised by `mean` and `std` (one value, or one per channel).
+    pub fn from_layout(
+        layout: Option<&str>,
+        mean: Option<&[f32]>,
+        std: Option<&[f32]>,
+        row_shape: &[usize],
+    ) -> Result<ImageShape, String> {
+        let nhwc = layout.is_some_and(|l| l.eq_ignore_ascii_case("NHWC"));
         let (c, h, w) = match (row_shape, nhwc) {
             ([c, h, w], false) => (*c, *h, *w),
             ([h, w, c], true) => (*c, *h, *w),
@@ -56,18 +58,18 @@ impl ImageShape {
             ));
         }
         let per_channel =
-            |v: &Option<Vec<f32>>, default: f32, what: &str| -> Result<Vec<f32>, String> {
+            |v: Option<&[f32]>, default: f32, what: &str| -> Result<Vec<f32>, String> {
                 match v {
                     None => Ok(vec![default; c]),
                     Some(v) if v.len() == 1 => Ok(vec![v[0]; c]),
-                    Some(v) if v.len() == c => Ok(v.clone()),
+                    Some(v) if v.len() == c => Ok(v.to_vec()),
                     Some(v) => Err(format!(
                         "the card's image {what} has {} values for {c} channels",
                         v.len()
                     )),
                 }
             };
-        let std = per_channel(&spec.std, 1.0, "std")?;
+        let std = per_channel(std, 1.0, "std")?;
         if std.iter().any(|s| *s == 0.0 || !s.is_finite()) {
             return Err("the card's image std must be finite and non-zero".into());
         }
@@ -76,7 +78,7 @@ impl ImageShape {
             height: h,
             channels: c,
             channels_first: !nhwc,
-            mean: per_channel(&spec.mean, 0.0, "mean")?,
+            mean: per_channel(mean, 0.0, "mean")?,
             std,
         })
     }
@@ -431,20 +433,15 @@ mod tests {
 
     #[test]
     fn layouts_index_pixels_and_channels() {
-        let spec = ImageSpec {
-            layout: Some("NHWC".into()),
-            mean: Some(vec![0.5]),
-            ..Default::default()
-        };
-        let s = ImageShape::from_card(&spec, &[4, 5, 3]).unwrap();
+        let s = ImageShape::from_layout(Some("NHWC"), Some(&[0.5]), None, &[4, 5, 3]).unwrap();
         assert_eq!(
             (s.height, s.width, s.channels, s.channels_first),
             (4, 5, 3, false)
         );
         assert_eq!(s.index(1, 2, 1), (5 + 2) * 3 + 1);
-        let s = ImageShape::from_card(&ImageSpec::default(), &[3, 4, 5]).unwrap();
+        let s = ImageShape::from_layout(None, None, None, &[3, 4, 5]).unwrap();
         assert_eq!(s.index(1, 2, 1), (4 + 1) * 5 + 2);
-        assert!(ImageShape::from_card(&ImageSpec::default(), &[30]).is_err());
+        assert!(ImageShape::from_layout(None, None, None, &[30]).is_err());
         let mut img = RgbImage::new(5, 4);
         img.put_pixel(2, 1, image::Rgb([255, 0, 51]));
         let t = s.tensor(&img);

@@ -24,18 +24,6 @@ pub struct Schema<'a> {
     pub label_column: Option<&'a str>,
 }
 
-impl<'a> Schema<'a> {
-    /// What `model` expects, with the label column the user named (if any).
-    pub fn for_model(model: &'a crate::model::OnnxModel, label_column: Option<&'a str>) -> Self {
-        Schema {
-            n_features: model.n_features(),
-            feature_names: model.feature_names(),
-            class_names: model.task().class_names(),
-            label_column,
-        }
-    }
-}
-
 /// True labels, as class indices or as regression targets.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Labels {
@@ -76,6 +64,49 @@ impl Dataset {
     /// True when there are no rows (never, for a dataset read from a file).
     pub fn is_empty(&self) -> bool {
         self.x.nrows() == 0
+    }
+
+    /// The reference rows — the population every explanation, percentile and range is
+    /// measured against: the training split, or every row when the data record no training
+    /// rows. Ascending.
+    pub fn reference_indices(&self) -> Vec<usize> {
+        let train: Vec<usize> = match &self.split {
+            Some(split) => (0..split.len())
+                .filter(|&r| split[r] == Split::Train)
+                .collect(),
+            None => Vec::new(),
+        };
+        if train.is_empty() {
+            (0..self.len()).collect()
+        } else {
+            train
+        }
+    }
+
+    /// True when the reference rows are the training split (not every row).
+    pub fn reference_is_training(&self) -> bool {
+        self.split
+            .as_ref()
+            .is_some_and(|s| s.contains(&Split::Train))
+    }
+
+    /// The reference rows' features (see [`Dataset::reference_indices`]).
+    pub fn training_rows(&self) -> Array2<f32> {
+        if !self.reference_is_training() {
+            return self.x.clone();
+        }
+        self.x.select(ndarray::Axis(0), &self.reference_indices())
+    }
+
+    /// The reference rows' classes, when labelled.
+    pub fn reference_classes(&self) -> Option<Vec<usize>> {
+        let classes = self.classes()?;
+        Some(
+            self.reference_indices()
+                .into_iter()
+                .map(|r| classes[r])
+                .collect(),
+        )
     }
 
     /// Class index of each row's true label, for a labelled classification dataset.

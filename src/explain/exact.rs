@@ -4,7 +4,48 @@
 use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Attribution, ExplainError, Explainer, Game, shapley_weight};
+use super::registry::{Fit, Kind, Method, MethodSpec, ParamValues, TabularBuild};
+use super::{Attribution, ExplainError, Explainer, Game, Setting, shapley_weight};
+
+/// The registry's handle on exact enumeration.
+pub const EXACT: Method = Method::new(&Spec);
+
+struct Spec;
+
+impl MethodSpec for Spec {
+    fn name(&self) -> &'static str {
+        "exact"
+    }
+    fn summary(&self) -> &'static str {
+        "every coalition enumerated: exact Shapley values (up to 20 features)"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Tabular
+    }
+    fn applies(&self, fit: &Fit) -> Result<(), String> {
+        if fit.images {
+            return Err("explains rows of features; these data are images".into());
+        }
+        too_many(fit.model.n_features())
+    }
+    fn cost(&self, fit: &Fit, _params: &ParamValues, _budget: usize, background: usize) -> u64 {
+        ((1u64 << fit.model.n_features().min(40)) + 2) * background as u64
+    }
+    fn tabular(&self, _build: &TabularBuild) -> Result<Box<dyn Explainer>, ExplainError> {
+        Ok(Box::new(Exact))
+    }
+}
+
+/// Why `m` features are too many to enumerate, if they are.
+fn too_many(m: usize) -> Result<(), String> {
+    if m > MAX_FEATURES {
+        return Err(format!(
+            "enumerates at most {MAX_FEATURES} features (2^{MAX_FEATURES} coalitions), this \
+             model has {m}; kernel or permutation sample instead"
+        ));
+    }
+    Ok(())
+}
 
 /// Largest number of features enumerated (2^20 coalitions).
 pub const MAX_FEATURES: usize = 20;
@@ -15,22 +56,13 @@ const MASKS_PER_CALL: usize = 1 << 14;
 pub struct Exact;
 
 impl Explainer for Exact {
-    fn name(&self) -> &'static str {
-        "exact"
-    }
-
     fn explain(
         &self,
         game: &Game,
         _rng: &mut ChaCha8Rng,
     ) -> Result<Vec<Attribution>, ExplainError> {
         let m = game.n_features();
-        if m > MAX_FEATURES {
-            return Err(ExplainError::Invalid(format!(
-                "exact enumeration takes at most {MAX_FEATURES} features (2^{MAX_FEATURES} coalitions), \
-                 this model has {m}; use --method kernel or permutation"
-            )));
-        }
+        too_many(m).map_err(|why| ExplainError::setting(Setting::Method, "exact", why))?;
         let n = 1usize << m;
         // v[S] for every coalition S, as a bitmask (bit j set: feature j from the row).
         let mut v = Array2::<f64>::zeros((n, game.n_targets()));

@@ -20,7 +20,37 @@ use rand::Rng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 
+use super::registry::{Fit, Kind, Method, MethodSpec, ParamValues, TabularBuild};
 use super::{Attribution, ExplainError, Explainer, Game};
+
+/// The registry's handle on this method.
+pub const KERNEL: Method = Method::new(&Spec);
+
+struct Spec;
+
+impl MethodSpec for Spec {
+    fn name(&self) -> &'static str {
+        "kernel"
+    }
+    fn summary(&self) -> &'static str {
+        "KernelSHAP: weighted least squares over sampled coalitions, with standard errors"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Tabular
+    }
+    fn sampled(&self) -> bool {
+        true
+    }
+    fn cost(&self, _fit: &Fit, _params: &ParamValues, budget: usize, background: usize) -> u64 {
+        (budget as u64 + 2) * background as u64
+    }
+    fn tabular(&self, build: &TabularBuild) -> Result<Box<dyn Explainer>, ExplainError> {
+        Ok(Box::new(KernelShap {
+            budget: build.budget,
+            tolerance: build.tolerance,
+        }))
+    }
+}
 
 /// KernelSHAP within a budget of coalition evaluations.
 pub struct KernelShap {
@@ -34,10 +64,6 @@ pub struct KernelShap {
 const PAIRS_PER_ROUND: usize = 128;
 
 impl Explainer for KernelShap {
-    fn name(&self) -> &'static str {
-        "kernel"
-    }
-
     fn explain(&self, game: &Game, rng: &mut ChaCha8Rng) -> Result<Vec<Attribution>, ExplainError> {
         let (m, k) = (game.n_features(), game.n_targets());
         if m <= 1 {

@@ -5,25 +5,32 @@
 //! - [`game`]: the coalition game every method plays — `v(S)` is the mean output over the
 //!   background with the features in `S` taken from the row; all model calls are batched here.
 //! - [`background`]: choosing and summarising the reference rows.
-//! - One file per method behind the [`Explainer`] trait: [`exact`], [`kernel`], [`permutation`],
-//!   and [`tree`] (exact TreeSHAP on a tree ensemble, no model calls).
+//! - [`registry`]: every method declared once ([`Method`]); one file per method behind the
+//!   [`Explainer`] trait: [`auto`], [`exact`], [`kernel`], [`permutation`], and [`tree`] (exact
+//!   TreeSHAP on a tree ensemble, no model calls); image methods in [`image`].
 //! - [`run`]: explaining many rows with per-row seeds, in parallel.
 
+pub mod auto;
 pub mod background;
+#[cfg(test)]
+mod dummy;
 pub mod exact;
 pub mod game;
 pub mod image;
 pub mod kernel;
 pub mod permutation;
+pub mod registry;
 pub mod run;
 pub mod settings;
 pub mod tree;
+pub mod tree_method;
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 
 pub use background::{Background, BackgroundMethod};
 pub use game::{Game, Link, NoProgress, Predict, Progress};
+pub use registry::{Kind, Method, ParamValues};
 pub use settings::{ExplainSettings, Targets};
 pub use tree::{TreeMode, TreeShap};
 
@@ -41,12 +48,45 @@ pub struct Attribution {
 }
 
 /// A method that explains one row: given the game, one attribution per explained output.
+/// Its name and parameters are declared by its [`registry::MethodSpec`].
 pub trait Explainer: Send + Sync {
-    /// The name written in outputs (`exact`, `kernel`, `permutation`).
-    fn name(&self) -> &'static str;
+    /// Unused; kept only while TreeSHAP still names itself.
+    fn name(&self) -> &'static str {
+        ""
+    }
 
     /// Explains the game's row for each of its outputs. `rng` is this row's own stream.
     fn explain(&self, game: &Game, rng: &mut ChaCha8Rng) -> Result<Vec<Attribution>, ExplainError>;
+}
+
+/// A setting the user chose, named in errors so that each front end can word the fix (a flag
+/// on the command line, a control in the window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    Method,
+    /// A sampled method's budget.
+    Samples,
+    Tolerance,
+    Link,
+    Target,
+    Background,
+    /// A method's own parameter, by name.
+    Param(&'static str),
+}
+
+impl Setting {
+    /// The setting's name in the engine's words.
+    pub fn name(self) -> &'static str {
+        match self {
+            Setting::Method => "method",
+            Setting::Samples => "samples",
+            Setting::Tolerance => "tolerance",
+            Setting::Link => "link",
+            Setting::Target => "target",
+            Setting::Background => "background",
+            Setting::Param(name) => name,
+        }
+    }
 }
 
 /// Why an explanation could not be made.
@@ -56,111 +96,30 @@ pub enum ExplainError {
     Model(#[from] crate::model::ModelError),
     #[error("cancelled")]
     Cancelled,
+    /// A setting that cannot work: `value` (as the user gave it) and what is wrong with it.
+    #[error("{} {value} {problem}", setting.name())]
+    Setting {
+        setting: Setting,
+        value: String,
+        problem: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
 
-/// The method the user asked for; `Auto` picks TreeSHAP for a tree ensemble explained in its
-/// margin, else exact for up to 12 features, else KernelSHAP.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    #[default]
-    Auto,
-    Exact,
-    Kernel,
-    Permutation,
-    Tree,
-    /// Image methods (saliency maps).
-    Occlusion,
-    Rise,
-    Superpixel,
-    Scorecam,
+impl ExplainError {
+    /// A setting error: `setting` = `value` cannot work because of `problem`.
+    pub fn setting(setting: Setting, value: impl Into<String>, problem: impl Into<String>) -> Self {
+        ExplainError::Setting {
+            setting,
+            value: value.into(),
+            problem: problem.into(),
+        }
+    }
 }
 
 /// Features up to which `auto` enumerates every coalition.
 pub const AUTO_EXACT_MAX_FEATURES: usize = 12;
-
-impl Method {
-    /// The concrete method for `model` explained through `link` (never `Auto`).
-    pub fn resolve_for(self, model: &crate::model::OnnxModel, link: Link) -> Method {
-        let trees_exact = model.trees().is_some_and(|t| t.margin_link() == Some(link));
-        match self {
-            Method::Auto if trees_exact => Method::Tree,
-            m => m.resolve(model.n_features()),
-        }
-    }
-
-    /// The concrete method for `n_features` features of a model that is not a tree ensemble
-    /// (never `Auto`).
-    pub fn resolve(self, n_features: usize) -> Method {
-        match self {
-            Method::Auto if n_features <= AUTO_EXACT_MAX_FEATURES => Method::Exact,
-            Method::Auto => Method::Kernel,
-            m => m,
-        }
-    }
-
-    /// The image method this is, if it is one.
-    pub fn image_method(self) -> Option<image::ImageMethod> {
-        Some(match self {
-            Method::Occlusion => image::ImageMethod::Occlusion,
-            Method::Rise => image::ImageMethod::Rise,
-            Method::Superpixel => image::ImageMethod::Superpixel,
-            Method::Scorecam => image::ImageMethod::Scorecam,
-            _ => return None,
-        })
-    }
-
-    /// True for the methods that sample coalitions (and so have a budget and standard errors).
-    pub fn is_sampled(self) -> bool {
-        matches!(self, Method::Kernel | Method::Permutation)
-    }
-
-    /// The default number of coalition evaluations of a sampled method: 2·M + 2048.
-    pub fn default_budget(n_features: usize) -> usize {
-        2 * n_features + 2048
-    }
-
-    /// The explainer for this (resolved) method.
-    pub fn explainer(
-        self,
-        n_features: usize,
-        budget: Option<usize>,
-        tolerance: Option<f64>,
-    ) -> Box<dyn Explainer> {
-        let budget = budget.unwrap_or_else(|| Method::default_budget(n_features));
-        match self.resolve(n_features) {
-            Method::Exact | Method::Auto => Box::new(exact::Exact),
-            Method::Kernel => Box::new(kernel::KernelShap { budget, tolerance }),
-            Method::Permutation => Box::new(permutation::PermutationShap { budget, tolerance }),
-            // TreeSHAP needs the trees (see `ExplainSettings::explainer`); image methods make
-            // maps, not tabular attributions (see `image`).
-            Method::Tree
-            | Method::Occlusion
-            | Method::Rise
-            | Method::Superpixel
-            | Method::Scorecam => Box::new(exact::Exact),
-        }
-    }
-
-    /// The name as written on the command line and in outputs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Auto => "auto",
-            Method::Exact => "exact",
-            Method::Kernel => "kernel",
-            Method::Permutation => "permutation",
-            Method::Tree => "tree",
-            Method::Occlusion => "occlusion",
-            Method::Rise => "rise",
-            Method::Superpixel => "superpixel",
-            Method::Scorecam => "scorecam",
-        }
-    }
-}
 
 /// This row's random stream: the same (seed, row) always gives the same stream, whichever
 /// process or shard explains the row.
@@ -220,12 +179,5 @@ mod tests {
             assert!((total - 1.0).abs() < 1e-12, "m={m}: {total}");
         }
         assert!((shapley_weight(3, 1) - 1.0 / 6.0).abs() < 1e-15);
-    }
-
-    #[test]
-    fn auto_picks_exact_up_to_twelve_features() {
-        assert_eq!(Method::Auto.resolve(12), Method::Exact);
-        assert_eq!(Method::Auto.resolve(13), Method::Kernel);
-        assert_eq!(Method::Permutation.resolve(3), Method::Permutation);
     }
 }

@@ -7,7 +7,37 @@ use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use super::registry::{Fit, Kind, Method, MethodSpec, ParamValues, TabularBuild};
 use super::{Attribution, ExplainError, Explainer, Game};
+
+/// The registry's handle on this method.
+pub const PERMUTATION: Method = Method::new(&Spec);
+
+struct Spec;
+
+impl MethodSpec for Spec {
+    fn name(&self) -> &'static str {
+        "permutation"
+    }
+    fn summary(&self) -> &'static str {
+        "antithetic permutation sampling, with standard errors"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Tabular
+    }
+    fn sampled(&self) -> bool {
+        true
+    }
+    fn cost(&self, _fit: &Fit, _params: &ParamValues, budget: usize, background: usize) -> u64 {
+        (budget as u64 + 2) * background as u64
+    }
+    fn tabular(&self, build: &TabularBuild) -> Result<Box<dyn Explainer>, ExplainError> {
+        Ok(Box::new(PermutationShap {
+            budget: build.budget,
+            tolerance: build.tolerance,
+        }))
+    }
+}
 
 /// Antithetic permutation sampling within a budget of coalition evaluations.
 pub struct PermutationShap {
@@ -21,10 +51,6 @@ pub struct PermutationShap {
 const PAIRS_PER_ROUND: usize = 16;
 
 impl Explainer for PermutationShap {
-    fn name(&self) -> &'static str {
-        "permutation"
-    }
-
     fn explain(&self, game: &Game, rng: &mut ChaCha8Rng) -> Result<Vec<Attribution>, ExplainError> {
         let (m, k) = (game.n_features(), game.n_targets());
         let (base, output) = game.endpoints()?;

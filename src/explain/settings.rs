@@ -3,12 +3,12 @@
 
 use std::str::FromStr;
 
-use crate::analysis::Predictions;
-use crate::data::{Dataset, Split};
+use crate::data::Dataset;
 use crate::model::{OnnxModel, Task};
 
+use super::registry::{Fit, TabularBuild};
 use super::{
-    Background, BackgroundMethod, ExplainError, Explainer, Link, Method, TreeMode, TreeShap,
+    Background, BackgroundMethod, ExplainError, Explainer, Link, Method, Setting, TreeMode,
 };
 
 /// Which outputs are explained for a row.
@@ -44,7 +44,7 @@ pub struct ExplainSettings {
 impl Default for ExplainSettings {
     fn default() -> Self {
         ExplainSettings {
-            method: Method::Auto,
+            method: Method::default(),
             samples: None,
             tolerance: None,
             background_rows: 50,
@@ -64,11 +64,19 @@ pub const MAX_SAMPLES: usize = 1_000_000;
 /// `--samples` is at least 1 and at most [`MAX_SAMPLES`].
 pub fn check_samples(samples: Option<usize>) -> Result<(), ExplainError> {
     match samples {
-        Some(0) => Err(ExplainError::Invalid("--samples must be at least 1".into())),
-        Some(n) if n > MAX_SAMPLES => Err(ExplainError::Invalid(format!(
-            "--samples {n} is more than Loupe's limit of {}",
-            crate::thousands(MAX_SAMPLES as u64)
-        ))),
+        Some(0) => Err(ExplainError::setting(
+            Setting::Samples,
+            "0",
+            "is too few: at least 1 coalition",
+        )),
+        Some(n) if n > MAX_SAMPLES => Err(ExplainError::setting(
+            Setting::Samples,
+            n.to_string(),
+            format!(
+                "is more than Loupe's limit of {}",
+                crate::thousands(MAX_SAMPLES as u64)
+            ),
+        )),
         _ => Ok(()),
     }
 }
@@ -78,13 +86,17 @@ impl ExplainSettings {
     pub fn validate(&self, task: &Task) -> Result<(), ExplainError> {
         if let Task::Regression { .. } = task {
             if self.link == Link::Logit {
-                return Err(ExplainError::Invalid(
-                    "--link logit needs a classifier; this model is a regressor".into(),
+                return Err(ExplainError::setting(
+                    Setting::Link,
+                    "logit",
+                    "needs a classifier; this model is a regressor",
                 ));
             }
-            if let Targets::Classes(_) = self.targets {
-                return Err(ExplainError::Invalid(
-                    "--target names a class; this model is a regressor".into(),
+            if let Targets::Classes(c) = &self.targets {
+                return Err(ExplainError::setting(
+                    Setting::Target,
+                    format!("{c:?}"),
+                    "names a class; this model is a regressor",
                 ));
             }
         }
@@ -102,78 +114,90 @@ impl ExplainSettings {
             return Background::all(file.x.view());
         }
         Background::pick(
-            training_rows(data).view(),
+            data.training_rows().view(),
             self.background_rows,
             self.background_method,
             self.seed,
         )
     }
 
-    /// The method actually used for `model` (never `Auto`).
+    /// The method actually used for `model`'s rows (never `auto`).
     pub fn resolved_method(&self, model: &OnnxModel) -> Method {
-        self.method.resolve_for(model, self.link)
+        self.method.resolve(&self.fit(model))
+    }
+
+    /// What the method is checked against: `model`'s rows through these settings' link.
+    pub fn fit<'a>(&self, model: &'a OnnxModel) -> Fit<'a> {
+        Fit::new(model, self.link, false)
+    }
+
+    /// The coalition budget of a sampled method for `n_features` features.
+    pub fn budget(&self, n_features: usize) -> usize {
+        self.samples
+            .unwrap_or_else(|| Method::default_budget(n_features))
+    }
+
+    /// Model rows one row's explanation costs against `background_rows` rows (for progress).
+    pub fn cost_per_row(&self, model: &OnnxModel, background_rows: usize) -> u64 {
+        let fit = self.fit(model);
+        let method = self.method.resolve(&fit);
+        method.spec().cost(
+            &fit,
+            &Default::default(),
+            self.budget(model.n_features()),
+            background_rows,
+        )
     }
 
     /// The explainer these settings ask for, prepared for `model`, its `data` and the
-    /// `background`.
+    /// `background`; a method that does not apply is refused with its reason.
     pub fn explainer(
         &self,
         model: &OnnxModel,
         data: &Dataset,
         background: &Background,
     ) -> Result<Box<dyn Explainer>, ExplainError> {
-        let m = model.n_features();
-        let method = self.resolved_method(model);
-        if method.image_method().is_some() {
-            return Err(ExplainError::Invalid(format!(
-                "--method {} explains images; this data is tabular",
-                method.name()
-            )));
+        let method = self.method.check(&self.fit(model))?;
+        method.spec().tabular(&TabularBuild {
+            model,
+            data,
+            background,
+            link: self.link,
+            budget: self.budget(model.n_features()),
+            tolerance: self.tolerance,
+            tree_mode: self.tree_mode,
+        })
+    }
+
+    /// Makes these settings apply to `model`'s rows: a method that cannot explain them falls
+    /// back to `auto`, and a log-odds scale on a regressor to the value itself. Returns what
+    /// was changed, in words, for a visible note.
+    pub fn fit_to(&mut self, model: &OnnxModel) -> Option<String> {
+        let mut notes = Vec::new();
+        if matches!(model.task(), Task::Regression { .. }) && self.link == Link::Logit {
+            self.link = Link::Identity;
+            notes.push(
+                "the log-odds scale needs a classifier: showing the value itself".to_string(),
+            );
         }
-        match method {
-            Method::Tree => {
-                let trees = model.trees().ok_or_else(|| {
-                    ExplainError::Invalid(format!(
-                        "--method tree needs a tree ensemble; {}",
-                        model.tree_note()
-                    ))
-                })?;
-                Ok(Box::new(match self.tree_mode {
-                    TreeMode::Interventional => {
-                        TreeShap::interventional(trees.clone(), background, self.link)?
-                    }
-                    TreeMode::PathDependent => TreeShap::path_dependent(
-                        trees.clone(),
-                        training_rows(data).view(),
-                        self.link,
-                    )?,
-                }))
-            }
-            method => Ok(method.explainer(m, self.samples, self.tolerance)),
+        if let Some(why) = self.method.unavailable(&self.fit(model)) {
+            notes.push(format!("method {why}: using auto"));
+            self.method = Method::default();
         }
+        if let Targets::Classes(c) = &self.targets
+            && c.iter().any(|&c| c >= model.task().class_names().len())
+        {
+            self.targets = Targets::Predicted;
+        }
+        (!notes.is_empty()).then(|| notes.join("; "))
     }
 
     /// The outputs explained for `row`.
-    pub fn targets_for(&self, predictions: &Predictions, row: usize) -> Vec<usize> {
+    pub fn targets_for(&self, predicted: &[usize], row: usize) -> Vec<usize> {
         match &self.targets {
-            Targets::Predicted => vec![predictions.predicted.get(row).copied().unwrap_or(0)],
+            Targets::Predicted => vec![predicted.get(row).copied().unwrap_or(0)],
             Targets::Classes(c) => c.clone(),
         }
-    }
-}
-
-/// The training split's rows, or every row when the data records no split.
-pub fn training_rows(data: &Dataset) -> ndarray::Array2<f32> {
-    let train: Vec<usize> = match &data.split {
-        Some(split) => (0..split.len())
-            .filter(|&r| split[r] == Split::Train)
-            .collect(),
-        None => Vec::new(),
-    };
-    if train.is_empty() {
-        data.x.clone()
-    } else {
-        data.x.select(ndarray::Axis(0), &train)
     }
 }
 
@@ -198,14 +222,18 @@ pub fn parse_targets(specs: &[String], task: &Task) -> Result<Targets, ExplainEr
             Some(c) if !classes.contains(&c) => classes.push(c),
             Some(_) => {}
             None => {
-                return Err(ExplainError::Invalid(format!(
-                    "--target `{spec}` is not a class of this model ({})",
-                    if names.is_empty() {
-                        "a regressor has none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                )));
+                return Err(ExplainError::setting(
+                    Setting::Target,
+                    format!("`{spec}`"),
+                    format!(
+                        "is not a class of this model ({})",
+                        if names.is_empty() {
+                            "a regressor has none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                ));
             }
         }
     }
@@ -231,18 +259,12 @@ macro_rules! from_str_by_name {
 }
 
 from_str_by_name!(
-    Method,
-    "method",
+    super::image::Baseline,
+    "baseline",
     [
-        Method::Auto,
-        Method::Exact,
-        Method::Kernel,
-        Method::Permutation,
-        Method::Tree,
-        Method::Occlusion,
-        Method::Rise,
-        Method::Superpixel,
-        Method::Scorecam
+        super::image::Baseline::Zero,
+        super::image::Baseline::Mean,
+        super::image::Baseline::Blur
     ]
 );
 from_str_by_name!(
@@ -281,16 +303,19 @@ mod tests {
         );
         assert_eq!(parse_targets(&[], &task).unwrap(), Targets::Predicted);
         let err = parse_targets(&["z".into()], &task).unwrap_err().to_string();
-        assert_eq!(err, "--target `z` is not a class of this model (a, b, c)");
+        assert_eq!(err, "target `z` is not a class of this model (a, b, c)");
     }
 
     #[test]
     fn names_parse() {
-        assert_eq!("Kernel".parse::<Method>().unwrap(), Method::Kernel);
+        assert_eq!(
+            "Kernel".parse::<Method>().unwrap(),
+            crate::explain::kernel::KERNEL
+        );
         assert_eq!(
             "trees".parse::<Method>().unwrap_err(),
             "unknown method `trees` (one of: auto, exact, kernel, permutation, tree, occlusion, \
-             rise, superpixel, scorecam)"
+             rise, superpixel, scorecam, dummy)"
         );
         assert_eq!(
             "path-dependent".parse::<TreeMode>().unwrap(),

@@ -9,8 +9,8 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Labels;
+use crate::explain::ExplainSettings;
 use crate::explain::run::RowExplanation;
-use crate::explain::{ExplainSettings, Method, Targets};
 use crate::session::Session;
 
 /// Every setting that changes the result. The shard is not one: shards merge into exactly the
@@ -84,6 +84,17 @@ pub struct BackgroundSource {
     pub file: Option<String>,
 }
 
+impl BackgroundSource {
+    /// The background `settings` ask for: `file`'s rows when one is named, else the rows asked
+    /// for — the same in every file Loupe writes, so that they merge.
+    pub fn of(settings: &ExplainSettings, file: Option<&crate::data::Dataset>) -> Self {
+        BackgroundSource {
+            rows: file.map_or(settings.background_rows, |f| f.len()),
+            file: file.map(|f| f.source.clone()),
+        }
+    }
+}
+
 impl AttributionsFile {
     /// Builds the file for `explanations` made with `settings` on `session`; `data` is the data
     /// file as the user named it.
@@ -99,15 +110,7 @@ impl AttributionsFile {
         let method = settings.resolved_method(model);
         let class_names = model.task().class_names();
         let dataset = session.data.as_deref();
-        let target = match &settings.targets {
-            Targets::Predicted if class_names.is_empty() => "value".to_string(),
-            Targets::Predicted => "predicted".to_string(),
-            Targets::Classes(c) => c
-                .iter()
-                .map(|&t| session.target_name(t))
-                .collect::<Vec<_>>()
-                .join(","),
-        };
+        let target = session.targets_name(&settings.targets);
         let rows = explanations
             .iter()
             .map(|e| {
@@ -147,11 +150,7 @@ impl AttributionsFile {
             data: data.to_string(),
             method: method.name().to_string(),
             params: Params {
-                samples: method.is_sampled().then(|| {
-                    settings
-                        .samples
-                        .unwrap_or_else(|| Method::default_budget(m))
-                }),
+                samples: method.is_sampled().then(|| settings.budget(m)),
                 tolerance: settings.tolerance,
                 background: background.rows,
                 background_method: match &background.file {
@@ -160,7 +159,8 @@ impl AttributionsFile {
                 },
                 background_data: background.file.clone(),
                 seed: settings.seed,
-                tree_mode: (method == Method::Tree).then(|| settings.tree_mode.name().into()),
+                tree_mode: (method == crate::explain::tree_method::TREE)
+                    .then(|| settings.tree_mode.name().into()),
             },
             target,
             link: settings.link.name().to_string(),

@@ -77,11 +77,12 @@ impl ImageAttributionsFile {
 }
 
 impl ImageAttributionsFile {
-    /// The file for `explanations` of `session`'s images.
+    /// The file for `explanations` of `session`'s images made with `settings` for `targets`;
+    /// `data` is the data as the user named it.
     pub fn build(
         session: &crate::session::Session,
         settings: &crate::explain::image::ImageSettings,
-        target: &str,
+        targets: &crate::explain::Targets,
         data: &str,
         explanations: &[crate::session::ImageExplanation],
     ) -> ImageAttributionsFile {
@@ -135,8 +136,8 @@ impl ImageAttributionsFile {
             model_sha256: session.model.sha256().to_string(),
             data: data.to_string(),
             method: settings.method.name().to_string(),
-            params: settings.params(),
-            target: target.to_string(),
+            params: settings.params_json(),
+            target: session.targets_name(targets),
             link: "identity".into(),
             image_shape: shape,
             rows,

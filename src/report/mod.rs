@@ -18,7 +18,6 @@ use crate::analysis::calibration::Reliability;
 use crate::analysis::failures::{Population, RELIABILITY_BINS};
 use crate::data::{Dataset, Labels};
 use crate::explain::run::RowExplanation;
-use crate::explain::settings::training_rows;
 use crate::explain::{ExplainSettings, Link, Progress, Targets};
 use crate::plot::WaterfallSpec;
 use crate::session::Session;
@@ -62,24 +61,13 @@ pub struct Report {
     pub method: String,
     pub explanation: RowExplanation,
     pub counterfactual_detail: Option<Counterfactual>,
+    /// What was changed in the settings so that they apply to the report (shown beside it).
+    pub note: Option<String>,
 }
 
 /// Today's UTC date.
 pub fn today() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()[..10].to_string()
-}
-
-/// The class a report explains: the card's positive class, else the predicted one.
-fn explained_class(session: &Session, row: usize) -> Option<usize> {
-    match session.model.task() {
-        crate::model::Task::Classification { positive_class, .. } => positive_class.or_else(|| {
-            session
-                .predictions
-                .as_ref()
-                .and_then(|p| p.predicted.get(row).copied())
-        }),
-        crate::model::Task::Regression { .. } => None,
-    }
 }
 
 impl Report {
@@ -100,10 +88,16 @@ impl Report {
                 data.len()
             );
         }
+        if data.images.is_some() {
+            anyhow::bail!(
+                "{} holds images; the report is written for rows of features",
+                data.source
+            );
+        }
         let card = session.model.card();
         let class_names = session.model.task().class_names().to_vec();
-        let target = explained_class(session, row);
-        let settings = ExplainSettings {
+        let target = session.default_class(crate::session::policy::Purpose::Report, Some(row));
+        let mut settings = ExplainSettings {
             link: Link::Identity,
             targets: match target {
                 Some(c) => Targets::Classes(vec![c]),
@@ -111,13 +105,15 @@ impl Report {
             },
             ..settings.clone()
         };
+        // The report is in probability: a method that cannot explain that is replaced.
+        let note = settings.fit_to(&session.model);
         let background = settings.background(data, None)?;
         let explanation = session
             .explain(&[row], &settings, &background, progress)?
             .pop()
             .ok_or_else(|| anyhow::anyhow!("no explanation of row {row}"))?;
         let a = &explanation.attribution;
-        let reference = training_rows(data);
+        let reference = data.training_rows();
         let x: Vec<f32> = data.x.row(row).to_vec();
         let all_ranges = ranges(data, class_names.len(), &x);
         let percentiles: Vec<f64> = all_ranges.iter().map(|r| r.percentile).collect();
@@ -209,6 +205,7 @@ impl Report {
             method,
             explanation,
             counterfactual_detail,
+            note,
         })
     }
 
@@ -218,24 +215,10 @@ impl Report {
     }
 }
 
-/// The reference rows' classes (training split, else all rows), when labelled.
-pub fn reference_classes(data: &Dataset) -> Option<Vec<usize>> {
-    let classes = data.classes()?;
-    Some(match &data.split {
-        Some(split) if split.contains(&crate::data::Split::Train) => classes
-            .iter()
-            .zip(split)
-            .filter(|(_, s)| **s == crate::data::Split::Train)
-            .map(|(c, _)| *c)
-            .collect(),
-        _ => classes.to_vec(),
-    })
-}
-
 /// Every feature's reference range (training rows, else all) for the values `x`.
 pub fn ranges(data: &Dataset, n_classes: usize, x: &[f32]) -> Vec<Range> {
-    let reference = training_rows(data);
-    let classes = reference_classes(data);
+    let reference = data.training_rows();
+    let classes = data.reference_classes();
     (0..x.len())
         .map(|j| Range::new(reference.view(), classes.as_deref(), n_classes, j, x[j]))
         .collect()

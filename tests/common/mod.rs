@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use loupe::data::{Dataset, Schema, Table};
+use loupe::data::{Dataset, Table};
 use loupe::model::OnnxModel;
 
 /// A file in `sample_models/`.
@@ -16,7 +16,7 @@ pub fn sample(name: &str) -> PathBuf {
 /// The bundled breast cancer data, matched to `model`.
 pub fn sample_data(model: &OnnxModel) -> Dataset {
     let table = Table::from_path(&sample("breast_cancer.csv")).unwrap();
-    Dataset::from_table(&table, Schema::for_model(model, None)).unwrap()
+    Dataset::from_table(&table, loupe::session::schema_for(model, None)).unwrap()
 }
 
 /// Small pieces for building ONNX graphs in tests.

@@ -17,8 +17,9 @@ pub mod scorecam;
 pub mod superpixel;
 
 use crate::data::ImageShape;
+use crate::explain::registry::{Fit, ImageExplainer, ImageInput, Method, ParamValues};
 use crate::explain::{ExplainError, Predict, Progress};
-use crate::model::ModelError;
+use crate::model::{ModelError, OnnxModel};
 
 /// What replaces a hidden pixel.
 #[derive(
@@ -36,6 +37,9 @@ pub enum Baseline {
 }
 
 impl Baseline {
+    /// Every baseline, in the order offered.
+    pub const ALL: [Baseline; 3] = [Baseline::Blur, Baseline::Mean, Baseline::Zero];
+
     pub fn name(self) -> &'static str {
         match self {
             Baseline::Zero => "zero",
@@ -169,163 +173,79 @@ pub fn scores(
     Ok(out.column(target).iter().map(|&v| v as f64).collect())
 }
 
-/// The method asked for on an image.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ImageMethod {
-    #[default]
-    Occlusion,
-    Rise,
-    Superpixel,
-    Scorecam,
-}
-
-impl ImageMethod {
-    pub fn name(self) -> &'static str {
-        match self {
-            ImageMethod::Occlusion => "occlusion",
-            ImageMethod::Rise => "rise",
-            ImageMethod::Superpixel => "superpixel",
-            ImageMethod::Scorecam => "scorecam",
-        }
-    }
-
-    pub const ALL: [ImageMethod; 4] = [
-        ImageMethod::Occlusion,
-        ImageMethod::Rise,
-        ImageMethod::Superpixel,
-        ImageMethod::Scorecam,
-    ];
-}
-
-/// Every choice that changes an image explanation.
+/// Every choice that changes an image explanation: the method, what replaces hidden pixels,
+/// the seed, and the method's own parameters (declared by its registry entry).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct ImageSettings {
-    pub method: ImageMethod,
+    pub method: Method,
     pub baseline: Baseline,
-    /// Occlusion: window side and stride, in pixels.
-    pub window: usize,
-    pub stride: usize,
-    /// RISE: masks, grid cells per side, keep probability.
-    pub masks: usize,
-    pub grid: usize,
-    pub keep: f64,
-    /// Superpixels: cells per side of the grid, and KernelSHAP's budget of coalitions.
-    pub cells: usize,
-    pub samples: usize,
     pub seed: u64,
+    pub params: ParamValues,
 }
 
 impl Default for ImageSettings {
     fn default() -> Self {
         ImageSettings {
-            method: ImageMethod::Occlusion,
+            method: occlusion::OCCLUSION,
             baseline: Baseline::Blur,
-            window: 4,
-            stride: 2,
-            masks: 2000,
-            grid: 7,
-            keep: 0.5,
-            cells: 8,
-            samples: 1000,
             seed: 0,
+            params: ParamValues::default(),
         }
     }
 }
 
-/// RISE keeps every mask in memory: at most this many mask values (1 GB of f32).
-const MAX_MASK_VALUES: usize = 1 << 28;
-
 impl ImageSettings {
-    /// Checks the budgets against what fits in memory for images of `shape`.
-    pub fn validate(&self, shape: &ImageShape) -> Result<(), ExplainError> {
-        if self.method == ImageMethod::Superpixel {
-            crate::explain::settings::check_samples(Some(self.samples))?;
-        }
-        let pixels = (shape.width * shape.height).max(1);
-        if self.method == ImageMethod::Rise && self.masks.saturating_mul(pixels) > MAX_MASK_VALUES {
-            return Err(ExplainError::Invalid(format!(
-                "--masks {} of {}×{} pixels is more than RISE holds in memory; use at most {}",
-                self.masks,
-                shape.width,
-                shape.height,
-                crate::thousands((MAX_MASK_VALUES / pixels) as u64)
-            )));
-        }
-        Ok(())
+    /// The explainer these settings ask for, for images of `shape` under `model`: refused by
+    /// name when the method does not apply or a parameter is out of range.
+    pub fn explainer(
+        &self,
+        model: &OnnxModel,
+        shape: &ImageShape,
+    ) -> Result<Box<dyn ImageExplainer>, ExplainError> {
+        let method = self
+            .method
+            .check(&Fit::new(model, crate::explain::Link::Identity, true))?;
+        self.params.check(method)?;
+        method.spec().image(&self.params, shape)
     }
 
     /// The map of `x` (an image in the model's input space) for class `target`.
     pub fn explain(
         &self,
-        model: &crate::model::OnnxModel,
+        model: &OnnxModel,
         x: &[f32],
         shape: &ImageShape,
         target: usize,
         progress: &dyn Progress,
     ) -> Result<SaliencyMap, ExplainError> {
-        self.validate(shape)?;
-        match self.method {
-            ImageMethod::Occlusion => occlusion::occlusion(
-                model,
-                x,
-                shape,
-                target,
-                self.window,
-                self.stride,
-                self.baseline,
-                progress,
-            ),
-            ImageMethod::Rise => rise::rise(
-                model,
-                x,
-                shape,
-                target,
-                self.masks,
-                self.grid,
-                self.keep,
-                self.baseline,
-                self.seed,
-                progress,
-            ),
-            ImageMethod::Superpixel => superpixel::superpixel_shap(
-                model,
-                x,
-                shape,
-                target,
-                self.cells,
-                self.samples,
-                self.baseline,
-                self.seed,
-                progress,
-            ),
-            ImageMethod::Scorecam => {
-                scorecam::score_cam(model, x, shape, target, self.baseline, progress)
-            }
+        let input = self.input(x, shape, target);
+        self.explainer(model, shape)?
+            .explain(model, &input, progress)
+    }
+
+    /// These settings with parameter `name` set to `value`.
+    pub fn with_param(mut self, name: &str, value: f64) -> Self {
+        self.params.set(name, value);
+        self
+    }
+
+    /// `x` for class `target`, with these settings' baseline and seed.
+    pub fn input<'a>(&self, x: &'a [f32], shape: &'a ImageShape, target: usize) -> ImageInput<'a> {
+        ImageInput {
+            x,
+            shape,
+            target,
+            baseline: self.baseline,
+            seed: self.seed,
         }
     }
 
     /// The parameters that matter for this method, for outputs.
-    pub fn params(&self) -> serde_json::Value {
-        let mut p = serde_json::json!({"baseline": self.baseline.name(), "seed": self.seed});
-        let extra = match self.method {
-            ImageMethod::Occlusion => {
-                serde_json::json!({"window": self.window, "stride": self.stride})
-            }
-            ImageMethod::Rise => {
-                serde_json::json!({"masks": self.masks, "grid": self.grid, "keep": self.keep})
-            }
-            ImageMethod::Superpixel => {
-                serde_json::json!({"cells": self.cells, "samples": self.samples})
-            }
-            ImageMethod::Scorecam => serde_json::json!({}),
-        };
-        if let (Some(p), Some(extra)) = (p.as_object_mut(), extra.as_object()) {
-            p.extend(extra.clone());
-        }
-        p
+    pub fn params_json(&self) -> serde_json::Value {
+        let mut p = self.params.json(self.method);
+        p.insert("baseline".into(), self.baseline.name().into());
+        p.insert("seed".into(), self.seed.into());
+        serde_json::Value::Object(p)
     }
 }

@@ -3,9 +3,103 @@
 //! covered (averaged over the windows covering each pixel). One batch holds the image and every
 //! occluded copy.
 
-use super::{Baseline, SaliencyMap, scores};
+use super::{SaliencyMap, scores};
 use crate::data::ImageShape;
-use crate::explain::{ExplainError, Predict, Progress};
+use crate::explain::registry::{
+    Fit, ImageExplainer, ImageInput, Kind, Method, MethodSpec, Param, ParamValues,
+};
+use crate::explain::{ExplainError, Progress};
+use crate::model::OnnxModel;
+
+/// The registry's handle on occlusion.
+pub const OCCLUSION: Method = Method::new(&Spec);
+
+const WINDOW: Param = Param {
+    name: "window",
+    label: "Window",
+    help: "Images, occlusion: window side in pixels",
+    default: 4.0,
+    min: 1.0,
+    max: 4096.0,
+    integer: true,
+};
+const STRIDE: Param = Param {
+    name: "stride",
+    label: "Stride",
+    help: "Images, occlusion: stride in pixels",
+    default: 2.0,
+    min: 1.0,
+    max: 4096.0,
+    integer: true,
+};
+
+struct Spec;
+
+impl MethodSpec for Spec {
+    fn name(&self) -> &'static str {
+        "occlusion"
+    }
+    fn summary(&self) -> &'static str {
+        "images: slide a window over the image and measure the score's drop"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Image
+    }
+    fn params(&self) -> &'static [Param] {
+        &[WINDOW, STRIDE]
+    }
+    fn cost(&self, fit: &Fit, params: &ParamValues, _budget: usize, _background: usize) -> u64 {
+        let Some(spec) = &fit.model.card().image else {
+            return 0;
+        };
+        let nhwc = spec
+            .layout
+            .as_deref()
+            .is_some_and(|l| l.eq_ignore_ascii_case("NHWC"));
+        let (h, w) = match (fit.model.row_shape(), nhwc) {
+            ([_, h, w], false) | ([h, w, _], true) => (*h, *w),
+            _ => return 0,
+        };
+        let occlusion = Occlusion::from_params(params);
+        let along =
+            |size: usize| positions(size, occlusion.window.min(size), occlusion.stride).len();
+        (along(h) * along(w) + 2) as u64
+    }
+    fn image(
+        &self,
+        params: &ParamValues,
+        _shape: &ImageShape,
+    ) -> Result<Box<dyn ImageExplainer>, ExplainError> {
+        Ok(Box::new(Occlusion::from_params(params)))
+    }
+}
+
+/// Occlusion with a `window × window` patch moved by `stride` pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Occlusion {
+    pub window: usize,
+    pub stride: usize,
+}
+
+impl Occlusion {
+    fn from_params(params: &ParamValues) -> Self {
+        Occlusion {
+            window: params.count(&WINDOW).max(1),
+            stride: params.count(&STRIDE).max(1),
+        }
+    }
+}
+
+impl ImageExplainer for Occlusion {
+    fn explain(
+        &self,
+        model: &OnnxModel,
+        input: &ImageInput,
+        progress: &dyn Progress,
+    ) -> Result<SaliencyMap, ExplainError> {
+        occlusion(model, input, *self, progress)
+    }
+}
 
 /// Window positions along one side: every `stride`, plus one flush with the far edge.
 pub fn positions(size: usize, window: usize, stride: usize) -> Vec<usize> {
@@ -17,20 +111,16 @@ pub fn positions(size: usize, window: usize, stride: usize) -> Vec<usize> {
     p
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn occlusion(
-    model: &dyn Predict,
-    x: &[f32],
-    shape: &ImageShape,
-    target: usize,
-    window: usize,
-    stride: usize,
-    baseline: Baseline,
+fn occlusion(
+    model: &dyn crate::explain::Predict,
+    input: &ImageInput,
+    Occlusion { window, stride }: Occlusion,
     progress: &dyn Progress,
 ) -> Result<SaliencyMap, ExplainError> {
+    let (x, shape, target) = (input.x, input.shape, input.target);
     let (h, w) = (shape.height, shape.width);
     let k = window.min(h).min(w).max(1);
-    let base = baseline.image(x, shape);
+    let base = input.baseline.image(x, shape);
     let ys = positions(h, k, stride);
     let xs = positions(w, k, stride);
     let windows: Vec<(usize, usize)> = ys

@@ -6,9 +6,114 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Baseline, SaliencyMap, scores};
+use super::{SaliencyMap, scores};
 use crate::data::ImageShape;
-use crate::explain::{ExplainError, Predict, Progress};
+use crate::explain::registry::{
+    Fit, ImageExplainer, ImageInput, Kind, Method, MethodSpec, Param, ParamValues,
+};
+use crate::explain::{ExplainError, Progress, Setting};
+use crate::model::OnnxModel;
+
+/// The registry's handle on RISE.
+pub const RISE: Method = Method::new(&Spec);
+
+const MASKS: Param = Param {
+    name: "masks",
+    label: "Masks",
+    help: "Images, RISE: number of random masks",
+    default: 2000.0,
+    min: 1.0,
+    max: 1e9,
+    integer: true,
+};
+const GRID: Param = Param {
+    name: "grid",
+    label: "Grid",
+    help: "Images, RISE: mask cells per side",
+    default: 7.0,
+    min: 1.0,
+    max: 256.0,
+    integer: true,
+};
+const KEEP: Param = Param {
+    name: "keep",
+    label: "Keep",
+    help: "Images, RISE: probability that a mask cell keeps its pixels",
+    default: 0.5,
+    min: 0.0,
+    max: 1.0,
+    integer: false,
+};
+
+/// RISE keeps every mask in memory: at most this many mask values (1 GB of f32).
+const MAX_MASK_VALUES: usize = 1 << 28;
+
+struct Spec;
+
+impl MethodSpec for Spec {
+    fn name(&self) -> &'static str {
+        "rise"
+    }
+    fn summary(&self) -> &'static str {
+        "images: random masks weighted by the score they keep (Petsiuk et al. 2018)"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Image
+    }
+    fn sampled(&self) -> bool {
+        true
+    }
+    fn params(&self) -> &'static [Param] {
+        &[MASKS, GRID, KEEP]
+    }
+    fn cost(&self, _fit: &Fit, params: &ParamValues, _budget: usize, _background: usize) -> u64 {
+        params.count(&MASKS) as u64 + 2
+    }
+    fn image(
+        &self,
+        params: &ParamValues,
+        shape: &ImageShape,
+    ) -> Result<Box<dyn ImageExplainer>, ExplainError> {
+        let rise = Rise {
+            masks: params.count(&MASKS).max(1),
+            grid: params.count(&GRID).max(1),
+            keep: params.get(&KEEP),
+        };
+        let pixels = (shape.width * shape.height).max(1);
+        if rise.masks.saturating_mul(pixels) > MAX_MASK_VALUES {
+            return Err(ExplainError::setting(
+                Setting::Param("masks"),
+                rise.masks.to_string(),
+                format!(
+                    "of {}×{} pixels is more than RISE holds in memory; use at most {}",
+                    shape.width,
+                    shape.height,
+                    crate::thousands((MAX_MASK_VALUES / pixels) as u64)
+                ),
+            ));
+        }
+        Ok(Box::new(rise))
+    }
+}
+
+/// RISE with `masks` masks of `grid × grid` cells, each kept with probability `keep`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rise {
+    pub masks: usize,
+    pub grid: usize,
+    pub keep: f64,
+}
+
+impl ImageExplainer for Rise {
+    fn explain(
+        &self,
+        model: &OnnxModel,
+        input: &ImageInput,
+        progress: &dyn Progress,
+    ) -> Result<SaliencyMap, ExplainError> {
+        rise(model, input, *self, progress)
+    }
+}
 
 /// One smooth mask of `h × w` values in 0..1.
 fn mask(rng: &mut ChaCha8Rng, h: usize, w: usize, grid: usize, keep: f64) -> Vec<f32> {
@@ -45,24 +150,18 @@ fn mask(rng: &mut ChaCha8Rng, h: usize, w: usize, grid: usize, keep: f64) -> Vec
     m
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn rise(
-    model: &dyn Predict,
-    x: &[f32],
-    shape: &ImageShape,
-    target: usize,
-    masks: usize,
-    grid: usize,
-    keep: f64,
-    baseline: Baseline,
-    seed: u64,
+fn rise(
+    model: &dyn crate::explain::Predict,
+    input: &ImageInput,
+    Rise { masks, grid, keep }: Rise,
     progress: &dyn Progress,
 ) -> Result<SaliencyMap, ExplainError> {
+    let (x, shape, target) = (input.x, input.shape, input.target);
     let (h, w) = (shape.height, shape.width);
     let n = masks.max(1);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(input.seed);
     let all: Vec<Vec<f32>> = (0..n).map(|_| mask(&mut rng, h, w, grid, keep)).collect();
-    let base = baseline.image(x, shape);
+    let base = input.baseline.image(x, shape);
     // Image 0 is the original, 1 the baseline, then one per mask.
     let fill = |r: usize, image: &mut [f32]| match r {
         0 => image.copy_from_slice(x),

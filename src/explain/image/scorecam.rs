@@ -3,10 +3,69 @@
 //! weighted by how much of the class's score the image keeps under it (above the baseline's),
 //! and the map is the rectified weighted sum. Gradient-free: one batch of forward passes.
 
-use super::{Baseline, SaliencyMap, scores};
+use super::{SaliencyMap, scores};
 use crate::data::ImageShape;
+use crate::explain::registry::{
+    Fit, ImageExplainer, ImageInput, Kind, Method, MethodSpec, ParamValues,
+};
 use crate::explain::{ExplainError, Progress};
 use crate::model::OnnxModel;
+
+/// The registry's handle on Score-CAM.
+pub const SCORECAM: Method = Method::new(&Spec);
+
+struct Spec;
+
+impl MethodSpec for Spec {
+    fn name(&self) -> &'static str {
+        "scorecam"
+    }
+    fn summary(&self) -> &'static str {
+        "images: Score-CAM, the card's `cam_layer` activations as masks (no gradients)"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Image
+    }
+    fn applies(&self, fit: &Fit) -> Result<(), String> {
+        if !fit.images {
+            return Err("explains images; these data are tabular".into());
+        }
+        if fit.model.card().cam_layer.is_none() {
+            return Err(
+                "needs the card's `cam_layer`: the tensor of the last convolutional \
+                        activations (channels × height × width)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+    fn cost(&self, _fit: &Fit, _params: &ParamValues, _budget: usize, _background: usize) -> u64 {
+        // One image per activation channel; the channels are known once the layer has run.
+        0
+    }
+    fn image(
+        &self,
+        _params: &ParamValues,
+        _shape: &ImageShape,
+    ) -> Result<Box<dyn ImageExplainer>, ExplainError> {
+        Ok(Box::new(ScoreCam))
+    }
+}
+
+/// Score-CAM over the card's `cam_layer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScoreCam;
+
+impl ImageExplainer for ScoreCam {
+    fn explain(
+        &self,
+        model: &OnnxModel,
+        input: &ImageInput,
+        progress: &dyn Progress,
+    ) -> Result<SaliencyMap, ExplainError> {
+        score_cam(model, input, progress)
+    }
+}
 
 /// Bilinear upsampling of an `h × w` map to `to_h × to_w` (align corners).
 pub fn upsample(map: &[f32], h: usize, w: usize, to_h: usize, to_w: usize) -> Vec<f32> {
@@ -34,14 +93,12 @@ pub fn upsample(map: &[f32], h: usize, w: usize, to_h: usize, to_w: usize) -> Ve
     out
 }
 
-pub fn score_cam(
+fn score_cam(
     model: &OnnxModel,
-    x: &[f32],
-    shape: &ImageShape,
-    target: usize,
-    baseline: Baseline,
+    input: &ImageInput,
     progress: &dyn Progress,
 ) -> Result<SaliencyMap, ExplainError> {
+    let (x, shape, target, baseline) = (input.x, input.shape, input.target, input.baseline);
     let (h, w) = (shape.height, shape.width);
     let row = ndarray::ArrayView2::from_shape((1, x.len()), x)
         .map_err(|e| ExplainError::Invalid(e.to_string()))?;

@@ -7,11 +7,87 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use super::{Baseline, SaliencyMap};
+use super::SaliencyMap;
 use crate::data::ImageShape;
 use crate::explain::kernel::KernelShap;
+use crate::explain::registry::{
+    Fit, ImageExplainer, ImageInput, Kind, Method, MethodSpec, Param, ParamValues,
+};
 use crate::explain::{Background, ExplainError, Explainer, Game, Link, Predict, Progress};
-use crate::model::ModelError;
+use crate::model::{ModelError, OnnxModel};
+
+/// The registry's handle on superpixel SHAP.
+pub const SUPERPIXEL: Method = Method::new(&Spec);
+
+const CELLS: Param = Param {
+    name: "cells",
+    label: "Cells per side",
+    help: "Images, superpixel SHAP: grid cells per side",
+    default: 8.0,
+    min: 1.0,
+    max: 256.0,
+    integer: true,
+};
+const SAMPLES: Param = Param {
+    name: "samples",
+    label: "Budget",
+    help: "Images, superpixel SHAP: coalitions evaluated per image",
+    default: 1000.0,
+    min: 1.0,
+    max: crate::explain::settings::MAX_SAMPLES as f64,
+    integer: true,
+};
+
+struct Spec;
+
+impl MethodSpec for Spec {
+    fn name(&self) -> &'static str {
+        "superpixel"
+    }
+    fn summary(&self) -> &'static str {
+        "images: KernelSHAP over a grid of superpixels (additive)"
+    }
+    fn kind(&self) -> Kind {
+        Kind::Image
+    }
+    fn sampled(&self) -> bool {
+        true
+    }
+    fn params(&self) -> &'static [Param] {
+        &[CELLS, SAMPLES]
+    }
+    fn cost(&self, _fit: &Fit, params: &ParamValues, _budget: usize, _background: usize) -> u64 {
+        params.count(&SAMPLES) as u64 + 2
+    }
+    fn image(
+        &self,
+        params: &ParamValues,
+        _shape: &ImageShape,
+    ) -> Result<Box<dyn ImageExplainer>, ExplainError> {
+        Ok(Box::new(Superpixel {
+            cells: params.count(&CELLS).max(1),
+            samples: params.count(&SAMPLES).max(1),
+        }))
+    }
+}
+
+/// KernelSHAP over `cells × cells` superpixels with a budget of `samples` coalitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Superpixel {
+    pub cells: usize,
+    pub samples: usize,
+}
+
+impl ImageExplainer for Superpixel {
+    fn explain(
+        &self,
+        model: &OnnxModel,
+        input: &ImageInput,
+        progress: &dyn Progress,
+    ) -> Result<SaliencyMap, ExplainError> {
+        superpixel_shap(model, input, *self, progress)
+    }
+}
 
 /// The grid cell of each pixel, row-major.
 pub fn grid_segments(shape: &ImageShape, cells: usize) -> Vec<usize> {
@@ -89,18 +165,13 @@ impl Predict for SegmentModel<'_> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn superpixel_shap(
+fn superpixel_shap(
     model: &dyn Predict,
-    x: &[f32],
-    shape: &ImageShape,
-    target: usize,
-    cells: usize,
-    samples: usize,
-    baseline: Baseline,
-    seed: u64,
+    input: &ImageInput,
+    Superpixel { cells, samples }: Superpixel,
     progress: &dyn Progress,
 ) -> Result<SaliencyMap, ExplainError> {
+    let (x, shape, target, baseline) = (input.x, input.shape, input.target, input.baseline);
     let segment_of = grid_segments(shape, cells);
     let m = segment_of.iter().copied().max().map_or(0, |v| v + 1);
     let segments = SegmentModel {
@@ -125,7 +196,7 @@ pub fn superpixel_shap(
         budget: samples.max(2 * m + 2),
         tolerance: None,
     };
-    let mut rng = crate::explain::row_rng(seed, 0);
+    let mut rng = crate::explain::row_rng(input.seed, 0);
     let a = explainer
         .explain(&game, &mut rng)?
         .pop()

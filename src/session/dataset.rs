@@ -1,5 +1,5 @@
 //! Explaining a whole dataset (or a seeded sample of it) for one output, for the Global tab's
-//! beeswarm, importance and dependence plots. The result is an ordinary attributions file, so
+//! beeswarm, importance and dependence plots ([`Session::explain_dataset`]). The result is an ordinary attributions file, so
 //! it is also what gets exported, and it is cached on disk under a key made of everything that
 //! changes it: the model's and the data's SHA-256, the settings, the rows and the output.
 
@@ -10,10 +10,10 @@ use rand::SeedableRng;
 use rand::seq::index::sample;
 use sha2::{Digest, Sha256};
 
+use super::{Session, SessionError};
 use crate::data::{Dataset, Labels};
-use crate::explain::{Background, ExplainSettings, Progress, Targets};
+use crate::explain::{ExplainSettings, Progress, Targets};
 use crate::export::attributions::{AttributionsFile, BackgroundSource};
-use crate::session::Session;
 
 /// A dataset explained for one output.
 #[derive(Clone, Debug)]
@@ -156,41 +156,62 @@ pub struct Batch {
     pub from_cache: bool,
 }
 
-/// Explains `rows` of the session's data for `settings.targets`, from the cache in `cache`
-/// when it has them, else computing them (and caching them there).
-#[allow(clippy::too_many_arguments)]
-pub fn explain_dataset(
-    session: &Session,
-    settings: &ExplainSettings,
-    background: &Background,
-    source: &BackgroundSource,
-    background_file: Option<&Dataset>,
-    rows: &[usize],
-    cache: Option<&Path>,
-    progress: &dyn Progress,
-) -> anyhow::Result<Batch> {
-    let data = session
-        .data
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("open a dataset to explain it"))?;
-    let key = cache_key(session, settings, background_file, rows);
-    if let Some(file) = cache.and_then(|dir| load_cached(dir, &key))
-        && let Ok(explanation) = GlobalExplanation::from_file(file, data)
-    {
-        return Ok(Batch {
-            explanation,
-            from_cache: true,
-        });
+/// What a dataset is explained with: settings, the background file if any, which rows, and
+/// where batches are cached.
+#[derive(Clone, Copy)]
+pub struct DatasetRequest<'a> {
+    pub settings: &'a ExplainSettings,
+    /// A CSV whose every row is the background, instead of the reference rows.
+    pub background_file: Option<&'a Dataset>,
+    pub rows: &'a [usize],
+    /// The cache folder; `None` computes without caching.
+    pub cache: Option<&'a Path>,
+}
+
+impl Session {
+    /// Explains `request.rows` of the session's data for `settings.targets`, from the cache
+    /// when it has them, else computing them (and caching them there).
+    pub fn explain_dataset(
+        &self,
+        request: &DatasetRequest,
+        progress: &dyn Progress,
+    ) -> Result<Batch, SessionError> {
+        let data = self
+            .data
+            .as_ref()
+            .ok_or_else(|| SessionError::NoData("open a dataset to explain it".into()))?;
+        let DatasetRequest {
+            settings,
+            background_file,
+            rows,
+            cache,
+        } = *request;
+        let key = cache_key(self, settings, background_file, rows);
+        if let Some(file) = cache.and_then(|dir| load_cached(dir, &key))
+            && let Ok(explanation) = GlobalExplanation::from_file(file, data)
+        {
+            return Ok(Batch {
+                explanation,
+                from_cache: true,
+            });
+        }
+        let background = self.background(settings, background_file)?;
+        let explanations = self.explain(rows, settings, &background, progress)?;
+        let file = AttributionsFile::build(
+            self,
+            settings,
+            &BackgroundSource::of(settings, background_file),
+            &data.source,
+            &explanations,
+        );
+        if let Some(dir) = cache {
+            store(dir, &key, &file);
+        }
+        Ok(Batch {
+            explanation: GlobalExplanation::from_file(file, data)?,
+            from_cache: false,
+        })
     }
-    let explanations = session.explain(rows, settings, background, progress)?;
-    let file = AttributionsFile::build(session, settings, source, &data.source, &explanations);
-    if let Some(dir) = cache {
-        store(dir, &key, &file);
-    }
-    Ok(Batch {
-        explanation: GlobalExplanation::from_file(file, data)?,
-        from_cache: false,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,202 @@
+//! The Explain tab's settings form: the method (every tabular method of the registry; one
+//! that cannot explain this model is disabled with its reason), its budget, the background,
+//! the seed, the explained class and the scale, and the advice on a tree model's scale.
+
+use crate::explain::{BackgroundMethod, Kind, Link, Method, TreeMode};
+use crate::session::policy::TreeScale;
+
+use super::Command;
+use super::dialogs::Purpose;
+use super::panel::PanelCtx;
+use super::widgets;
+
+/// The methods offered for `cx`'s model, each with why it cannot be used (if it cannot).
+pub fn method_choices(cx: &PanelCtx) -> Vec<(Method, Option<String>)> {
+    let fit = cx.shared.explain.fit(&cx.session.model);
+    Method::all_for(Kind::Tabular)
+        .map(|m| (m, m.unavailable(&fit)))
+        .collect()
+}
+
+/// Draws the form; `target` is the explained class (`None`: each row's predicted class).
+pub fn settings_ui(ui: &mut egui::Ui, cx: &mut PanelCtx, target: &mut Option<usize>) {
+    let session = cx.session;
+    let m = session.model.n_features();
+    let choices = method_choices(cx);
+    let background_file = cx.shared.background_file.clone();
+    let s = &mut cx.shared.explain;
+    ui.heading("Explanation");
+    egui::Grid::new("explain_settings_grid")
+        .num_columns(2)
+        .spacing([8.0, 6.0])
+        .show(ui, |ui| {
+            let label = ui.label("Method");
+            let resolved = s.resolved_method(&session.model);
+            egui::ComboBox::from_id_salt("method")
+                .selected_text(if s.method == Method::default() {
+                    format!("auto ({resolved})")
+                } else {
+                    s.method.name().to_string()
+                })
+                .show_ui(ui, |ui| {
+                    for (method, why) in &choices {
+                        let response = ui
+                            .add_enabled_ui(why.is_none(), |ui| {
+                                ui.selectable_value(&mut s.method, *method, method.name())
+                            })
+                            .inner;
+                        match why {
+                            Some(why) => response.on_disabled_hover_text(why.as_str()),
+                            None => response.on_hover_text(method.summary()),
+                        };
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+
+            if resolved.name() == "tree" {
+                let label = ui.label("Absent features");
+                egui::ComboBox::from_id_salt("tree_mode")
+                    .selected_text(s.tree_mode.name())
+                    .show_ui(ui, |ui| {
+                        for mode in [TreeMode::Interventional, TreeMode::PathDependent] {
+                            ui.selectable_value(&mut s.tree_mode, mode, mode.name());
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "interventional: taken from the background rows (the same values \
+                         as exact); path-dependent: integrated out along the trees' \
+                         splits, weighted by the training rows",
+                    );
+                ui.end_row();
+            }
+
+            let label = ui.label("Budget");
+            let sampled = resolved.is_sampled();
+            let mut budget = s.budget(m);
+            let r = ui
+                .add_enabled(
+                    sampled,
+                    egui::DragValue::new(&mut budget)
+                        .range(16..=crate::explain::settings::MAX_SAMPLES)
+                        .speed(16),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("Coalitions evaluated per row (default 2·M + 2048)")
+                .on_disabled_hover_text(format!("{resolved} does not sample"));
+            if r.changed() {
+                s.samples = Some(budget);
+            }
+            ui.end_row();
+
+            let label = ui.label("Background");
+            ui.add_enabled(
+                background_file.is_none(),
+                egui::DragValue::new(&mut s.background_rows)
+                    .range(1..=1000)
+                    .suffix(" rows"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Reference rows from the training split")
+            .on_disabled_hover_text("Every row of the background file is used");
+            ui.end_row();
+
+            ui.label("");
+            ui.horizontal(|ui| match &background_file {
+                Some(file) => {
+                    ui.label(format!("{} ({} rows)", file.source, file.len()));
+                    if ui.small_button("Clear").clicked() {
+                        cx.commands.push(Command::SetBackground(None));
+                    }
+                }
+                None => {
+                    if ui
+                        .button("From file…")
+                        .on_hover_text("Use every row of a CSV as the background")
+                        .clicked()
+                    {
+                        cx.commands.push(Command::Choose(Purpose::Background));
+                    }
+                }
+            });
+            ui.end_row();
+
+            let label = ui.label("Picked by");
+            egui::ComboBox::from_id_salt("background_method")
+                .selected_text(s.background_method.name())
+                .show_ui(ui, |ui| {
+                    for method in [
+                        BackgroundMethod::Random,
+                        BackgroundMethod::First,
+                        BackgroundMethod::Kmeans,
+                    ] {
+                        ui.selectable_value(&mut s.background_method, method, method.name());
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            ui.end_row();
+
+            let label = ui.label("Seed");
+            ui.add(egui::DragValue::new(&mut s.seed))
+                .labelled_by(label.id);
+            ui.end_row();
+
+            let classes = session.model.task().class_names();
+            if !classes.is_empty() {
+                widgets::class_choice(ui, "target", classes, target, "predicted class");
+                ui.end_row();
+
+                ui.label("Scale");
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut s.link, Link::Identity, "probability");
+                    ui.selectable_value(&mut s.link, Link::Logit, "log-odds");
+                });
+                ui.end_row();
+            }
+        });
+    tree_scale_note(ui, cx);
+}
+
+/// Says which scale a tree model is explained in, and offers the exact one.
+fn tree_scale_note(ui: &mut egui::Ui, cx: &mut PanelCtx) {
+    let s = &mut cx.shared.explain;
+    match cx.session.tree_scale(s.method, s.link) {
+        None => {}
+        Some(TreeScale::NotASum) => {
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(
+                        "This ensemble's scores are not a sum over its trees: explained by \
+                         sampling.",
+                    )
+                    .small(),
+                )
+                .wrap(),
+            );
+        }
+        Some(TreeScale::Exact { space, used }) => {
+            if used {
+                ui.small(format!("Exact TreeSHAP, in the trees' own {space} scale."));
+            }
+        }
+        Some(TreeScale::Sampled {
+            space,
+            exact_space,
+            exact_link,
+        }) => {
+            ui.horizontal_wrapped(|ui| {
+                ui.small(format!(
+                    "The {space} of a tree model is explained by sampling; TreeSHAP is exact \
+                     in {exact_space}."
+                ));
+                if ui.small_button(format!("Use {exact_space}")).clicked() {
+                    s.link = exact_link;
+                }
+            });
+        }
+    }
+}

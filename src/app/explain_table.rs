@@ -1,0 +1,157 @@
+//! The Explain tab's result: the waterfall, then a table of every feature with its value
+//! (editable in a what-if), its percentile and reference range among the reference rows
+//! (named on screen), and its attribution ± 95% interval.
+
+use crate::session::Session;
+use crate::session::row::{RowResult, reference_population};
+
+use super::explain_view::ExplainView;
+use super::waterfall::waterfall_ui;
+use super::{theme, widgets};
+
+/// "What if: benign with probability 62% (the row as recorded: malignant, 92%)".
+pub fn what_if_line(ui: &mut egui::Ui, session: &Session, row: usize, e: &RowResult) {
+    let (Some(outputs), Some(p)) = (&e.what_if, &session.predictions) else {
+        return;
+    };
+    let names = session.model.task().class_names();
+    if names.is_empty() {
+        ui.label(format!(
+            "What if: {} (as recorded: {})",
+            widgets::format_value(outputs[0]),
+            widgets::format_value(p.outputs[[row, 0]])
+        ));
+        return;
+    }
+    let best = (0..outputs.len())
+        .max_by(|&a, &b| outputs[a].total_cmp(&outputs[b]))
+        .unwrap_or(0);
+    let was = p.predicted.get(row).copied().unwrap_or(0);
+    let text = format!(
+        "What if: {} with probability {:.1}% (as recorded: {}, {:.1}%)",
+        names[best],
+        outputs[best] * 100.0,
+        names[was],
+        p.outputs[[row, was]] * 100.0
+    );
+    if best != was {
+        ui.colored_label(theme::BAD, egui::RichText::new(text).strong());
+    } else {
+        ui.label(egui::RichText::new(text).strong());
+    }
+}
+
+pub fn result_ui(
+    ui: &mut egui::Ui,
+    session: &Session,
+    explained: &RowResult,
+    view: &mut ExplainView,
+) {
+    waterfall_ui(ui, &explained.spec);
+    ui.add_space(8.0);
+    let Some(data) = &session.data else { return };
+    let population = reference_population(data);
+    let a = &explained.explanation.attribution;
+    let mut order: Vec<usize> = (0..a.values.len()).collect();
+    // While editing, rows keep their place so the value under the pointer does not move.
+    if view.what_if.is_none() {
+        order.sort_by(|&x, &y| a.values[y].abs().total_cmp(&a.values[x].abs()));
+    }
+    let editing: Option<Vec<f32>> = view.what_if.as_ref().map(|w| w.values.clone());
+    let mut edits: Vec<(usize, f32)> = Vec::new();
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    egui_extras::TableBuilder::new(ui)
+        .id_salt("attribution_table")
+        .striped(true)
+        .column(egui_extras::Column::auto().at_least(180.0))
+        .column(egui_extras::Column::auto().at_least(80.0))
+        .column(egui_extras::Column::auto().at_least(80.0))
+        .column(egui_extras::Column::exact(110.0))
+        .column(egui_extras::Column::remainder())
+        .header(row_height, |mut h| {
+            for (title, hover) in [
+                ("Feature", None),
+                ("Value", None),
+                (
+                    "Percentile",
+                    Some(format!("The value's percentile among {population}")),
+                ),
+                (
+                    "Reference range",
+                    Some(format!("5th–95th percentile of {population}")),
+                ),
+                ("Attribution", None),
+            ] {
+                h.col(|ui| {
+                    let r = ui.strong(title);
+                    if let Some(hover) = hover {
+                        r.on_hover_text(hover);
+                    }
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(row_height, order.len(), |mut r| {
+                let j = order[r.index()];
+                r.col(|ui| {
+                    ui.label(&data.feature_names[j]);
+                });
+                r.col(|ui| match &editing {
+                    Some(values) => {
+                        let mut v = values[j];
+                        // The range seen in the reference data, computed with the explanation.
+                        let (lo, hi) = explained.ranges.get(j).map_or((v, v), |r| (r.min, r.max));
+                        let speed = ((hi - lo) / 300.0).max(f32::EPSILON) as f64;
+                        let response = ui
+                            .add(egui::DragValue::new(&mut v).speed(speed))
+                            .on_hover_text(format!(
+                                "recorded {} · seen from {} to {} in {population}",
+                                widgets::format_value(data.x[[explained.row, j]]),
+                                widgets::format_value(lo),
+                                widgets::format_value(hi)
+                            ));
+                        response.widget_info(|| {
+                            egui::WidgetInfo::labeled(
+                                egui::Role::SpinButton,
+                                true,
+                                &data.feature_names[j],
+                            )
+                        });
+                        if response.changed() {
+                            edits.push((j, v));
+                        }
+                    }
+                    None => {
+                        ui.monospace(widgets::format_value(explained.values[j]));
+                    }
+                });
+                r.col(|ui| {
+                    if let Some(range) = explained.ranges.get(j) {
+                        ui.monospace(format!("{:.0}%", range.percentile));
+                    }
+                });
+                r.col(|ui| {
+                    if let Some(range) = explained.ranges.get(j) {
+                        widgets::range_bar(
+                            ui,
+                            range,
+                            session.model.task().class_names(),
+                            population,
+                        );
+                    }
+                });
+                r.col(|ui| {
+                    let v = a.values[j];
+                    let colour = if v >= 0.0 { theme::UP } else { theme::DOWN };
+                    let text = match &a.std_err {
+                        Some(e) => format!("{v:+.4} ± {:.4}", 1.96 * e[j]),
+                        None => format!("{v:+.4}"),
+                    };
+                    ui.colored_label(colour, egui::RichText::new(text).monospace());
+                });
+            });
+        });
+    for (j, v) in edits {
+        view.edit(j, v);
+    }
+}

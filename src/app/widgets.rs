@@ -1,0 +1,213 @@
+//! Widgets shared by the panels, so no panel imports another: the explained-class choice, a
+//! value's reference-range bar, a job's progress line, a control disabled with its reason,
+//! and how the window words a setting that cannot work.
+
+use crate::data::{Labels, Split};
+use crate::explain::Setting;
+use crate::report::reference::Range;
+use crate::session::Session;
+
+use super::jobs::JobProgress;
+
+/// A setting error worded for the window: the control that sets it, its value, what is wrong.
+pub fn word_setting(setting: Setting, value: &str, problem: &str) -> String {
+    let control = match setting {
+        Setting::Method => "Method",
+        Setting::Samples => "Budget",
+        Setting::Tolerance => "Tolerance",
+        Setting::Link => "Scale",
+        Setting::Target => "Explained class",
+        Setting::Background => "Background",
+        Setting::Param(name) => name,
+    };
+    format!("{control} {value} {problem}")
+}
+
+/// A labelled choice of the explained class: `default` (described by `default_label`), or
+/// one class. A stale index (of another model's classes) shows as the default.
+pub fn class_choice(
+    ui: &mut egui::Ui,
+    id: &str,
+    classes: &[String],
+    target: &mut Option<usize>,
+    default_label: &str,
+) {
+    if target.is_some_and(|c| c >= classes.len()) {
+        *target = None;
+    }
+    let label = ui.label("Explain");
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(match *target {
+            Some(c) => classes[c].clone(),
+            None => default_label.to_string(),
+        })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(target, None, default_label);
+            for (c, name) in classes.iter().enumerate() {
+                ui.selectable_value(target, Some(c), name);
+            }
+        })
+        .response
+        .labelled_by(label.id);
+}
+
+/// A value as people read it: up to 6 significant digits, no trailing zeros.
+pub fn format_value(v: f32) -> String {
+    let a = v.abs();
+    if v == 0.0 || !v.is_finite() {
+        return v.to_string();
+    }
+    if !(1e-4..1e7).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let decimals = (5 - a.log10().floor() as i32).max(0) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// A job's progress bar with Cancel; `text(done, total)` labels it. Returns true when Cancel
+/// was clicked.
+pub fn progress_ui(
+    ui: &mut egui::Ui,
+    progress: &JobProgress,
+    text: impl Fn(u64, u64) -> String,
+) -> bool {
+    let done = progress.done();
+    let total = progress.total;
+    let mut label = text(done, total);
+    if total > 0 && done > 0 && done < total {
+        let secs = progress.elapsed_secs() * (total - done) as f64 / done as f64;
+        label.push_str(&format!(" · about {} left", duration(secs)));
+    }
+    let mut cancel = false;
+    ui.horizontal(|ui| {
+        let bar = if total > 0 {
+            egui::ProgressBar::new((done as f32 / total as f32).min(1.0))
+        } else {
+            egui::ProgressBar::new(0.0)
+        };
+        ui.add(bar.desired_width(300.0).text(label).animate(true));
+        cancel = ui.button("Cancel").clicked();
+    });
+    cancel
+}
+
+/// Seconds in words: `12 s`, `3 min`.
+pub fn duration(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{:.0} s", secs.max(1.0))
+    } else {
+        format!("{:.0} min", secs / 60.0)
+    }
+}
+
+/// A small bar: the reference rows' 5th–95th percentile band and the row's value (red when
+/// outside it); hovering gives the percentiles overall and per class among `population`.
+pub fn range_bar(ui: &mut egui::Ui, r: &Range, class_names: &[String], population: &str) {
+    use crate::report::words::number;
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(100.0, 12.0), egui::Sense::hover());
+    let span = (r.max - r.min).max(f32::MIN_POSITIVE);
+    let x = |v: f32| rect.left() + ((v - r.min) / span).clamp(0.0, 1.0) * rect.width();
+    let mid = rect.center().y;
+    let p = ui.painter();
+    p.rect_filled(
+        egui::Rect::from_min_max(
+            egui::pos2(rect.left(), mid - 2.5),
+            egui::pos2(rect.right(), mid + 2.5),
+        ),
+        2.0,
+        ui.visuals().faint_bg_color,
+    );
+    p.rect_filled(
+        egui::Rect::from_min_max(
+            egui::pos2(x(r.p5), mid - 2.5),
+            egui::pos2(x(r.p95), mid + 2.5),
+        ),
+        2.0,
+        egui::Color32::from_rgb(0x6a, 0x8c, 0xc8),
+    );
+    let mark = if r.is_unusual() {
+        super::theme::UP
+    } else {
+        super::theme::DOWN
+    };
+    p.rect_filled(
+        egui::Rect::from_center_size(egui::pos2(x(r.value), mid), egui::vec2(3.0, 12.0)),
+        0.0,
+        mark,
+    );
+    let by_class: Vec<String> = r
+        .by_class
+        .iter()
+        .filter_map(|(c, pct)| Some(format!("{pct:.0}% of {}", class_names.get(*c)?)))
+        .collect();
+    response.on_hover_text(format!(
+        "{} · {:.0}th percentile of {population}{}\n5th–95th percentile: {} to {} (median {})",
+        number(r.value as f64),
+        r.percentile,
+        if by_class.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by_class.join(", "))
+        },
+        number(r.p5 as f64),
+        number(r.p95 as f64),
+        number(r.p50 as f64)
+    ));
+}
+
+/// The row's heading and one line: predicted class and probability, true class, split.
+pub fn prediction_header(ui: &mut egui::Ui, session: &Session, row: usize) {
+    let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
+        return;
+    };
+    if row >= predictions.len() {
+        return;
+    }
+    let class_names = session.model.task().class_names();
+    ui.heading(format!("Row {row}"));
+    ui.horizontal_wrapped(|ui| {
+        match predictions.predicted.get(row) {
+            Some(&c) => {
+                ui.label("Predicted");
+                ui.strong(&class_names[c]);
+                ui.label(format!(
+                    "with probability {:.1}%",
+                    predictions.confidence[row] * 100.0
+                ));
+            }
+            None => {
+                ui.label("Predicted value");
+                ui.strong(format!("{:.4}", predictions.outputs[[row, 0]]));
+            }
+        }
+        match (&data.labels, predictions.is_correct(row, data.classes())) {
+            (Some(Labels::Classes(t)), correct) => {
+                ui.separator();
+                ui.label("True class");
+                ui.strong(&class_names[t[row]]);
+                match correct {
+                    Some(true) => ui.colored_label(super::theme::GOOD, "✓ correct"),
+                    _ => ui.colored_label(super::theme::BAD, "✗ wrong"),
+                };
+            }
+            (Some(Labels::Values(v)), _) => {
+                ui.separator();
+                ui.label(format!("True value {:.4}", v[row]));
+            }
+            (None, _) => {}
+        }
+        if let Some(split) = data.split.as_ref().and_then(|s| s.get(row)) {
+            ui.separator();
+            ui.weak(match split {
+                Split::Train => "training row",
+                Split::Test => "test row",
+                Split::Other => "other split",
+            });
+        }
+    });
+}

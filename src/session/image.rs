@@ -1,0 +1,115 @@
+//! Explaining images: each image's saliency map for its classes, the map's faithfulness
+//! (deletion and insertion against random orders) and, on request, the model-randomisation
+//! sanity check (Adebayo et al. 2018) — one path for the command line and the window.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{Session, SessionError};
+use crate::analysis::faithfulness::{Faithfulness, map_correlation};
+use crate::explain::image::{ImageSettings, SaliencyMap};
+use crate::explain::{ExplainError, Progress};
+
+/// Steps of each deletion and insertion curve.
+pub const FAITHFULNESS_STEPS: usize = 20;
+
+/// What to compute for each image besides its map.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageRequest {
+    pub settings: ImageSettings,
+    /// Deletion and insertion curves.
+    pub faithfulness: bool,
+    /// The map under a model whose last layer is random (doubles the work).
+    pub sanity: bool,
+}
+
+/// One image's saliency map for one class.
+#[derive(Clone, Debug)]
+pub struct ImageExplanation {
+    pub row: usize,
+    pub target: usize,
+    pub map: SaliencyMap,
+    pub faithfulness: Option<Faithfulness>,
+    /// Correlation with the map under the model with a random last layer.
+    pub randomized: Option<f64>,
+    pub seconds: f64,
+    pub settings: ImageSettings,
+}
+
+impl Session {
+    /// Saliency maps of the images `rows` for `targets_of(row)`, with what `request` asks
+    /// besides; images in parallel, each batching its own model calls.
+    pub fn explain_images(
+        &self,
+        rows: &[usize],
+        request: &ImageRequest,
+        targets_of: &(dyn Fn(usize) -> Vec<usize> + Sync),
+        progress: &dyn Progress,
+    ) -> Result<Vec<ImageExplanation>, SessionError> {
+        let data = self
+            .data
+            .as_ref()
+            .ok_or_else(|| SessionError::NoData("open images to explain them".into()))?;
+        let images = data
+            .images
+            .as_ref()
+            .ok_or_else(|| SessionError::NoData(format!("{} is not image data", data.source)))?;
+        if let Some(&bad) = rows.iter().find(|&&r| r >= data.len()) {
+            return Err(SessionError::NoData(format!(
+                "row {bad} is out of range: the data has {} images",
+                data.len()
+            )));
+        }
+        let settings = &request.settings;
+        let shape = &images.shape;
+        let explainer = settings.explainer(&self.model, shape)?;
+        let random = match request.sanity {
+            true => Some(self.model.with_randomized_last_layer(0)?),
+            false => None,
+        };
+        let per_row = rows
+            .par_iter()
+            .map(|&row| {
+                let x = data.x.row(row).to_vec();
+                let out = targets_of(row)
+                    .into_iter()
+                    .map(|target| {
+                        let started = Instant::now();
+                        let input = settings.input(&x, shape, target);
+                        let map = explainer.explain(&self.model, &input, progress)?;
+                        let faithfulness = match request.faithfulness {
+                            true => Some(Faithfulness::measure(
+                                &*self.model,
+                                &input,
+                                &map,
+                                FAITHFULNESS_STEPS,
+                                progress,
+                            )?),
+                            false => None,
+                        };
+                        let randomized = match &random {
+                            Some(random) => {
+                                let other = explainer.explain(random, &input, progress)?;
+                                Some(map_correlation(&map, &other))
+                            }
+                            None => None,
+                        };
+                        Ok(ImageExplanation {
+                            row,
+                            target,
+                            map,
+                            faithfulness,
+                            randomized,
+                            seconds: started.elapsed().as_secs_f64(),
+                            settings: settings.clone(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ExplainError>>();
+                progress.row_done();
+                out
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(per_row.into_iter().flatten().collect())
+    }
+}
