@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use tract_onnx::pb::{self, ModelProto};
+use tract_onnx::pb::{self, GraphProto, ModelProto};
 
 use super::ModelError;
 
@@ -116,7 +116,7 @@ impl Signature {
                 .map(TensorInfo::of)
                 .collect(),
             outputs: graph.output.iter().map(TensorInfo::of).collect(),
-            operators: super::onnx::operator_counts(graph),
+            operators: operator_counts(graph),
             opsets: proto
                 .opset_import
                 .iter()
@@ -134,4 +134,13 @@ impl Signature {
                 .to_string(),
         })
     }
+}
+
+/// Operators used by a graph, with how often each occurs.
+fn operator_counts(graph: &GraphProto) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for node in &graph.node {
+        *counts.entry(node.op_type.clone()).or_insert(0) += 1;
+    }
+    counts
 }

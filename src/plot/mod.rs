@@ -1,16 +1,37 @@
 //! Charts as specs — plain data saying what to draw — rendered to PNG and SVG with plotters
 //! ([`render`]). The window draws the same specs with egui, so an export looks like the screen.
 //!
+//! One chart per file, each holding its spec and its plotters drawing:
+//!
 //! - [`waterfall`]: one row's attribution, from the base value to the output.
-//! - [`global`]: the dataset-wide charts (beeswarm, importance, dependence, reliability).
+//! - [`beeswarm`], [`importance`], [`dependence`], [`reliability`], [`confusion`]: the
+//!   dataset-wide charts, also reachable together as [`global`].
+//! - [`dots`]: the dots of the beeswarm and dependence plots, and their colours.
+//! - [`overlay`]: a saliency map laid over its image.
 
-pub mod charts;
-pub mod global;
+pub mod beeswarm;
+pub mod confusion;
+pub mod dependence;
+pub mod dots;
+pub mod importance;
 pub mod overlay;
+mod pen;
+pub mod reliability;
 pub mod render;
 pub mod waterfall;
 
 pub use waterfall::{WaterfallBar, WaterfallSpec};
+
+/// The dataset-wide chart specs (beeswarm, importance, dependence, reliability, confusion) and
+/// their dots, under one path.
+pub mod global {
+    pub use super::beeswarm::{BeeFeature, BeeswarmSpec};
+    pub use super::confusion::ConfusionSpec;
+    pub use super::dependence::{DependenceSpec, interaction_partner};
+    pub use super::dots::{Dot, colour_scale, value_rgb};
+    pub use super::importance::ImportanceSpec;
+    pub use super::reliability::ReliabilitySpec;
+}
 
 /// Red: pushes the output up (shap's convention).
 pub const UP_RGB: (u8, u8, u8) = (0xff, 0x00, 0x51);
@@ -56,5 +77,38 @@ mod tests {
         assert_eq!(short_number(1420.0), "1420");
         assert_eq!(short_number(-0.04), "-0.0400");
         assert_eq!(short_number(12.345), "12.3");
+    }
+}
+
+/// Attributions and feature values of 40 rows over three features, for the charts' tests.
+#[cfg(test)]
+mod test_data {
+    use ndarray::Array2;
+
+    use super::beeswarm::BeeswarmSpec;
+
+    /// (attributions, feature values, row numbers, feature names).
+    pub(super) fn sample() -> (Array2<f64>, Array2<f32>, Vec<usize>, Vec<String>) {
+        let values = Array2::from_shape_fn((40, 3), |(r, j)| {
+            (r as f64 - 20.0) * (j as f64 + 1.0) / 100.0
+        });
+        let features = Array2::from_shape_fn((40, 3), |(r, j)| (r * (j + 1)) as f32);
+        let rows: Vec<usize> = (0..40).collect();
+        let names: Vec<String> = vec!["alpha".into(), "beta".into(), "gamma".into()];
+        (values, features, rows, names)
+    }
+
+    /// The beeswarm of [`sample`].
+    pub(super) fn sample_beeswarm() -> BeeswarmSpec {
+        let (values, features, rows, names) = sample();
+        BeeswarmSpec::new(
+            "Swarm".into(),
+            "P(a)".into(),
+            &names,
+            &rows,
+            values.view(),
+            features.view(),
+            10,
+        )
     }
 }

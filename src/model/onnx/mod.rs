@@ -1,0 +1,240 @@
+//! Loading an ONNX file into a runnable, batched [`OnnxModel`].
+//!
+//! The stages follow tract's own: bytes → `ModelProto` (prepared: ZipMap cut off, graph pruned
+//! to the score output, operators checked) → tract `InferenceModel` with a symbolic batch
+//! dimension → optimised runnable plan. The prepared proto also yields the [`Signature`] shown by
+//! `loupe info`, the task and the class names.
+//!
+//! - `prepare`: the proto made ready for tract (ZipMap cut off, graph pruned, sizes checked).
+//! - `task`: which output holds the scores, what they are, and the class names.
+//! - `plan`: tract plans for batches of rows, and how many rows a batch holds.
+//! - `predict`: running the plans on rows, batch by batch in parallel.
+//! - `variants`: other models made from the same file (the randomisation check).
+
+mod plan;
+mod predict;
+mod prepare;
+mod task;
+mod variants;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use tract_onnx::prelude::*;
+
+use super::card::ModelCard;
+use super::signature::Signature;
+use super::trees::TreeEnsemble;
+use super::{ModelError, ScoreKind, Task};
+use plan::{batch_plan, batch_rows, cam_plan};
+use prepare::{onnx_with_loupe_ops, prepare_graph};
+use task::task_for;
+
+/// Activations of a layer: the shape of one row's, and every row's values one after another.
+pub type Activations = (Vec<usize>, Vec<f32>);
+
+/// A loaded ONNX model, ready to predict batches of rows.
+pub struct OnnxModel {
+    name: String,
+    sha256: String,
+    signature: Signature,
+    card: ModelCard,
+    task: Task,
+    score_kind: ScoreKind,
+    /// Name of the output tensor the scores are read from.
+    score_output: String,
+    /// Shape of one input row, without the batch dimension.
+    row_shape: Vec<usize>,
+    /// Number of columns the raw score output has per row.
+    raw_columns: usize,
+    plan: Arc<TypedRunnableModel>,
+    /// Rows per batch (see [`plan::batch_rows`]).
+    batch_rows: usize,
+    /// The same graph for exactly `batch_rows` rows.
+    full_batch_plan: Arc<TypedRunnableModel>,
+    /// The tree ensemble that maps the input straight to the scores, for TreeSHAP.
+    trees: Result<Arc<TreeEnsemble>, String>,
+    /// The graph up to the card's `cam_layer` (convolutional activations), for Score-CAM.
+    cam_plan: Option<Arc<TypedRunnableModel>>,
+    /// The file's bytes, for variants of the model (the randomisation check).
+    bytes: Arc<[u8]>,
+}
+
+impl std::fmt::Debug for OnnxModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxModel")
+            .field("name", &self.name)
+            .field("task", &self.task)
+            .finish()
+    }
+}
+
+impl OnnxModel {
+    /// Loads `path` and the card beside it (`<stem>.card.json`), if there is one.
+    pub fn load(path: &Path) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+        let card = ModelCard::beside(path)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Self::from_bytes(&bytes, card, &name, path.parent())
+    }
+
+    /// Loads a model held in memory (the bundled sample, or bytes from elsewhere). `model_dir` is
+    /// where external tensor data would be found.
+    pub fn from_bytes(
+        bytes: &[u8],
+        card: Option<ModelCard>,
+        name: &str,
+        model_dir: Option<&Path>,
+    ) -> Result<Self, ModelError> {
+        crate::guard::guarded(|| Self::from_bytes_unguarded(bytes, card, name, model_dir)).map_err(
+            |panic| {
+                ModelError::Invalid(format!(
+                    "the model cannot be run: tract failed on it ({panic})"
+                ))
+            },
+        )?
+    }
+
+    fn from_bytes_unguarded(
+        bytes: &[u8],
+        card: Option<ModelCard>,
+        name: &str,
+        model_dir: Option<&Path>,
+    ) -> Result<Self, ModelError> {
+        let onnx = onnx_with_loupe_ops();
+        let mut proto = onnx
+            .proto_model_for_read(&mut &bytes[..])
+            .map_err(|e| ModelError::NotOnnx(format!("{e:#}")))?;
+        let meta = ModelCard::from_metadata(
+            proto
+                .metadata_props
+                .iter()
+                .map(|p| (p.key.as_str(), p.value.as_str())),
+        );
+        let card = card.unwrap_or_default().or(meta);
+        let signature = Signature::of(&proto)?;
+        let original = proto.clone();
+        let prepared = prepare_graph(&mut proto, &card, &onnx)?;
+
+        let dir = model_dir.and_then(|d| d.to_str());
+        let parsed = onnx
+            .parse(&proto, dir)
+            .map_err(|e| ModelError::tract("reading the graph", e))?;
+        if !parsed.unresolved_inputs.is_empty() {
+            return Err(ModelError::Invalid(format!(
+                "the graph uses tensors nothing produces: {}",
+                parsed.unresolved_inputs.join(", ")
+            )));
+        }
+        let (plan, raw_columns, largest) =
+            batch_plan(parsed.model.clone(), None, &prepared.row_shape)?;
+        let rows_per_batch = batch_rows(prepared.row_shape.iter().product(), largest);
+        let (full_batch_plan, _, _) =
+            batch_plan(parsed.model, Some(rows_per_batch), &prepared.row_shape)?;
+
+        let cam_plan = match &card.cam_layer {
+            Some(layer) => Some(cam_plan(original, layer, &prepared.row_shape, &onnx, dir)?),
+            None => None,
+        };
+        let score_kind = prepared.score_kind(raw_columns, &card);
+        let task = task_for(score_kind, raw_columns, &card, prepared.labels)?;
+        Ok(OnnxModel {
+            name: name.to_string(),
+            sha256: crate::hex(&Sha256::digest(bytes)),
+            signature,
+            card,
+            task,
+            score_kind,
+            score_output: prepared.score,
+            row_shape: prepared.row_shape,
+            raw_columns,
+            plan,
+            batch_rows: rows_per_batch,
+            full_batch_plan,
+            trees: prepared.trees,
+            cam_plan,
+            bytes: Arc::from(bytes),
+        })
+    }
+
+    /// The tree ensemble this model is, when its graph is one (possibly behind casts and
+    /// identities) from the input to the score output.
+    pub fn trees(&self) -> Option<&Arc<TreeEnsemble>> {
+        self.trees.as_ref().ok()
+    }
+
+    /// Why [`Self::trees`] is `None`, or a description of the ensemble.
+    pub fn tree_note(&self) -> String {
+        match &self.trees {
+            Ok(t) => format!(
+                "{} trees, up to {} deep, {} nodes",
+                t.n_trees(),
+                t.max_depth.saturating_sub(1),
+                t.nodes.len()
+            ),
+            Err(why) => why.clone(),
+        }
+    }
+
+    /// The file name the model was loaded from.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// SHA-256 of the model file, lowercase hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Inputs, outputs and operators as the file declares them.
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// The card (file card merged over ONNX metadata).
+    pub fn card(&self) -> &ModelCard {
+        &self.card
+    }
+
+    /// Classification (with class names) or regression.
+    pub fn task(&self) -> &Task {
+        &self.task
+    }
+
+    /// How the raw score output is turned into predictions.
+    pub fn score_kind(&self) -> ScoreKind {
+        self.score_kind
+    }
+
+    /// Name of the output tensor the scores are read from.
+    pub fn score_output(&self) -> &str {
+        &self.score_output
+    }
+
+    /// Number of input values per row (the product of the row shape).
+    pub fn n_features(&self) -> usize {
+        self.row_shape.iter().product()
+    }
+
+    /// Shape of one input row without the batch dimension.
+    pub fn row_shape(&self) -> &[usize] {
+        &self.row_shape
+    }
+
+    /// Feature names from the card, if it gives them.
+    pub fn feature_names(&self) -> Option<&[String]> {
+        self.card.feature_names.as_deref()
+    }
+
+    /// Number of columns [`Self::predict`] returns: classes, or regression outputs.
+    pub fn n_outputs(&self) -> usize {
+        match &self.task {
+            Task::Classification { class_names, .. } => class_names.len(),
+            Task::Regression { .. } => self.raw_columns,
+        }
+    }
+}

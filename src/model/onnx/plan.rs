@@ -1,0 +1,152 @@
+//! tract plans for the prepared graph: one with a symbolic batch, one specialised to full
+//! batches, and the graph cut at the card's `cam_layer`; and how many rows a batch holds so
+//! that it stays in cache and within Loupe's memory limit.
+
+use std::sync::Arc;
+
+use tract_onnx::pb::{self, ModelProto};
+use tract_onnx::prelude::*;
+
+use super::prepare::{MAX_VALUES_PER_ROW, prune_to, too_large};
+use super::task::score_columns;
+use crate::model::ModelError;
+
+/// Rows per model call. Big enough to amortise tract's per-run overhead, small enough that a
+/// few hundred rows still spread over every core.
+const BATCH_ROWS: usize = 1024;
+
+/// Values per batch for wide rows (images): tract's convolutions run fastest on small batches
+/// that stay in cache (measured: 963 64×64×3 images take 470 ms in batches of 8, 660 ms in
+/// batches of 32), and more batches spread over more cores. Narrow rows (tabular) keep
+/// `BATCH_ROWS`.
+const BATCH_VALUES: usize = 1 << 13;
+
+/// Values the largest tensor of one batch may hold (1 GB of f32); batches shrink to fit.
+const MAX_VALUES_PER_BATCH: u128 = 1 << 28;
+
+/// Rows per batch for rows of `width` values: `BATCH_ROWS` for up to 128 values, else about
+/// `BATCH_VALUES` values' worth (a power of two, at least 2); fewer when the graph's largest
+/// tensor (`largest` values per row) would pass `MAX_VALUES_PER_BATCH`.
+pub(super) fn batch_rows(width: usize, largest: u128) -> usize {
+    let rows = if width <= 128 {
+        BATCH_ROWS
+    } else {
+        let fit = (BATCH_VALUES / width).clamp(2, BATCH_ROWS);
+        1 << fit.ilog2()
+    };
+    let fit = (MAX_VALUES_PER_BATCH / largest.max(1)).max(1);
+    rows.min(fit.min(BATCH_ROWS as u128) as usize)
+}
+
+/// A runnable plan of `model` for batches of `rows` rows (any number when `None`), with the
+/// number of score columns and the size of the graph's largest tensor per row. One plan with a
+/// symbolic batch serves any number of rows; a second, specialised to full batches, lets tract
+/// pick kernels for a known size on the hot path.
+pub(super) fn batch_plan(
+    mut model: InferenceModel,
+    rows: Option<usize>,
+    row_shape: &[usize],
+) -> Result<(Arc<TypedRunnableModel>, usize, u128), ModelError> {
+    let batch: TDim = match rows {
+        Some(n) => n.into(),
+        None => model.symbols.sym("N").into(),
+    };
+    let mut dims = vec![batch];
+    dims.extend(row_shape.iter().map(|&d| TDim::from(d)));
+    model
+        .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), dims))
+        .map_err(|e| ModelError::tract("setting the input shape", e))?;
+    let typed = model
+        .into_typed()
+        .map_err(|e| ModelError::tract("analysing the graph", e))?;
+    let columns = score_columns(&typed)?;
+    let largest = largest_tensor(&typed);
+    if rows.is_none() && largest.1 > MAX_VALUES_PER_ROW {
+        return Err(too_large(
+            &largest.0,
+            &crate::thousands(largest.1),
+            " per row",
+        ));
+    }
+    let plan = typed
+        .into_optimized()
+        .and_then(|m| m.into_runnable())
+        .map_err(|e| ModelError::tract("optimising the graph", e))?;
+    Ok((plan, columns, largest.1))
+}
+
+/// The node computing the largest tensor per row, and its size in values (symbolic dimensions,
+/// the batch, counted as 1). Weights and inputs are not computed, so not counted.
+fn largest_tensor(model: &TypedModel) -> (String, u128) {
+    model
+        .nodes()
+        .iter()
+        .filter(|n| !n.inputs.is_empty())
+        .flat_map(|n| n.outputs.iter().map(move |o| (n, o)))
+        .map(|(n, o)| {
+            let values = o.fact.shape.iter().fold(1u128, |acc, d| {
+                let d = d.to_i64().map_or(1, |v| v.max(0) as u128);
+                acc.saturating_mul(d)
+            });
+            (n.name.clone(), values)
+        })
+        .max_by_key(|(_, v)| *v)
+        .unwrap_or_default()
+}
+
+/// The graph pruned to `layer`, as a plan with a symbolic batch.
+pub(super) fn cam_plan(
+    mut proto: ModelProto,
+    layer: &str,
+    row_shape: &[usize],
+    onnx: &tract_onnx::Onnx,
+    dir: Option<&str>,
+) -> Result<Arc<TypedRunnableModel>, ModelError> {
+    let graph = proto
+        .graph
+        .as_mut()
+        .ok_or_else(|| ModelError::NotOnnx("the file holds no graph".into()))?;
+    if !graph
+        .node
+        .iter()
+        .any(|n| n.output.iter().any(|o| o == layer))
+    {
+        return Err(ModelError::Card(format!(
+            "cam_layer `{layer}` is not a tensor of the graph"
+        )));
+    }
+    graph.output = vec![pb::ValueInfoProto {
+        name: layer.to_string(),
+        ..Default::default()
+    }];
+    prune_to(graph, layer);
+    let parsed = onnx
+        .parse(&proto, dir)
+        .map_err(|e| ModelError::tract("reading the graph up to cam_layer", e))?;
+    let mut model = parsed.model;
+    let mut dims = vec![TDim::from(model.symbols.sym("N"))];
+    dims.extend(row_shape.iter().map(|&d| TDim::from(d)));
+    model
+        .set_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), dims))
+        .map_err(|e| ModelError::tract("setting the input shape", e))?;
+    let plan = model
+        .into_typed()
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .map_err(|e| ModelError::tract("optimising the graph up to cam_layer", e))?;
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_shrink_for_wide_rows_and_large_tensors() {
+        assert_eq!(batch_rows(30, 64), BATCH_ROWS);
+        assert_eq!(batch_rows(64 * 64 * 3, 64 * 64 * 16), 2);
+        // A graph whose largest tensor is a million values per row: 256 rows make 1 GB.
+        assert_eq!(batch_rows(30, 1 << 20), 256);
+        assert_eq!(batch_rows(30, MAX_VALUES_PER_ROW), 1);
+    }
+}

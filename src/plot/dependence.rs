@@ -1,0 +1,205 @@
+//! A feature's dependence plot: its value against its attribution, one dot per row, coloured
+//! by the feature it interacts with most ([`interaction_partner`]).
+
+use ndarray::ArrayView2;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use super::dots::{Dot, colour_scale, value_rgb};
+use super::pen::{FAINT, INK, Pen, RIGHT, Result, TOP, WIDTH, rgb};
+use super::render::Chart;
+use super::{nice_ticks, short_number};
+
+/// A feature's dependence plot: its value against its attribution, coloured by the feature it
+/// interacts with most.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DependenceSpec {
+    pub title: String,
+    pub feature: String,
+    pub measure: String,
+    /// The colouring feature's name, if any.
+    pub colour_by: Option<String>,
+    pub dots: Vec<Dot>,
+}
+
+/// The feature whose value best explains how feature `j`'s attribution varies among rows with
+/// similar values of `j`: the sum over deciles of `j` of |correlation(φ_j, x_k)| within the
+/// decile (shap's heuristic). That is the strongest interaction partner.
+pub fn interaction_partner(
+    j: usize,
+    values: ArrayView2<f64>,
+    features: ArrayView2<f32>,
+) -> Option<usize> {
+    let n = values.nrows();
+    if n < 10 || values.ncols() < 2 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| features[[a, j]].total_cmp(&features[[b, j]]));
+    let chunks: Vec<&[usize]> = order.chunks(n.div_ceil(10)).collect();
+    (0..values.ncols())
+        .filter(|&k| k != j)
+        .map(|k| {
+            let strength: f64 = chunks
+                .iter()
+                .map(|chunk| {
+                    let phi: Vec<f64> = chunk.iter().map(|&r| values[[r, j]]).collect();
+                    let xk: Vec<f64> = chunk.iter().map(|&r| features[[r, k]] as f64).collect();
+                    crate::analysis::correlation(&phi, &xk).abs()
+                })
+                .sum();
+            (k, strength)
+        })
+        .filter(|(_, c)| *c > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(k, _)| k)
+}
+
+impl DependenceSpec {
+    pub fn new(
+        feature_names: &[String],
+        measure: &str,
+        j: usize,
+        rows: &[usize],
+        values: ArrayView2<f64>,
+        features: ArrayView2<f32>,
+    ) -> Self {
+        let name = |k: usize| {
+            feature_names
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| format!("feature {k}"))
+        };
+        let partner = interaction_partner(j, values, features);
+        let colour_column: Vec<f32> = partner
+            .map(|k| features.column(k).to_vec())
+            .unwrap_or_default();
+        let scale = colour_scale(&colour_column);
+        DependenceSpec {
+            title: format!("Dependence on {}", name(j)),
+            feature: name(j),
+            measure: format!("attribution ({measure})"),
+            colour_by: partner.map(name),
+            dots: rows
+                .iter()
+                .enumerate()
+                .map(|(i, &row)| Dot {
+                    row,
+                    x: features[[i, j]] as f64,
+                    y: values[[i, j]],
+                    colour: colour_column.get(i).and_then(|&v| scale(v)),
+                })
+                .collect(),
+        }
+    }
+
+    /// (x range, y range) with a little padding.
+    pub fn ranges(&self) -> ((f64, f64), (f64, f64)) {
+        let span = |it: &mut dyn Iterator<Item = f64>| {
+            let (lo, hi) = it.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+            if lo < hi {
+                let pad = (hi - lo) * 0.05;
+                (lo - pad, hi + pad)
+            } else if lo.is_finite() {
+                (lo - 1.0, lo + 1.0)
+            } else {
+                (0.0, 1.0)
+            }
+        };
+        (
+            span(&mut self.dots.iter().map(|d| d.x)),
+            span(&mut self.dots.iter().map(|d| d.y)),
+        )
+    }
+}
+
+impl Chart for DependenceSpec {
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, 560)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: f64) -> Result<DB> {
+        let pen = Pen { s };
+        pen.page(root, &self.title)?;
+        let ((xlo, xhi), (ylo, yhi)) = self.ranges();
+        let (x0, x1, y0, y1) = (90.0, WIDTH as f64 - RIGHT, TOP, 560.0 - 80.0);
+        let sx = |v: f64| x0 + (v - xlo) / (xhi - xlo) * (x1 - x0);
+        let sy = |v: f64| y1 - (v - ylo) / (yhi - ylo) * (y1 - y0);
+        pen.line(root, &[(x0, y0), (x0, y1)], INK)?;
+        for t in nice_ticks(ylo, yhi, 6) {
+            pen.line(root, &[(x0 - 4.0, sy(t)), (x0, sy(t))], INK)?;
+            pen.text(
+                root,
+                &short_number(t),
+                (x0 - 6.0, sy(t)),
+                11.0,
+                (HPos::Right, VPos::Center),
+            )?;
+        }
+        if ylo < 0.0 && yhi > 0.0 {
+            pen.line(root, &[(x0, sy(0.0)), (x1, sy(0.0))], FAINT)?;
+        }
+        pen.text(
+            root,
+            &self.measure,
+            (x0, y0 - 16.0),
+            12.0,
+            (HPos::Left, VPos::Center),
+        )?;
+        for d in &self.dots {
+            root.draw(&Circle::new(
+                pen.pt(sx(d.x), sy(d.y)),
+                pen.px(2.6).max(1),
+                rgb(value_rgb(d.colour)).filled(),
+            ))?;
+        }
+        let caption = match &self.colour_by {
+            Some(c) => format!("{} · colour: {c}, blue low → red high", self.feature),
+            None => self.feature.clone(),
+        };
+        pen.x_axis(root, (x0, x1), y1 + 4.0, (xlo, xhi), &caption)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::render::{png, svg};
+    use super::super::test_data::sample;
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn interaction_partner_finds_the_feature_that_modulates_the_effect() {
+        // φ0 = x0 · x2: the effect of x0 depends on x2, not on x1.
+        let n = 200;
+        let features = Array2::from_shape_fn((n, 3), |(r, j)| {
+            [
+                ((r * 7) % 13) as f32,
+                ((r * 5) % 11) as f32,
+                ((r * 3) % 17) as f32,
+            ][j]
+        });
+        let values = Array2::from_shape_fn((n, 3), |(r, j)| {
+            if j == 0 {
+                (features[[r, 0]] as f64 - 6.0) * features[[r, 2]] as f64
+            } else {
+                0.1
+            }
+        });
+        assert_eq!(
+            interaction_partner(0, values.view(), features.view()),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn dependence_renders_to_png_and_svg() {
+        let (values, features, rows, names) = sample();
+        let dep = DependenceSpec::new(&names, "P(a)", 2, &rows, values.view(), features.view());
+        assert!(svg(&dep).unwrap().starts_with("<svg"));
+        png(&dep, 1).unwrap();
+    }
+}
