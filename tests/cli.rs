@@ -424,7 +424,7 @@ fn explain_refuses_bad_settings_with_one_line() {
     };
     assert!(
         run(&["--method", "exact", "--rows", "0"])
-            .contains("exact enumeration takes at most 20 features")
+            .contains("--method exact enumerates at most 20 features")
     );
     assert!(run(&["--rows", "600"]).contains("row 600 is out of range"));
     assert!(run(&["--rows", "a..b"]).contains("expected a range like 0..20"));
@@ -535,7 +535,10 @@ fn explain_on_images_writes_maps_that_follow_the_schema_and_overlays() {
         "--method",
         "kernel",
     ]));
-    assert!(refused.contains("for images use occlusion"), "{refused}");
+    assert!(
+        refused.contains("for images use one of: occlusion, rise"),
+        "{refused}"
+    );
 }
 
 #[test]

@@ -422,7 +422,7 @@ fn exact_refuses_more_than_twenty_features() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.starts_with("exact enumeration takes at most 20 features"),
+        err.starts_with("method exact enumerates at most 20 features"),
         "{err}"
     );
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::sample;
-use loupe::explain::{ExplainSettings, Method, NoProgress, Targets};
+use loupe::explain::{ExplainSettings, NoProgress, Targets};
 use loupe::session::dataset::{DatasetRequest, GlobalExplanation, sample_rows};
 use loupe::session::{Session, Source};
 

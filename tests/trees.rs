@@ -335,7 +335,7 @@ fn auto_picks_tree_shap_only_where_it_is_exact() {
     let (_, d) = load("breast_cancer_gbt", &breast);
     let bg = settings.background(&d, None).unwrap();
     let err = settings.explainer(&gbt, &d, &bg).err().unwrap().to_string();
-    assert!(err.contains("--link logit"), "{err}");
+    assert!(err.contains("(link logit)"), "{err}");
     // An MLP has no trees.
     let err = settings.explainer(&mlp, &d, &bg).err().unwrap().to_string();
     assert!(err.contains("needs a tree ensemble"), "{err}");

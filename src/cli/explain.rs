@@ -151,6 +151,7 @@ fn explain_rows(plan: &ExplainPlan) -> anyhow::Result<()> {
 /// The names of the methods of `kind`, for messages.
 fn method_names(kind: Kind) -> String {
     Method::all_for(kind)
+        .filter(|m| m.kind() == kind)
         .map(|m| m.name())
         .collect::<Vec<_>>()
         .join(", ")

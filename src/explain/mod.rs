@@ -50,11 +50,6 @@ pub struct Attribution {
 /// A method that explains one row: given the game, one attribution per explained output.
 /// Its name and parameters are declared by its [`registry::MethodSpec`].
 pub trait Explainer: Send + Sync {
-    /// Unused; kept only while TreeSHAP still names itself.
-    fn name(&self) -> &'static str {
-        ""
-    }
-
     /// Explains the game's row for each of its outputs. `rng` is this row's own stream.
     fn explain(&self, game: &Game, rng: &mut ChaCha8Rng) -> Result<Vec<Attribution>, ExplainError>;
 }

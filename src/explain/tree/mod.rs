@@ -160,13 +160,17 @@ impl TreeShap {
     fn check(trees: &TreeEnsemble, link: Link) -> Result<(), ExplainError> {
         match trees.margin_link() {
             Some(l) if l == link => Ok(()),
-            Some(l) => Err(ExplainError::Invalid(format!(
-                "TreeSHAP is exact in the trees' margin, which is {} for this model; use --link {} \
-                 (or a sampled method such as kernel for {})",
-                describe(l),
-                l.name(),
-                describe(link)
-            ))),
+            Some(l) => Err(ExplainError::setting(
+                super::Setting::Link,
+                link.name(),
+                format!(
+                    "is not where TreeSHAP is exact: the trees' margin is {} for this model \
+                     (link {}); a sampled method such as kernel explains {}",
+                    describe(l),
+                    l.name(),
+                    describe(link)
+                ),
+            )),
             None => Err(ExplainError::Invalid(
                 "this tree ensemble's scores are not a sum over its trees in probability or \
                  log-odds (softmax, probit or min/max); use a sampled method such as kernel"
@@ -243,10 +247,6 @@ fn check_width(trees: &TreeEnsemble, width: usize) -> Result<(), ExplainError> {
 }
 
 impl Explainer for TreeShap {
-    fn name(&self) -> &'static str {
-        "tree"
-    }
-
     fn explain(
         &self,
         game: &Game,
