@@ -24,6 +24,11 @@ pub mod session;
 #[cfg(feature = "gui")]
 pub mod app;
 
+#[cfg(test)]
+mod architecture;
+#[cfg(all(test, feature = "gui"))]
+mod registry_tests;
+
 /// Lowercase hex of bytes (SHA-256 digests in files and cache keys).
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

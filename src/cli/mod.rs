@@ -184,6 +184,13 @@ pub struct ExplainArgs {
     shard: Option<String>,
 }
 
+impl ExplainArgs {
+    /// The method asked for.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+}
+
 /// What `main` should do after parsing: run a headless command, or open the window.
 pub enum Action {
     Done,

@@ -13,7 +13,7 @@
 pub mod auto;
 pub mod background;
 #[cfg(test)]
-mod dummy;
+pub(crate) mod dummy;
 pub mod exact;
 pub mod game;
 pub mod image;
