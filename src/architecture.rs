@@ -12,17 +12,26 @@ const MAX_LINES: usize = 600;
 const FORBIDDEN: &[(&str, &[&str])] = &[
     (
         "model",
-        &["data", "explain", "analysis", "plot", "session", "export", "report", "app", "cli"],
+        &[
+            "data", "explain", "analysis", "plot", "session", "export", "report", "app", "cli",
+        ],
     ),
     (
         "data",
-        &["model", "explain", "analysis", "plot", "session", "export", "report", "app", "cli"],
+        &[
+            "model", "explain", "analysis", "plot", "session", "export", "report", "app", "cli",
+        ],
     ),
     (
         "explain",
-        &["analysis", "plot", "session", "export", "report", "app", "cli"],
+        &[
+            "analysis", "plot", "session", "export", "report", "app", "cli",
+        ],
     ),
-    ("analysis", &["plot", "session", "export", "report", "app", "cli"]),
+    (
+        "analysis",
+        &["plot", "session", "export", "report", "app", "cli"],
+    ),
     ("plot", &["session", "export", "report", "app", "cli"]),
     ("session", &["app", "cli"]),
     ("export", &["app", "cli"]),
@@ -90,7 +99,10 @@ fn nothing_imports_the_window_and_the_window_uses_no_model_internals() {
     rust_files(&src(), &mut files);
     let app = src().join("app");
     let mut broken = Vec::new();
-    for file in files.into_iter().filter(|f| !f.ends_with("architecture.rs")) {
+    for file in files
+        .into_iter()
+        .filter(|f| !f.ends_with("architecture.rs"))
+    {
         let text = std::fs::read_to_string(&file).unwrap();
         let in_app = file.starts_with(&app);
         for (line, code) in text.lines().enumerate() {
@@ -102,7 +114,10 @@ fn nothing_imports_the_window_and_the_window_uses_no_model_internals() {
             // inside it.
             if in_app
                 && let Some(at) = code.find("crate::model::")
-                && code[at + 14..].chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && code[at + 14..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_lowercase())
             {
                 broken.push(format!(
                     "{}:{} uses a model internal",
@@ -132,5 +147,8 @@ fn no_source_file_passes_six_hundred_lines() {
 #[test]
 fn the_checker_sees_an_upward_import() {
     let found = imports("use crate::model::OnnxModel; // crate::app\nlet x = crate::analysis::y;");
-    assert_eq!(found, vec![(1, "model".to_string()), (2, "analysis".to_string())]);
+    assert_eq!(
+        found,
+        vec![(1, "model".to_string()), (2, "analysis".to_string())]
+    );
 }

@@ -46,7 +46,9 @@ fn a_method_in_one_file_and_one_line_is_seen_by_the_command_line_the_window_and_
     // An explanation starts at once and animates its progress: step frames, don't settle.
     harness.get_by_label("Explain").click();
     harness.run_steps(3);
-    harness.get_by_role_and_label(Role::ComboBox, "Method").click();
+    harness
+        .get_by_role_and_label(Role::ComboBox, "Method")
+        .click();
     harness.run_steps(3);
     harness.get_by_label("dummy").click();
     harness.run_steps(3);
@@ -58,7 +60,9 @@ fn a_method_in_one_file_and_one_line_is_seen_by_the_command_line_the_window_and_
         ..Default::default()
     };
     let background = session.background(&settings, None).unwrap();
-    let rows = session.explain(&[3], &settings, &background, &NoProgress).unwrap();
+    let rows = session
+        .explain(&[3], &settings, &background, &NoProgress)
+        .unwrap();
     let file = AttributionsFile::build(
         &session,
         &settings,

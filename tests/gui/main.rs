@@ -1,6 +1,8 @@
 //! The window driven by egui_kittest: select rows, filter, use the keyboard — no display needed.
 #![cfg(feature = "gui")]
 
+mod regressions;
+
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use loupe::app::explain_view::{ExportKind, export_bytes};
