@@ -16,6 +16,7 @@ use ndarray::{Array2, ArrayView2};
 use prost::Message;
 use tract_onnx::pb;
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     model: &dyn Predict,
     x: ArrayView2<f32>,
@@ -332,11 +333,11 @@ fn sampled_methods_are_close_to_exact_and_their_intervals_cover_it() {
         let (mut covered, mut total, mut worst) = (0, 0, 0.0f64);
         for (g, e) in got.iter().zip(&exact) {
             let err = g.attribution.std_err.as_ref().unwrap();
-            for j in 0..12 {
+            for (j, err) in err.iter().enumerate().take(12) {
                 let gap = (g.attribution.values[j] - e.attribution.values[j]).abs();
                 worst = worst.max(gap);
                 total += 1;
-                covered += usize::from(gap <= 1.96 * err[j] + 1e-12);
+                covered += usize::from(gap <= 1.96 * err + 1e-12);
             }
         }
         let coverage = covered as f64 / total as f64;

@@ -178,11 +178,10 @@ fn tree_scale_note(ui: &mut egui::Ui, cx: &mut PanelCtx) {
                 .wrap(),
             );
         }
-        Some(TreeScale::Exact { space, used }) => {
-            if used {
-                ui.small(format!("Exact TreeSHAP, in the trees' own {space} scale."));
-            }
+        Some(TreeScale::Exact { space, used: true }) => {
+            ui.small(format!("Exact TreeSHAP, in the trees' own {space} scale."));
         }
+        Some(TreeScale::Exact { used: false, .. }) => {}
         Some(TreeScale::Sampled {
             space,
             exact_space,

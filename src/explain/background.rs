@@ -141,20 +141,20 @@ fn kmeans(data: ArrayView2<f32>, k: usize, rng: &mut impl Rng) -> Background {
         }
         .unwrap_or_else(|| rng.random_range(0..n));
         centres.push(next);
-        for i in 0..n {
-            nearest[i] = nearest[i].min(dist(z.row(i), z.row(next)));
+        for (i, d) in nearest.iter_mut().enumerate() {
+            *d = d.min(dist(z.row(i), z.row(next)));
         }
     }
     let mut c = z.select(Axis(0), &centres);
     let mut assign = vec![0usize; n];
     for _ in 0..100 {
         let mut changed = false;
-        for i in 0..n {
+        for (i, assigned) in assign.iter_mut().enumerate() {
             let best = (0..k)
                 .min_by(|&a, &b| dist(z.row(i), c.row(a)).total_cmp(&dist(z.row(i), c.row(b))))
                 .unwrap_or(0);
-            changed |= best != assign[i];
-            assign[i] = best;
+            changed |= best != *assigned;
+            *assigned = best;
         }
         let mut sums = Array2::<f32>::zeros((k, m));
         let mut counts = vec![0usize; k];
@@ -162,9 +162,9 @@ fn kmeans(data: ArrayView2<f32>, k: usize, rng: &mut impl Rng) -> Background {
             sums.row_mut(assign[i]).scaled_add(1.0, &z.row(i));
             counts[assign[i]] += 1;
         }
-        for j in 0..k {
-            if counts[j] > 0 {
-                c.row_mut(j).assign(&(&sums.row(j) / counts[j] as f32));
+        for (j, &count) in counts.iter().enumerate() {
+            if count > 0 {
+                c.row_mut(j).assign(&(&sums.row(j) / count as f32));
             }
         }
         if !changed {

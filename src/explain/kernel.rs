@@ -193,7 +193,8 @@ impl Explainer for KernelShap {
                             .zip(&control)
                             .map(|(x, y)| (x - y).abs())
                             .fold(0.0, f64::max);
-                        if !(change < last_change) {
+                        // Stop unless the refinement still shrinks (a NaN change stops too).
+                        if change.is_nan() || change >= last_change {
                             break;
                         }
                         control = values;
