@@ -101,7 +101,12 @@ fn nothing_imports_the_window_and_the_window_uses_no_model_internals() {
     let mut broken = Vec::new();
     for file in files
         .into_iter()
-        .filter(|f| !f.ends_with("architecture.rs"))
+        // Test-only modules at the crate root (this one, the registry's) may drive the window.
+        .filter(|f| {
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            !(f.parent() == Some(src().as_path())
+                && (name == "architecture.rs" || name.ends_with("_tests.rs")))
+        })
     {
         let text = std::fs::read_to_string(&file).unwrap();
         let in_app = file.starts_with(&app);
