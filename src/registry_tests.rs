@@ -1,5 +1,5 @@
 //! A method added as one file plus one registry line — `explain/dummy.rs`, listed in
-//! `explain::registry::METHODS` in test builds — is seen everywhere a method is: the command
+//! `explain::methods::METHODS` in test builds — is seen everywhere a method is: the command
 //! line parses it and its help lists it, the window offers it in the Explain tab's method
 //! list, and the attributions file names it.
 

@@ -56,3 +56,62 @@ fn a_batch_is_cached_and_read_back_identical() {
     };
     assert!(!run(&other).from_cache);
 }
+
+#[test]
+fn a_dataset_batch_merges_with_command_line_files_of_the_same_settings() {
+    // Both record the background rows asked for (not those found), so `loupe merge` joins them.
+    let session = Session::load(&Source::sample()).unwrap();
+    let settings = ExplainSettings {
+        method: loupe::explain::exact::EXACT,
+        background_rows: 10_000,
+        targets: Targets::Classes(vec![1]),
+        ..Default::default()
+    };
+    let batch = session.explain_dataset(
+        &DatasetRequest {
+            settings: &settings,
+            background_file: None,
+            rows: &[0, 1],
+            cache: None,
+        },
+        &NoProgress,
+    );
+    // The sample's MLP has 30 features: exact is refused, by name.
+    let err = batch.err().unwrap().to_string();
+    assert!(
+        err.contains("exact enumerates at most 20 features"),
+        "{err}"
+    );
+    let settings = ExplainSettings {
+        method: loupe::explain::permutation::PERMUTATION,
+        samples: Some(64),
+        ..settings
+    };
+    let batch = session
+        .explain_dataset(
+            &DatasetRequest {
+                settings: &settings,
+                background_file: None,
+                rows: &[0, 1],
+                cache: None,
+            },
+            &NoProgress,
+        )
+        .unwrap();
+    assert_eq!(batch.explanation.file.params.background, 10_000);
+    let background = session.background(&settings, None).unwrap();
+    let rows = session
+        .explain(&[2], &settings, &background, &NoProgress)
+        .unwrap();
+    let shard = loupe::export::attributions::AttributionsFile::build(
+        &session,
+        &settings,
+        &loupe::export::attributions::BackgroundSource::of(&settings, None),
+        &session.data_name,
+        &rows,
+    );
+    let merged =
+        loupe::export::attributions::AttributionsFile::merge(vec![batch.explanation.file, shard])
+            .unwrap();
+    assert_eq!(merged.rows.len(), 3);
+}

@@ -5,7 +5,6 @@
 use crate::session::Session;
 use crate::session::row::{RowResult, reference_population};
 
-use super::explain_view::ExplainView;
 use super::waterfall::waterfall_ui;
 use super::{theme, widgets};
 
@@ -41,23 +40,26 @@ pub fn what_if_line(ui: &mut egui::Ui, session: &Session, row: usize, e: &RowRes
     }
 }
 
+/// Draws the result; with `editing` (the what-if's values) the values are editable, and the
+/// edits made this frame are returned as (feature, value).
 pub fn result_ui(
     ui: &mut egui::Ui,
     session: &Session,
     explained: &RowResult,
-    view: &mut ExplainView,
-) {
+    editing: Option<&[f32]>,
+) -> Vec<(usize, f32)> {
     waterfall_ui(ui, &explained.spec);
     ui.add_space(8.0);
-    let Some(data) = &session.data else { return };
+    let Some(data) = &session.data else {
+        return Vec::new();
+    };
     let population = reference_population(data);
     let a = &explained.explanation.attribution;
     let mut order: Vec<usize> = (0..a.values.len()).collect();
     // While editing, rows keep their place so the value under the pointer does not move.
-    if view.what_if.is_none() {
+    if editing.is_none() {
         order.sort_by(|&x, &y| a.values[y].abs().total_cmp(&a.values[x].abs()));
     }
-    let editing: Option<Vec<f32>> = view.what_if.as_ref().map(|w| w.values.clone());
     let mut edits: Vec<(usize, f32)> = Vec::new();
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     egui_extras::TableBuilder::new(ui)
@@ -151,7 +153,5 @@ pub fn result_ui(
                 });
             });
         });
-    for (j, v) in edits {
-        view.edit(j, v);
-    }
+    edits
 }

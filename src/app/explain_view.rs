@@ -249,7 +249,12 @@ impl ExplainView {
             }
             match (&cached, self.jobs.stopped(&key).cloned()) {
                 (Some(explained), _) => {
-                    super::explain_table::result_ui(ui, session, explained, self)
+                    let editing = self.what_if.as_ref().map(|w| w.values.clone());
+                    let edits =
+                        super::explain_table::result_ui(ui, session, explained, editing.as_deref());
+                    for (j, v) in edits {
+                        self.edit(j, v);
+                    }
                 }
                 (None, Some(stopped)) => {
                     ui.horizontal(|ui| {

@@ -177,7 +177,7 @@ impl<T: Send + Sync + 'static> Keyed<T> {
                 self.stopped = Some((running.key.clone(), Stopped::Failed));
                 Some((
                     running.key,
-                    SessionError::render(&e, super::widgets::word_setting),
+                    SessionError::render(&e, super::notices::word_setting),
                 ))
             }
         }

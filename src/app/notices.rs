@@ -7,6 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::explain::Setting;
+
 /// How long information stays on screen.
 const INFO_FOR: Duration = Duration::from_secs(8);
 /// Width of the notice column.
@@ -132,4 +134,18 @@ impl Notices {
             self.items.remove(i);
         }
     }
+}
+
+/// A setting error worded for the window: the control that sets it, its value, what is wrong.
+pub fn word_setting(setting: Setting, value: &str, problem: &str) -> String {
+    let control = match setting {
+        Setting::Method => "Method",
+        Setting::Samples => "Budget",
+        Setting::Tolerance => "Tolerance",
+        Setting::Link => "Scale",
+        Setting::Target => "Explained class",
+        Setting::Background => "Background",
+        Setting::Param(name) => name,
+    };
+    format!("{control} {value} {problem}")
 }

@@ -82,7 +82,7 @@ impl Panel for ReportView {
         let session = cx.session.clone();
         self.jobs
             .ensure(ui.ctx(), &key, 0, Unit::ModelRows, move |progress| {
-                Report::build(&session, row, &settings, &*progress)
+                Ok(Report::build(&session, row, &settings, &*progress)?)
             });
         let current = self.jobs.get(&key);
         ui.horizontal(|ui| {

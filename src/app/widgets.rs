@@ -3,25 +3,10 @@
 //! and how the window words a setting that cannot work.
 
 use crate::data::{Labels, Split};
-use crate::explain::Setting;
 use crate::report::reference::Range;
 use crate::session::Session;
 
 use super::jobs::JobProgress;
-
-/// A setting error worded for the window: the control that sets it, its value, what is wrong.
-pub fn word_setting(setting: Setting, value: &str, problem: &str) -> String {
-    let control = match setting {
-        Setting::Method => "Method",
-        Setting::Samples => "Budget",
-        Setting::Tolerance => "Tolerance",
-        Setting::Link => "Scale",
-        Setting::Target => "Explained class",
-        Setting::Background => "Background",
-        Setting::Param(name) => name,
-    };
-    format!("{control} {value} {problem}")
-}
 
 /// A labelled choice of the explained class: `default` (described by `default_label`), or
 /// one class. A stale index (of another model's classes) shows as the default.

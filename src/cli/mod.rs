@@ -13,7 +13,8 @@ use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::explain::image::Baseline;
-use crate::explain::registry::{Method, ParamValues, all_params, method_help};
+use crate::explain::methods::{all_params, method_help};
+use crate::explain::registry::{Method, ParamValues};
 use crate::explain::{BackgroundMethod, ExplainSettings, Link, Setting, TreeMode};
 use crate::export::attributions::AttributionsFile;
 use crate::session::{Origin, Session, SessionError, Source};

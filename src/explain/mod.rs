@@ -18,6 +18,7 @@ pub mod exact;
 pub mod game;
 pub mod image;
 pub mod kernel;
+pub mod methods;
 pub mod permutation;
 pub mod registry;
 pub mod run;

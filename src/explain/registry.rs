@@ -1,8 +1,9 @@
-//! The method registry: every explanation method declared once, in its own file, and listed in
-//! [`METHODS`]. A [`Method`] is a handle on one entry; everything else — the command line's
+//! The method registry's types: a method declares itself once, in its own file, as a
+//! [`MethodSpec`] — name, what it explains, whether it applies (and why not), its parameters
+//! with defaults and ranges, its cost, how to build it — and is listed in
+//! [`super::methods::METHODS`]. A [`Method`] is a handle on one entry; the command line's
 //! `--method` values, help and parameter flags, the window's method lists and parameter forms,
-//! the `params` of the attributions files and the progress totals — is derived from the
-//! entries. A new method is one file (a [`MethodSpec`]) plus one line in [`METHODS`].
+//! the `params` of the attributions files and the progress totals are derived from the entries.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,21 +11,6 @@ use std::fmt;
 use super::{Background, ExplainError, Explainer, Link, Setting};
 use crate::data::{Dataset, ImageShape};
 use crate::model::OnnxModel;
-
-/// Every method, in the order they are offered. One line per method.
-pub static METHODS: &[Method] = &[
-    super::auto::AUTO,
-    super::exact::EXACT,
-    super::kernel::KERNEL,
-    super::permutation::PERMUTATION,
-    super::tree_method::TREE,
-    super::image::occlusion::OCCLUSION,
-    super::image::rise::RISE,
-    super::image::superpixel::SUPERPIXEL,
-    super::image::scorecam::SCORECAM,
-    #[cfg(test)]
-    super::dummy::DUMMY,
-];
 
 /// What a method explains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,22 +234,6 @@ impl Method {
         Method(spec)
     }
 
-    /// The method called `name` (case-insensitive).
-    pub fn named(name: &str) -> Option<Method> {
-        METHODS
-            .iter()
-            .copied()
-            .find(|m| m.name().eq_ignore_ascii_case(name))
-    }
-
-    /// Every method of `kind` (and `auto`).
-    pub fn all_for(kind: Kind) -> impl Iterator<Item = Method> {
-        METHODS
-            .iter()
-            .copied()
-            .filter(move |m| m.kind() == kind || m.kind() == Kind::Any)
-    }
-
     pub fn name(self) -> &'static str {
         self.0.name()
     }
@@ -321,12 +291,6 @@ impl Method {
     }
 }
 
-impl Default for Method {
-    fn default() -> Self {
-        super::auto::AUTO
-    }
-}
-
 impl PartialEq for Method {
     fn eq(&self, other: &Self) -> bool {
         self.name() == other.name()
@@ -352,68 +316,15 @@ impl fmt::Display for Method {
     }
 }
 
-impl std::str::FromStr for Method {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Method::named(s).ok_or_else(|| {
-            let names: Vec<&str> = METHODS.iter().map(|m| m.name()).collect();
-            format!("unknown method `{s}` (one of: {})", names.join(", "))
-        })
-    }
-}
-
 impl serde::Serialize for Method {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.name())
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Method {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        name.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// The `--method` help: every method with its one-line summary.
-pub fn method_help() -> String {
-    let mut s = String::from("The explanation method:");
-    for m in METHODS {
-        s.push_str(&format!("\n  {:<12} {}", m.name(), m.summary()));
-    }
-    s
-}
-
-/// Every parameter of every method, once per name, with the methods that take it.
-pub fn all_params() -> Vec<(Param, Vec<&'static str>)> {
-    let mut out: Vec<(Param, Vec<&'static str>)> = Vec::new();
-    for m in METHODS {
-        for p in m.params() {
-            match out.iter_mut().find(|(q, _)| q.name == p.name) {
-                Some((_, users)) => users.push(m.name()),
-                None => out.push((*p, vec![m.name()])),
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_unique_and_parse_back() {
-        for (i, m) in METHODS.iter().enumerate() {
-            assert_eq!(m.name().parse::<Method>().unwrap(), *m);
-            assert!(
-                METHODS[..i].iter().all(|o| o.name() != m.name()),
-                "{} twice",
-                m.name()
-            );
-        }
-        assert_eq!(Method::default().name(), "auto");
-    }
 
     #[test]
     fn params_default_and_round() {

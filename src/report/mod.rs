@@ -20,7 +20,7 @@ use crate::data::{Dataset, Labels};
 use crate::explain::run::RowExplanation;
 use crate::explain::{ExplainSettings, Link, Progress, Targets};
 use crate::plot::WaterfallSpec;
-use crate::session::Session;
+use crate::session::{Session, SessionError};
 
 use counterfactual::Counterfactual;
 use reference::Range;
@@ -78,21 +78,23 @@ impl Report {
         row: usize,
         settings: &ExplainSettings,
         progress: &dyn Progress,
-    ) -> anyhow::Result<Report> {
+    ) -> Result<Report, SessionError> {
         let (Some(data), Some(predictions)) = (&session.data, &session.predictions) else {
-            anyhow::bail!("open a dataset to report on one of its rows");
+            return Err(SessionError::NoData(
+                "open a dataset to report on one of its rows".into(),
+            ));
         };
         if row >= data.len() {
-            anyhow::bail!(
+            return Err(SessionError::NoData(format!(
                 "row {row} is out of range: the data has {} rows",
                 data.len()
-            );
+            )));
         }
         if data.images.is_some() {
-            anyhow::bail!(
+            return Err(SessionError::NoData(format!(
                 "{} holds images; the report is written for rows of features",
                 data.source
-            );
+            )));
         }
         let card = session.model.card();
         let class_names = session.model.task().class_names().to_vec();
@@ -111,7 +113,7 @@ impl Report {
         let explanation = session
             .explain(&[row], &settings, &background, progress)?
             .pop()
-            .ok_or_else(|| anyhow::anyhow!("no explanation of row {row}"))?;
+            .ok_or_else(|| SessionError::NoData(format!("no explanation of row {row}")))?;
         let a = &explanation.attribution;
         let reference = data.training_rows();
         let x: Vec<f32> = data.x.row(row).to_vec();
@@ -142,7 +144,7 @@ impl Report {
             .collect();
         let waterfall = session
             .waterfall(&explanation, Link::Identity, 10)
-            .ok_or_else(|| anyhow::anyhow!("no data"))?;
+            .ok_or_else(|| SessionError::NoData("no data".into()))?;
 
         let (predicted, probability) = match predictions.predicted.get(row) {
             Some(&c) => (

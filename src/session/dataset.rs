@@ -201,7 +201,7 @@ impl Session {
             self,
             settings,
             &BackgroundSource::of(settings, background_file),
-            &data.source,
+            &self.data_name,
             &explanations,
         );
         if let Some(dir) = cache {
