@@ -36,6 +36,29 @@ fn the_summary_of_a_fixed_row_matches_the_reviewed_text() {
 }
 
 #[test]
+fn the_page_speaks_no_ml_notation() {
+    let r = report(&sample_session(), 13);
+    let html = page::html(&r).unwrap();
+    let text = [
+        r.summary.clone(),
+        r.title(),
+        r.waterfall.title.clone(),
+        r.waterfall.axis_label.clone(),
+        r.waterfall.base_name.clone(),
+        r.waterfall.output_name.clone(),
+        r.calibration.clone().unwrap_or_default(),
+    ]
+    .join(" ");
+    for notation in ["E[f(X)]", "f(x)", "P("] {
+        assert!(!html.contains(notation), "{notation} in the HTML");
+        assert!(!text.contains(notation), "{notation} in {text}");
+    }
+    assert!(r.title().starts_with("Patient 13"), "{}", r.title());
+    assert_eq!(r.waterfall.base_name, "reference population");
+    assert_eq!(r.waterfall.output_name, "this patient");
+}
+
+#[test]
 fn names_from_the_data_and_card_are_escaped_in_the_html() {
     let dir = tempfile::tempdir().unwrap();
     let evil = "<script>alert(1)</script>";

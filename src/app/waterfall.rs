@@ -13,9 +13,11 @@ pub fn waterfall_ui(ui: &mut egui::Ui, spec: &WaterfallSpec) -> egui::Response {
     let height = 28.0 + n * ROW_HEIGHT + 56.0;
     let (rect, response) = ui.allocate_exact_size(egui::vec2(width, height), egui::Sense::hover());
     let summary = format!(
-        "Waterfall of {}: E[f(X)] = {} → f(x) = {}",
+        "Waterfall of {}: {} = {} → {} = {}",
         spec.axis_label,
+        spec.base_name,
         short_number(spec.base_value),
+        spec.output_name,
         short_number(spec.output_value)
     );
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, summary.clone()));
@@ -38,7 +40,7 @@ pub fn waterfall_ui(ui: &mut egui::Ui, spec: &WaterfallSpec) -> egui::Response {
     for (x, label) in [
         (
             spec.output_value,
-            format!("f(x) = {}", short_number(spec.output_value)),
+            format!("{} = {}", spec.output_name, short_number(spec.output_value)),
         ),
         (spec.base_value, String::new()),
     ] {
@@ -138,7 +140,7 @@ pub fn waterfall_ui(ui: &mut egui::Ui, spec: &WaterfallSpec) -> egui::Response {
     painter.text(
         egui::pos2(sx(spec.base_value), axis_y + 22.0),
         egui::Align2::CENTER_TOP,
-        format!("E[f(X)] = {}", short_number(spec.base_value)),
+        format!("{} = {}", spec.base_name, short_number(spec.base_value)),
         font.clone(),
         ink,
     );

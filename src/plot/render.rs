@@ -138,7 +138,7 @@ pub fn draw_waterfall<DB: DrawingBackend>(
         (px(16.0), px(14.0)),
         font(17.0).color(&ink),
     ))?;
-    let out_label = format!("f(x) = {}", short_number(spec.output_value));
+    let out_label = format!("{} = {}", spec.output_name, short_number(spec.output_value));
     let out_style = font(13.0)
         .color(&ink)
         .pos(Pos::new(HPos::Center, VPos::Bottom));
@@ -228,7 +228,7 @@ pub fn draw_waterfall<DB: DrawingBackend>(
             style,
         ))?;
     }
-    let base_label = format!("E[f(X)] = {}", short_number(spec.base_value));
+    let base_label = format!("{} = {}", spec.base_name, short_number(spec.base_value));
     let base_style = font(13.0)
         .color(&ink)
         .pos(Pos::new(HPos::Center, VPos::Top));

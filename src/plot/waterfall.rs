@@ -31,6 +31,10 @@ pub struct WaterfallSpec {
     pub axis_label: String,
     pub base_value: f64,
     pub output_value: f64,
+    /// What the base and the output are called on the chart: `E[f(X)]` and `f(x)` for
+    /// analysts, words on a clinician's page.
+    pub base_name: String,
+    pub output_name: String,
     /// Top to bottom: largest |attribution| first, pooled rest last.
     pub bars: Vec<WaterfallBar>,
 }
@@ -92,8 +96,27 @@ impl WaterfallSpec {
             axis_label,
             base_value,
             output_value,
+            base_name: "E[f(X)]".into(),
+            output_name: "f(x)".into(),
             bars,
         }
+    }
+
+    /// The same chart with the base and output called `base` and `output`.
+    pub fn named(mut self, base: &str, output: &str) -> Self {
+        self.base_name = base.into();
+        self.output_name = output.into();
+        self
+    }
+
+    /// The same chart with the pooled bar called `N {others}` (`other measurements`).
+    pub fn rest_called(mut self, others: &str) -> Self {
+        for bar in self.bars.iter_mut().filter(|b| b.feature.is_none()) {
+            if let Some((n, _)) = bar.label.split_once(' ') {
+                bar.label = format!("{n} {others}");
+            }
+        }
+        self
     }
 
     /// The value range every bar, the base and the output fit in, padded a little.

@@ -27,6 +27,8 @@ use reference::Range;
 
 /// Features shown with reference ranges.
 pub const RANGES_SHOWN: usize = 8;
+/// Similar cases needed before the report says how often such predictions are right.
+pub const MIN_SIMILAR_CASES: usize = 20;
 /// Grid steps per feature of the counterfactual search.
 pub const COUNTERFACTUAL_STEPS: usize = 100;
 /// Features paired in the counterfactual search when no single change flips the prediction.
@@ -63,6 +65,8 @@ pub struct Report {
     pub counterfactual_detail: Option<Counterfactual>,
     /// What was changed in the settings so that they apply to the report (shown beside it).
     pub note: Option<String>,
+    /// What a row is, capitalised: `Patient`, or `Case`.
+    pub subject: String,
 }
 
 /// Today's UTC date.
@@ -142,9 +146,7 @@ impl Report {
                 )
             })
             .collect();
-        let waterfall = session
-            .waterfall(&explanation, Link::Identity, 10)
-            .ok_or_else(|| SessionError::NoData("no data".into()))?;
+        let waterfall = plain_waterfall(session, data, &explanation, &x, target);
 
         let (predicted, probability) = match predictions.predicted.get(row) {
             Some(&c) => (
@@ -208,12 +210,14 @@ impl Report {
             explanation,
             counterfactual_detail,
             note,
+            subject: words::subject(card),
         })
     }
 
-    /// A heading for the page: `Row 17 · breast_cancer.csv`.
+    /// A heading for the page: `Patient 17 · breast_cancer.csv` (the card's subject, else
+    /// `Case`).
     pub fn title(&self) -> String {
-        format!("Row {} · {}", self.row, self.data_name)
+        format!("{} {} · {}", self.subject, self.row, self.data_name)
     }
 }
 
@@ -246,6 +250,18 @@ fn calibration_sentence(
         .bins
         .iter()
         .find(|b| confidence >= b.lo && (confidence < b.hi || b.hi >= 1.0))?;
+    let right = bin.rows.iter().filter(|&&r| correct[r]).count();
+    if !bin.rows.is_empty() && bin.rows.len() < MIN_SIMILAR_CASES {
+        return Some(format!(
+            "Only {} {population} row{} {} predicted with {:.0}–{:.0}% confidence ({right} \
+             right): too few to say how often such predictions are right.",
+            bin.rows.len(),
+            if bin.rows.len() == 1 { "" } else { "s" },
+            if bin.rows.len() == 1 { "was" } else { "were" },
+            bin.lo * 100.0,
+            bin.hi * 100.0
+        ));
+    }
     if bin.rows.is_empty() {
         return Some(format!(
             "No row ({population}) was predicted with {:.0}–{:.0}% confidence, so how often such \
@@ -254,7 +270,6 @@ fn calibration_sentence(
             bin.hi * 100.0
         ));
     }
-    let right = bin.rows.iter().filter(|&&r| correct[r]).count();
     let place = if population == "test split" {
         " of the test split"
     } else {
@@ -299,4 +314,48 @@ fn counterfactual_words(session: &Session, data: &Dataset, cf: &Counterfactual) 
         parts.join(" and "),
         words::percent(cf.probability as f64)
     )
+}
+
+/// The explanation as a chart for the page, in words: display names and units on the bars,
+/// "the reference population" and "this patient" instead of E[f(X)] and f(x).
+fn plain_waterfall(
+    session: &Session,
+    data: &Dataset,
+    explanation: &RowExplanation,
+    x: &[f32],
+    target: Option<usize>,
+) -> WaterfallSpec {
+    let card = session.model.card();
+    let a = &explanation.attribution;
+    let measure = match target.and_then(|c| session.model.task().class_names().get(c)) {
+        Some(class) => format!("estimated probability of {class}"),
+        None => "predicted value".to_string(),
+    };
+    let mut spec = WaterfallSpec::new(
+        format!("How each measurement moved the {measure}"),
+        measure,
+        &data.feature_names,
+        x,
+        &a.values,
+        a.std_err.as_deref(),
+        a.base_value,
+        a.output_value,
+        10,
+    )
+    .named(
+        "reference population",
+        &format!("this {}", words::subject(card).to_lowercase()),
+    )
+    .rest_called("other measurements");
+    for bar in &mut spec.bars {
+        if let Some(j) = bar.feature {
+            let name = &data.feature_names[j];
+            bar.label = format!(
+                "{} = {}",
+                words::feature(card, name),
+                words::value(card, name, x[j])
+            );
+        }
+    }
+    spec
 }

@@ -91,8 +91,8 @@ pub fn summarize(s: &SummaryInput) -> String {
             .is_some_and(|&e| s.attributions[j].abs() < 1.96 * e);
         c.push_str(&format!(
             " ({}{})",
-            words::signed(s.attributions[j]),
-            if uncertain { ", uncertain" } else { "" }
+            words::moved(s.attributions[j], s.class.is_some()),
+            if uncertain { "; uncertain" } else { "" }
         ));
         c
     };
@@ -110,6 +110,26 @@ pub fn summarize(s: &SummaryInput) -> String {
     if !away.is_empty() {
         let parts: Vec<String> = away.iter().map(|&j| clause(j)).collect();
         text.push_str(&format!(" {down}: {}.", parts.join("; ")));
+    }
+    // The measurements not named: together they may outweigh every one that is.
+    let named: Vec<usize> = toward.iter().chain(&away).copied().collect();
+    let others: Vec<usize> = (0..s.attributions.len())
+        .filter(|j| !named.contains(j))
+        .collect();
+    let rest: f64 = others.iter().map(|&j| s.attributions[j]).sum();
+    let largest = named
+        .iter()
+        .map(|&j| s.attributions[j].abs())
+        .fold(0.0, f64::max);
+    if others.len() > 1 && rest.abs() > largest {
+        text.push_str(&format!(
+            " Many small contributions from the other {} measurements together {}, more than \
+             any single one.",
+            others.len(),
+            words::moved(rest, s.class.is_some())
+                .replacen("the estimate", "it", 1)
+                .replacen("the prediction", "it", 1)
+        ));
     }
     text.push(' ');
     text.push_str(CAVEAT);
@@ -147,10 +167,40 @@ mod tests {
             format!(
                 "The model estimates 92% probability of malignant (the reference population: 37%). \
                  Pushing toward malignant: concave points 0.18 — higher than 94% of patients in the \
-                 reference data (+0.21); area 1,420 µm² — higher than 97% (+0.12); noise 3 — about \
-                 the median (+0.0010, uncertain). Pushing away from malignant: texture 14.1 — lower \
-                 than 80% (−0.040, uncertain). {CAVEAT}"
+                 reference data (raised the estimate by 21 points); area 1,420 µm² — higher than \
+                 97% (raised the estimate by 12 points); noise 3 — about the median (raised the \
+                 estimate by less than a point; uncertain). Pushing away from malignant: texture \
+                 14.1 — lower than 80% (lowered the estimate by 4 points; uncertain). {CAVEAT}"
             )
         );
+    }
+
+    #[test]
+    fn many_small_contributions_are_said_when_they_outweigh_the_named_ones() {
+        let card = ModelCard::default();
+        let names: Vec<String> = (0..10).map(|j| format!("m{j}")).collect();
+        let mut attributions = vec![0.03; 10];
+        attributions[0] = 0.05;
+        let text = summarize(&SummaryInput {
+            card: &card,
+            feature_names: &names,
+            values: &[1.0; 10],
+            percentiles: &[50.0; 10],
+            class: Some("yes"),
+            output: 0.9,
+            base: 0.58,
+            attributions: &attributions,
+            std_err: None,
+        });
+        assert!(
+            text.contains(
+                "Many small contributions from the other 7 measurements together raised it by \
+                 21 points, more than any single one."
+            ),
+            "{text}"
+        );
+        for notation in ["E[f(X)]", "f(x)", "P("] {
+            assert!(!text.contains(notation), "{text}");
+        }
     }
 }

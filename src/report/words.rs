@@ -90,6 +90,33 @@ pub fn value(card: &ModelCard, name: &str, v: f32) -> String {
     }
 }
 
+/// The card's subject, capitalised (`Patient`); `Case` without one.
+pub fn subject(card: &ModelCard) -> String {
+    let s = card.subject.as_deref().unwrap_or("case").trim();
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => "Case".into(),
+    }
+}
+
+/// How a contribution moved an estimate, in words: `raised the estimate by 21 points`,
+/// `lowered it by less than a point` (probabilities), or `raised the prediction by 0.21`.
+pub fn moved(v: f64, probability: bool) -> String {
+    let verb = if v >= 0.0 { "raised" } else { "lowered" };
+    if !probability {
+        return format!("{verb} the prediction by {}", number(v.abs()));
+    }
+    let points = (v.abs() * 100.0).round();
+    if points < 1.0 {
+        format!("{verb} the estimate by less than a point")
+    } else if points == 1.0 {
+        format!("{verb} the estimate by 1 point")
+    } else {
+        format!("{verb} the estimate by {points:.0} points")
+    }
+}
+
 /// The plural of the card's subject (`patient` → `patients`; default `rows`).
 pub fn subjects(card: &ModelCard) -> String {
     match card.subject.as_deref() {
