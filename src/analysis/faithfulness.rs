@@ -25,6 +25,10 @@ pub struct Faithfulness {
     pub random_insertion: Vec<f64>,
 }
 
+/// How far (in area, scores being 0..1) a map's curve must beat random orders' to count as
+/// faithful: a tie with random pixel orders is no evidence.
+pub const MARGIN: f64 = 0.05;
+
 /// Trapezoid area under a curve sampled evenly over 0..1.
 pub fn auc(curve: &[f64]) -> f64 {
     if curve.len() < 2 {
@@ -46,6 +50,18 @@ impl Faithfulness {
     }
     pub fn random_insertion_auc(&self) -> f64 {
         auc(&self.random_insertion)
+    }
+
+    /// Deleting the map's pixels first drops the score faster than random orders, by at
+    /// least [`MARGIN`].
+    pub fn deletion_beats_random(&self) -> bool {
+        self.deletion_auc() + MARGIN <= self.random_deletion_auc()
+    }
+
+    /// Inserting the map's pixels first raises the score faster than random orders, by at
+    /// least [`MARGIN`].
+    pub fn insertion_beats_random(&self) -> bool {
+        self.insertion_auc() >= self.random_insertion_auc() + MARGIN
     }
 
     /// Deletion and insertion curves of `map` for `input`'s image and class, `steps` steps

@@ -8,6 +8,9 @@ use crate::analysis::Predictions;
 use crate::data::Dataset;
 use crate::session::Session;
 
+/// Rows PgUp and PgDn move the selection by.
+const PAGE_ROWS: usize = 20;
+
 /// Which rows the browser shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Outcome {
@@ -287,17 +290,24 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
     }
 
     if ui.ui_contains_pointer() || !ui.ctx().egui_wants_keyboard_input() {
-        let (up, down) = ui.input(|i| {
-            (
-                i.key_pressed(egui::Key::ArrowUp),
-                i.key_pressed(egui::Key::ArrowDown),
-            )
+        // ↑/↓ a row, PgUp/PgDn a page, Home/End the first and last row.
+        let step = ui.input(|i| {
+            let page = PAGE_ROWS as isize;
+            [
+                (egui::Key::ArrowUp, -1),
+                (egui::Key::ArrowDown, 1),
+                (egui::Key::PageUp, -page),
+                (egui::Key::PageDown, page),
+                (egui::Key::Home, isize::MIN / 2),
+                (egui::Key::End, isize::MAX / 2),
+            ]
+            .into_iter()
+            .filter(|(key, _)| i.key_pressed(*key))
+            .map(|(_, step)| step)
+            .sum::<isize>()
         });
-        if up {
-            state.step(-1);
-        }
-        if down {
-            state.step(1);
+        if step != 0 {
+            state.step(step);
         }
     }
 
@@ -395,32 +405,34 @@ fn rows_table(
                         clicked = Some(r);
                     }
                 });
+                // Cells are plain (not selectable) text, so a click anywhere on the row reaches
+                // the row and selects it.
+                let cell = |ui: &mut egui::Ui, text: egui::RichText| {
+                    ui.add(egui::Label::new(text).selectable(false));
+                };
                 row.col(|ui| {
                     let label = match (truth, &data.labels) {
-                        (Some(t), _) => class_names[t[r]].clone(),
+                        (Some(t), _) => class_names.get(t[r]).cloned().unwrap_or_default(),
                         (None, Some(crate::data::Labels::Values(v))) => format!("{:.4}", v[r]),
                         _ => "–".into(),
                     };
-                    ui.label(label);
+                    cell(ui, label.into());
                 });
                 row.col(|ui| {
-                    ui.label(match predictions.predicted.get(r) {
-                        Some(&c) => class_names[c].clone(),
+                    let label = match predictions.predicted.get(r) {
+                        Some(&c) => class_names.get(c).cloned().unwrap_or_default(),
                         None => format!("{:.4}", predictions.outputs[[r, 0]]),
-                    });
+                    };
+                    cell(ui, label.into());
                 });
                 row.col(|ui| {
                     if let Some(p) = predictions.confidence.get(r) {
-                        ui.label(format!("{:.1}%", p * 100.0));
+                        cell(ui, format!("{:.1}%", p * 100.0).into());
                     }
                 });
                 row.col(|ui| match predictions.is_correct(r, truth) {
-                    Some(true) => {
-                        ui.colored_label(super::theme::GOOD, "✓");
-                    }
-                    Some(false) => {
-                        ui.colored_label(super::theme::BAD, "✗");
-                    }
+                    Some(true) => cell(ui, egui::RichText::new("✓").color(super::theme::GOOD)),
+                    Some(false) => cell(ui, egui::RichText::new("✗").color(super::theme::BAD)),
                     None => {}
                 });
                 if row.response().clicked() {

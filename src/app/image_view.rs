@@ -14,7 +14,7 @@ use crate::analysis::faithfulness::Faithfulness;
 use crate::explain::image::{Baseline, ImageSettings, SaliencyMap};
 use crate::explain::registry::Fit;
 use crate::explain::{Kind, Link, Method, Targets};
-use crate::plot::overlay::{OverlayStyle, npy, overlay, png_bytes};
+use crate::plot::overlay::{MapScale, OverlayStyle, npy, overlay_with_legend, png_bytes};
 use crate::plot::{DOWN_RGB, UP_RGB};
 use crate::session::Session;
 use crate::session::image::{ImageExplanation, ImageRequest};
@@ -66,13 +66,10 @@ fn color_image(image: &RgbImage) -> egui::ColorImage {
     )
 }
 
-/// The map as a transparent colour layer: red toward the class, blue away, alpha by strength.
+/// The map as a transparent colour layer on its [`MapScale`]: red toward the class, blue away,
+/// alpha by strength.
 fn map_layer(map: &SaliencyMap, top_percent: Option<f64>) -> egui::ColorImage {
-    let max = map
-        .values
-        .iter()
-        .fold(0f64, |m, v| m.max(v.abs()))
-        .max(f64::MIN_POSITIVE);
+    let scale = MapScale::of(map);
     let threshold = top_percent.map(|k| {
         let mut sorted = map.values.clone();
         sorted.sort_by(|a, b| b.total_cmp(a));
@@ -84,12 +81,48 @@ fn map_layer(map: &SaliencyMap, top_percent: Option<f64>) -> egui::ColorImage {
         .iter()
         .map(|&v| {
             let shown = threshold.is_none_or(|t| v >= t && v > 0.0);
-            let t = if shown { (v / max) as f32 } else { 0.0 };
+            let t = if shown { scale.strength(v) } else { 0.0 };
             let (r, g, b) = if t >= 0.0 { UP_RGB } else { DOWN_RGB };
             egui::Color32::from_rgba_unmultiplied(r, g, b, (t.abs().sqrt() * 255.0) as u8)
         })
         .collect();
     egui::ColorImage::new([map.width, map.height], pixels)
+}
+
+/// The map's colour bar with its values at the ends (and zero), under the map.
+fn scale_ui(ui: &mut egui::Ui, scale: &MapScale, width: f32) {
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 10.0), egui::Sense::hover());
+    let painter = ui.painter();
+    let steps = 48;
+    for i in 0..steps {
+        let v = scale.lo + (scale.hi - scale.lo) * (i as f64 + 0.5) / steps as f64;
+        let [r, g, b] = crate::plot::overlay::tint([255, 255, 255], scale.strength(v), 1.0);
+        let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
+        let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32;
+        painter.rect_filled(
+            egui::Rect::from_min_max(egui::pos2(x0, rect.top()), egui::pos2(x1, rect.bottom())),
+            0.0,
+            egui::Color32::from_rgb(r, g, b),
+        );
+    }
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(
+            egui::Role::Image,
+            true,
+            format!("Colour scale: {}", scale.describe()),
+        )
+    });
+    ui.horizontal(|ui| {
+        ui.set_width(width);
+        ui.small(crate::plot::short_number(scale.lo));
+        if scale.diverging {
+            ui.add_space(width / 2.0 - 40.0);
+            ui.small("0");
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.small(crate::plot::short_number(scale.hi));
+        });
+    });
 }
 
 impl Panel for ImageView {
@@ -211,7 +244,12 @@ impl ImageView {
             {
                 self.jobs.retry();
             }
-            let side = (ui.available_width() * 0.45).clamp(200.0, 384.0);
+            let panes = if cached.as_ref().is_some_and(|e| e.randomized_map.is_some()) {
+                3.0
+            } else {
+                2.0
+            };
+            let side = (ui.available_width() / panes - 12.0).clamp(160.0, 384.0);
             let picture = self.texture(ui.ctx(), format!("image {row}"), || {
                 color_image(&images.images[row])
             });
@@ -234,6 +272,7 @@ impl ImageView {
                         let layer = self.texture(ui.ctx(), layer_key, || map_layer(&e.map, top));
                         let tint = egui::Color32::from_white_alpha((self.opacity * 255.0) as u8);
                         ui.painter().image(layer.id(), rect, uv, tint);
+                        scale_ui(ui, &MapScale::of(&e.map), side);
                         response.widget_info(|| {
                             egui::WidgetInfo::labeled(
                                 egui::Role::Image,
@@ -246,6 +285,36 @@ impl ImageView {
                         });
                     }
                 });
+                if let Some((e, random)) = cached
+                    .as_ref()
+                    .and_then(|e| Some((e, e.randomized_map.as_ref()?)))
+                {
+                    ui.vertical(|ui| {
+                        ui.label("Under a random last layer");
+                        let (rect, response) =
+                            ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::hover());
+                        let uv =
+                            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+                        ui.painter()
+                            .image(picture.id(), rect, uv, egui::Color32::WHITE);
+                        let layer_key = format!("random map {key}|{:?}", self.top_percent);
+                        let top = self.top_percent;
+                        let layer = self.texture(ui.ctx(), layer_key, || map_layer(random, top));
+                        let tint = egui::Color32::from_white_alpha((self.opacity * 255.0) as u8);
+                        ui.painter().image(layer.id(), rect, uv, tint);
+                        scale_ui(ui, &MapScale::of(random), side);
+                        response.widget_info(|| {
+                            egui::WidgetInfo::labeled(
+                                egui::Role::Image,
+                                true,
+                                format!(
+                                    "Saliency map of row {row} under a random last layer ({})",
+                                    e.settings.method
+                                ),
+                            )
+                        });
+                    });
+                }
             });
             if let Some(e) = &cached {
                 ui.add_space(8.0);
@@ -423,7 +492,7 @@ pub fn image_export_bytes(
                 .as_ref()
                 .and_then(|d| d.images.clone())
                 .ok_or_else(|| anyhow::anyhow!("no images"))?;
-            png_bytes(&overlay(&images.images[e.row], &e.map, style))?
+            png_bytes(&overlay_with_legend(&images.images[e.row], &e.map, style))?
         }
         "npy" => npy(&e.map),
         _ => {
@@ -450,19 +519,36 @@ fn curves_ui(ui: &mut egui::Ui, f: &Faithfulness) {
     ui.label(egui::RichText::new("Faithfulness").strong());
     ui.weak("Deleting the most salient pixels first should drop the score fast (low area); inserting them first into a blurred image should raise it fast (high area). Dashed: random pixel orders.");
     ui.horizontal(|ui| {
-        for (title, curve, random, lower_better) in [
-            ("Deletion", &f.deletion, &f.random_deletion, true),
-            ("Insertion", &f.insertion, &f.random_insertion, false),
+        for (title, curve, random, beats) in [
+            (
+                "Deletion",
+                &f.deletion,
+                &f.random_deletion,
+                f.deletion_beats_random(),
+            ),
+            (
+                "Insertion",
+                &f.insertion,
+                &f.random_insertion,
+                f.insertion_beats_random(),
+            ),
         ] {
             ui.vertical(|ui| {
                 let (a, r) = (
                     crate::analysis::faithfulness::auc(curve),
                     crate::analysis::faithfulness::auc(random),
                 );
-                let better = if lower_better { a < r } else { a > r };
                 ui.label(format!(
                     "{title}: area {a:.3} (random {r:.3}){}",
-                    if better { " ✓" } else { "" }
+                    if beats {
+                        " ✓"
+                    } else {
+                        " — no better than random"
+                    }
+                ))
+                .on_hover_text(format!(
+                    "✓ when the map beats random pixel orders by at least {:.2} in area",
+                    crate::analysis::faithfulness::MARGIN
                 ));
                 let (rect, response) =
                     ui.allocate_exact_size(egui::vec2(240.0, 120.0), egui::Sense::hover());

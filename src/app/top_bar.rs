@@ -59,6 +59,10 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: TopBar, commands: &mut Vec<Command>) {
                 ui.close();
             }
         });
+        ui.menu_button("View", |ui| {
+            ui.label("Theme");
+            egui::widgets::global_theme_preference_buttons(ui);
+        });
         ui.separator();
         if let Some(session) = bar.session {
             model_chip(ui, session);
@@ -134,12 +138,15 @@ fn data_chip(ui: &mut egui::Ui, session: &Session) {
         ),
     };
     if let (Some(truth), Some(predictions)) = (data.classes(), &session.predictions) {
-        let correct = (0..data.len())
-            .filter(|&r| predictions.is_correct(r, Some(truth)) == Some(true))
+        // Accuracy on held-out rows when the data says which they are: training rows flatter.
+        let (rows, population) = crate::analysis::failures::Population::Test.rows(data);
+        let correct = rows
+            .iter()
+            .filter(|&&r| predictions.is_correct(r, Some(truth)) == Some(true))
             .count();
         text.push_str(&format!(
-            " · accuracy {:.1}%",
-            100.0 * correct as f64 / data.len() as f64
+            " · accuracy {:.1}% ({population})",
+            100.0 * correct as f64 / rows.len().max(1) as f64
         ));
     }
     let mut hover = match &data.label_column {

@@ -211,7 +211,7 @@ fn explain_images(plan: &ExplainPlan) -> anyhow::Result<()> {
             .and_then(|d| d.images.clone())
             .context("no images")?;
         for e in &explanations {
-            let picture = crate::plot::overlay::overlay(
+            let picture = crate::plot::overlay::overlay_with_legend(
                 &images.images[e.row],
                 &e.map,
                 crate::plot::overlay::OverlayStyle::default(),

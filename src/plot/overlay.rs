@@ -1,10 +1,12 @@
 //! A saliency map laid over its image: red where the map pushes toward the class, blue where
-//! it pushes away, the colour's strength following the value; optionally only the top k% of
-//! the pixels. Drawn at the model's size, then scaled up smoothly for display and export.
+//! it pushes away, the colour's strength following the value on the map's [`MapScale`];
+//! optionally only the top k% of the pixels. Drawn at the model's size, then scaled up smoothly
+//! for display and export, with a colour bar under the exported image.
 
 use image::{Rgb, RgbImage};
 
 use super::{DOWN_RGB, UP_RGB};
+
 use crate::explain::image::SaliencyMap;
 
 /// How the map is laid over the image.
@@ -28,6 +30,91 @@ impl Default for OverlayStyle {
     }
 }
 
+/// How a map's values become colours. A map with both signs is shown on a scale symmetric
+/// about zero (red up, blue down); a map of one sign — Score-CAM's, say, all positive with a
+/// large offset — over its own range, so its smallest value is clear and its largest strongest
+/// (painting from zero would turn the whole image one colour).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MapScale {
+    /// The values at no colour and at full colour (for a diverging scale, −hi..hi).
+    pub lo: f64,
+    pub hi: f64,
+    pub diverging: bool,
+}
+
+impl MapScale {
+    /// The scale of `map`.
+    pub fn of(map: &SaliencyMap) -> MapScale {
+        let (min, max) = map
+            .values
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        if !min.is_finite() {
+            return MapScale {
+                lo: 0.0,
+                hi: 1.0,
+                diverging: true,
+            };
+        }
+        if min < 0.0 && max > 0.0 {
+            let m = min.abs().max(max);
+            MapScale {
+                lo: -m,
+                hi: m,
+                diverging: true,
+            }
+        } else {
+            MapScale {
+                lo: min,
+                hi: max,
+                diverging: false,
+            }
+        }
+    }
+
+    /// A value's colour strength: −1..1 (negative: toward blue), 0 at no colour.
+    pub fn strength(&self, v: f64) -> f32 {
+        let span = (self.hi - self.lo).max(f64::MIN_POSITIVE);
+        let t = if self.diverging {
+            v / self.hi.max(f64::MIN_POSITIVE)
+        } else if self.hi > 0.0 {
+            (v - self.lo) / span
+        } else {
+            // All negative: the most negative is the strongest blue.
+            -(self.hi - v) / span
+        };
+        t.clamp(-1.0, 1.0) as f32
+    }
+
+    /// What the scale shows, in words, for a legend.
+    pub fn describe(&self) -> String {
+        if self.diverging {
+            format!(
+                "blue {} · 0 · red {} (toward the class)",
+                super::short_number(self.lo),
+                super::short_number(self.hi)
+            )
+        } else {
+            format!(
+                "from {} (no colour) to {} (full colour); the map's own range",
+                super::short_number(self.lo),
+                super::short_number(self.hi)
+            )
+        }
+    }
+}
+
+/// The colour of a strength `t` (−1..1) at `opacity`, over `under`.
+pub fn tint(under: [u8; 3], t: f32, opacity: f32) -> [u8; 3] {
+    let (r, g, b) = if t >= 0.0 { UP_RGB } else { DOWN_RGB };
+    let a = opacity.clamp(0.0, 1.0) * t.abs().sqrt();
+    let mix = |c: u8, o: u8| (c as f32 * (1.0 - a) + o as f32 * a).round() as u8;
+    [mix(under[0], r), mix(under[1], g), mix(under[2], b)]
+}
+
 /// The overlay of `map` on `image` (both at the model's size).
 pub fn overlay(image: &RgbImage, map: &SaliencyMap, style: OverlayStyle) -> RgbImage {
     let (w, h) = (map.width as u32, map.height as u32);
@@ -36,11 +123,7 @@ pub fn overlay(image: &RgbImage, map: &SaliencyMap, style: OverlayStyle) -> RgbI
     } else {
         image::imageops::resize(image, w, h, image::imageops::FilterType::Triangle)
     };
-    let max = map
-        .values
-        .iter()
-        .fold(0f64, |m, v| m.max(v.abs()))
-        .max(f64::MIN_POSITIVE);
+    let scale = MapScale::of(map);
     let threshold = style.top_percent.map(|k| {
         let mut sorted = map.values.clone();
         sorted.sort_by(|a, b| b.total_cmp(a));
@@ -52,12 +135,9 @@ pub fn overlay(image: &RgbImage, map: &SaliencyMap, style: OverlayStyle) -> RgbI
         for x in 0..w {
             let v = map.at(y as usize, x as usize);
             let shown = threshold.is_none_or(|t| v >= t && v > 0.0);
-            let t = if shown { (v / max) as f32 } else { 0.0 };
-            let (r, g, b) = if t >= 0.0 { UP_RGB } else { DOWN_RGB };
-            let a = style.opacity.clamp(0.0, 1.0) * t.abs().sqrt();
+            let t = if shown { scale.strength(v) } else { 0.0 };
             let p = base.get_pixel(x, y).0;
-            let mix = |c: u8, o: u8| (c as f32 * (1.0 - a) + o as f32 * a).round() as u8;
-            out.put_pixel(x, y, Rgb([mix(p[0], r), mix(p[1], g), mix(p[2], b)]));
+            out.put_pixel(x, y, Rgb(tint(p, t, style.opacity)));
         }
     }
     if style.scale > 1 {
@@ -70,6 +150,40 @@ pub fn overlay(image: &RgbImage, map: &SaliencyMap, style: OverlayStyle) -> RgbI
     } else {
         out
     }
+}
+
+/// The overlay with a colour bar under it: the scale's colours from its low to its high end,
+/// ticks at both ends (and zero on a diverging scale), so the exported picture says what its
+/// colours mean.
+pub fn overlay_with_legend(image: &RgbImage, map: &SaliencyMap, style: OverlayStyle) -> RgbImage {
+    let picture = overlay(image, map, style);
+    let scale = MapScale::of(map);
+    let (w, h) = (picture.width(), picture.height());
+    let bar_h = (h / 16).clamp(10, 40);
+    let mut out = RgbImage::from_pixel(w, h + bar_h * 2, Rgb([255, 255, 255]));
+    image::imageops::overlay(&mut out, &picture, 0, 0);
+    for x in 0..w {
+        let v = scale.lo + (scale.hi - scale.lo) * x as f64 / (w.max(2) - 1) as f64;
+        let c = tint([255, 255, 255], scale.strength(v), 1.0);
+        for y in h + bar_h / 2..h + bar_h + bar_h / 2 {
+            out.put_pixel(x, y, Rgb(c));
+        }
+    }
+    // Tick marks at the ends and at zero (a diverging scale's neutral middle).
+    let mut ticks = vec![0, w - 1];
+    if scale.diverging {
+        ticks.push(w / 2);
+    }
+    for x in ticks {
+        for y in h + bar_h + bar_h / 2..(h + 2 * bar_h).min(out.height()) {
+            for dx in 0..2u32 {
+                if x + dx < w {
+                    out.put_pixel(x + dx, y, Rgb([40, 40, 40]));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// PNG bytes of an RGB image.
@@ -141,6 +255,37 @@ mod tests {
             "0.5 is not in the top 10%"
         );
         assert_eq!(top.get_pixel(0, 0).0, [UP_RGB.0, UP_RGB.1, UP_RGB.2]);
+    }
+
+    #[test]
+    fn a_map_of_one_sign_with_an_offset_spans_its_own_range_not_one_sheet() {
+        let offset = SaliencyMap {
+            values: vec![10.0, 10.5, 11.0, 10.0, 10.0, 10.0],
+            ..map()
+        };
+        let scale = MapScale::of(&offset);
+        assert!(!scale.diverging);
+        assert_eq!((scale.lo, scale.hi), (10.0, 11.0));
+        let image = RgbImage::from_pixel(3, 2, Rgb([128, 128, 128]));
+        let style = OverlayStyle {
+            opacity: 1.0,
+            top_percent: None,
+            scale: 1,
+        };
+        let o = overlay(&image, &offset, style);
+        assert_eq!(
+            o.get_pixel(0, 0).0,
+            [128, 128, 128],
+            "the smallest value is uncoloured"
+        );
+        assert_eq!(o.get_pixel(2, 0).0, [UP_RGB.0, UP_RGB.1, UP_RGB.2]);
+        // A signed map stays symmetric about zero.
+        let signed = MapScale::of(&map());
+        assert!(signed.diverging && signed.lo == -1.0 && signed.hi == 1.0);
+        // The exported picture carries its colour bar.
+        let legend = overlay_with_legend(&image, &offset, style);
+        assert!(legend.height() > o.height());
+        assert_eq!(legend.width(), o.width());
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct ImageExplanation {
     pub faithfulness: Option<Faithfulness>,
     /// Correlation with the map under the model with a random last layer.
     pub randomized: Option<f64>,
+    /// That map, to show beside this one.
+    pub randomized_map: Option<SaliencyMap>,
     pub seconds: f64,
     pub settings: ImageSettings,
 }
@@ -88,19 +90,18 @@ impl Session {
                             )?),
                             false => None,
                         };
-                        let randomized = match &random {
-                            Some(random) => {
-                                let other = explainer.explain(random, &input, progress)?;
-                                Some(map_correlation(&map, &other))
-                            }
+                        let randomized_map = match &random {
+                            Some(random) => Some(explainer.explain(random, &input, progress)?),
                             None => None,
                         };
+                        let randomized = randomized_map.as_ref().map(|m| map_correlation(&map, m));
                         Ok(ImageExplanation {
                             row,
                             target,
                             map,
                             faithfulness,
                             randomized,
+                            randomized_map,
                             seconds: started.elapsed().as_secs_f64(),
                             settings: settings.clone(),
                         })

@@ -289,3 +289,31 @@ fn the_window_and_the_command_line_write_the_same_attributions_for_an_image() {
         );
     }
 }
+
+#[test]
+fn a_click_on_a_class_name_selects_its_row_and_page_keys_move_by_pages() {
+    let mut harness = sample_app();
+    harness.get_by_label("#7").click();
+    harness.run();
+    assert_eq!(harness.state().browser.selected, Some(7));
+    // Row 19 is the first benign row; its True cell is the first "benign" in the browser.
+    harness
+        .query_all_by_label("benign")
+        .find(|n| n.rect().left() < 400.0)
+        .unwrap()
+        .click();
+    harness.run();
+    assert_eq!(harness.state().browser.selected, Some(19));
+    for (key, row) in [
+        (egui::Key::PageDown, 39),
+        (egui::Key::PageUp, 19),
+        (egui::Key::End, 568),
+        (egui::Key::Home, 0),
+    ] {
+        harness.key_press(key);
+        harness.run();
+        assert_eq!(harness.state().browser.selected, Some(row), "{key:?}");
+    }
+    // The top bar's accuracy is over the held-out rows, and says so.
+    harness.get_by_label_contains("(test split)");
+}
