@@ -94,7 +94,16 @@ pub struct GlobalView {
     jobs: Keyed<GlobalData>,
     /// The batch shown last.
     pub result: Option<Arc<GlobalData>>,
+    /// The tab's own method, budget and background (taken from the Explain tab when the tab
+    /// is first shown for a model, then its own).
+    pub own: Option<ExplainSettings>,
+    /// A run past [`AUTO_RUN_MODEL_ROWS`] the user asked for, by key.
+    confirmed: Option<String>,
 }
+
+/// Runs that evaluate at most this many model rows start by themselves; longer ones wait for
+/// the user, who sees the estimate first.
+pub const AUTO_RUN_MODEL_ROWS: u64 = 100_000_000;
 
 impl Default for GlobalView {
     fn default() -> Self {
@@ -106,6 +115,8 @@ impl Default for GlobalView {
             dependence: None,
             jobs: Keyed::new("Explaining the dataset…", 4),
             result: None,
+            own: None,
+            confirmed: None,
         }
     }
 }
@@ -130,6 +141,8 @@ impl Panel for GlobalView {
         self.result = None;
         self.dependence = None;
         self.target = session.valid_class(self.target);
+        self.own = None;
+        self.confirmed = None;
         let features = session.data.as_ref().map_or(0, |d| d.feature_names.len());
         self.feature = self.feature.filter(|&j| j < features);
     }
@@ -145,11 +158,25 @@ impl GlobalView {
         self.jobs.is_running()
     }
 
-    fn settings(&self, session: &Session, base: &ExplainSettings) -> ExplainSettings {
+    fn settings(&mut self, session: &Session, base: &ExplainSettings) -> ExplainSettings {
+        let own = self.own.get_or_insert_with(|| base.clone());
         ExplainSettings {
             targets: session.targets(Purpose::Dataset, self.target, None),
-            ..base.clone()
+            ..own.clone()
         }
+    }
+
+    /// Model rows a run of `settings` over the tab's rows costs.
+    fn cost(
+        &self,
+        session: &Session,
+        data: &Dataset,
+        settings: &ExplainSettings,
+        background: Option<&Arc<Dataset>>,
+    ) -> u64 {
+        let rows = sample_rows(data.len(), self.sample, settings.seed).len() as u64;
+        let background = background.map_or(settings.background_rows, |f| f.len());
+        rows.saturating_mul(settings.cost_per_row(&session.model, background))
     }
 
     fn key(&self, settings: &ExplainSettings, background: Option<&Arc<Dataset>>) -> String {
@@ -180,7 +207,10 @@ impl GlobalView {
             self.result = Some(done);
         }
         let current = self.result.as_ref().filter(|r| r.key == key).cloned();
-        if current.is_none() {
+        let cost = self.cost(session, &data, &settings, background_file.as_ref());
+        let unavailable = settings.method.unavailable(&settings.fit(&session.model));
+        let allowed = cost <= AUTO_RUN_MODEL_ROWS || self.confirmed.as_deref() == Some(&key);
+        if current.is_none() && allowed && unavailable.is_none() {
             self.start(
                 ui.ctx(),
                 session,
@@ -191,6 +221,20 @@ impl GlobalView {
             );
         }
         self.controls_ui(ui, cx, &data, current.as_ref());
+        self.method_ui(ui, cx, cost);
+        if let Some(why) = &unavailable {
+            ui.add(egui::Label::new(format!("The method {why}. Choose another one above.")).wrap());
+        } else if current.is_none() && !allowed && !self.jobs.is_running() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!(
+                    "This run evaluates about {} model rows; it may take a while.",
+                    crate::thousands(cost)
+                ));
+                if ui.button("Explain the dataset").clicked() {
+                    self.confirmed = Some(key.clone());
+                }
+            });
+        }
         if let Some(progress) = self.jobs.progress().cloned()
             && widgets::progress_ui(ui, &progress, |done, total| {
                 format!("Explaining {done} of {total} rows…")
@@ -337,6 +381,73 @@ impl GlobalView {
                 ui.separator();
                 self.export_menu(ui, cx, data, r);
             }
+        });
+    }
+
+    /// The tab's own method, budget and background, with the run's cost.
+    fn method_ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx, cost: u64) {
+        let session = cx.session;
+        let Some(own) = self.own.as_mut() else {
+            return;
+        };
+        let fit = own.fit(&session.model);
+        ui.horizontal_wrapped(|ui| {
+            let label = ui.label("Method");
+            let resolved = own.resolved_method(&session.model);
+            egui::ComboBox::from_id_salt("global_method")
+                .selected_text(if own.method == Method::default() {
+                    format!("auto ({resolved})")
+                } else {
+                    own.method.name().to_string()
+                })
+                .show_ui(ui, |ui| {
+                    for m in Method::all_for(crate::explain::Kind::Tabular) {
+                        let why = m.unavailable(&fit);
+                        let r = ui
+                            .add_enabled_ui(why.is_none(), |ui| {
+                                ui.selectable_value(&mut own.method, m, m.name())
+                            })
+                            .inner;
+                        match why {
+                            Some(why) => r.on_disabled_hover_text(why),
+                            None => r.on_hover_text(m.summary()),
+                        };
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            let label = ui.label("Budget");
+            let m = session.model.n_features();
+            let mut budget = own.budget(m);
+            if ui
+                .add_enabled(
+                    resolved.is_sampled(),
+                    egui::DragValue::new(&mut budget)
+                        .range(16..=crate::explain::settings::MAX_SAMPLES)
+                        .speed(16),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("Coalitions evaluated per row")
+                .changed()
+            {
+                own.samples = Some(budget);
+            }
+            let label = ui.label("Background");
+            ui.add_enabled(
+                cx.shared.background_file.is_none(),
+                egui::DragValue::new(&mut own.background_rows)
+                    .range(1..=1000)
+                    .suffix(" rows"),
+            )
+            .labelled_by(label.id);
+            if ui
+                .small_button("As in Explain")
+                .on_hover_text("Use the Explain tab's method, budget and background")
+                .clicked()
+            {
+                *own = cx.shared.explain.clone();
+            }
+            ui.weak(format!("≈ {} model rows", crate::thousands(cost)));
         });
     }
 

@@ -126,6 +126,15 @@ struct Running<T> {
     progress: Arc<JobProgress>,
 }
 
+impl<T> Drop for Keyed<T> {
+    /// A view that goes away stops its work.
+    fn drop(&mut self) {
+        if let Some(r) = &self.running {
+            r.progress.stop();
+        }
+    }
+}
+
 /// Why a key stopped without a result.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stopped {

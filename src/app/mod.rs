@@ -19,6 +19,7 @@ mod explain_table;
 pub mod explain_view;
 pub mod failures_view;
 pub mod global_view;
+mod image_draw;
 pub mod image_view;
 pub mod jobs;
 pub mod notices;

@@ -317,3 +317,23 @@ fn a_click_on_a_class_name_selects_its_row_and_page_keys_move_by_pages() {
     // The top bar's accuracy is over the held-out rows, and says so.
     harness.get_by_label_contains("(test split)");
 }
+
+#[test]
+fn a_long_global_run_waits_with_its_cost_shown_instead_of_starting_silently() {
+    let mut harness = sample_app();
+    {
+        let app = harness.state_mut();
+        let mut own = app.shared.explain.clone();
+        own.samples = Some(10_000);
+        app.panels.global.own = Some(own);
+    }
+    show_tab(&mut harness, "Global");
+    // 569 rows × 10,002 coalitions × 50 background rows.
+    harness.get_by_label_contains("This run evaluates about 284,556,900 model rows");
+    assert!(!harness.state().panels.global.is_running());
+    // The Explain tab's settings are not changed by the tab's own.
+    assert_eq!(harness.state().shared.explain.samples, None);
+    harness.get_by_label("Explain the dataset").click();
+    harness.run_steps(3);
+    assert!(harness.state().panels.global.is_running());
+}

@@ -1,0 +1,212 @@
+//! Drawing a saliency map in the window: the image, the map as a colour layer on its scale, the
+//! scale's colour bar with values, and the map's deletion and insertion curves with axes.
+
+use image::RgbImage;
+
+use crate::analysis::faithfulness::Faithfulness;
+use crate::explain::image::SaliencyMap;
+use crate::plot::overlay::MapScale;
+use crate::plot::{DOWN_RGB, UP_RGB};
+
+/// An egui image of an RGB image.
+pub fn color_image(image: &RgbImage) -> egui::ColorImage {
+    egui::ColorImage::from_rgb(
+        [image.width() as usize, image.height() as usize],
+        image.as_raw(),
+    )
+}
+
+/// The map as a transparent colour layer on its [`MapScale`]: red toward the class, blue away,
+/// alpha by strength.
+pub fn map_layer(map: &SaliencyMap, top_percent: Option<f64>) -> egui::ColorImage {
+    let scale = MapScale::of(map);
+    let threshold = top_percent.map(|k| {
+        let mut sorted = map.values.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let n = ((sorted.len() as f64 * k / 100.0).ceil() as usize).clamp(1, sorted.len());
+        sorted[n - 1]
+    });
+    let pixels = map
+        .values
+        .iter()
+        .map(|&v| {
+            let shown = threshold.is_none_or(|t| v >= t && v > 0.0);
+            let t = if shown { scale.strength(v) } else { 0.0 };
+            let (r, g, b) = if t >= 0.0 { UP_RGB } else { DOWN_RGB };
+            egui::Color32::from_rgba_unmultiplied(r, g, b, (t.abs().sqrt() * 255.0) as u8)
+        })
+        .collect();
+    egui::ColorImage::new([map.width, map.height], pixels)
+}
+
+/// The map's colour bar with its values at the ends (and zero), under the map.
+pub fn scale_ui(ui: &mut egui::Ui, scale: &MapScale, width: f32) {
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 10.0), egui::Sense::hover());
+    let painter = ui.painter();
+    let steps = 48;
+    for i in 0..steps {
+        let v = scale.lo + (scale.hi - scale.lo) * (i as f64 + 0.5) / steps as f64;
+        let [r, g, b] = crate::plot::overlay::tint([255, 255, 255], scale.strength(v), 1.0);
+        let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
+        let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32;
+        painter.rect_filled(
+            egui::Rect::from_min_max(egui::pos2(x0, rect.top()), egui::pos2(x1, rect.bottom())),
+            0.0,
+            egui::Color32::from_rgb(r, g, b),
+        );
+    }
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(
+            egui::Role::Image,
+            true,
+            format!("Colour scale: {}", scale.describe()),
+        )
+    });
+    ui.horizontal(|ui| {
+        ui.set_width(width);
+        ui.small(crate::plot::short_number(scale.lo));
+        if scale.diverging {
+            ui.add_space(width / 2.0 - 40.0);
+            ui.small("0");
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.small(crate::plot::short_number(scale.hi));
+        });
+    });
+}
+
+/// Deletion and insertion curves, each against random orders, with their areas.
+pub fn curves_ui(ui: &mut egui::Ui, f: &Faithfulness) {
+    ui.label(egui::RichText::new("Faithfulness").strong());
+    ui.weak("Deleting the most salient pixels first should drop the score fast (low area); inserting them first into a blurred image should raise it fast (high area). Dashed: random pixel orders.");
+    ui.horizontal(|ui| {
+        for (title, curve, random, beats) in [
+            (
+                "Deletion",
+                &f.deletion,
+                &f.random_deletion,
+                f.deletion_beats_random(),
+            ),
+            (
+                "Insertion",
+                &f.insertion,
+                &f.random_insertion,
+                f.insertion_beats_random(),
+            ),
+        ] {
+            ui.vertical(|ui| {
+                let (a, r) = (
+                    crate::analysis::faithfulness::auc(curve),
+                    crate::analysis::faithfulness::auc(random),
+                );
+                ui.label(format!(
+                    "{title}: area {a:.3} (random {r:.3}){}",
+                    if beats {
+                        " ✓"
+                    } else {
+                        " — no better than random"
+                    }
+                ))
+                .on_hover_text(format!(
+                    "✓ when the map beats random pixel orders by at least {:.2} in area",
+                    crate::analysis::faithfulness::MARGIN
+                ));
+                // The plot with room for its axes: score on the left, share of pixels below.
+                let (outer, response) =
+                    ui.allocate_exact_size(egui::vec2(280.0, 150.0), egui::Sense::hover());
+                let rect = egui::Rect::from_min_max(
+                    outer.min + egui::vec2(36.0, 4.0),
+                    outer.max - egui::vec2(6.0, 30.0),
+                );
+                response.widget_info(|| {
+                    egui::WidgetInfo::labeled(
+                        egui::Role::Image,
+                        true,
+                        format!("{title} curve, area {a:.3}, random {r:.3}"),
+                    )
+                });
+                let p = ui.painter();
+                let weak = ui.visuals().weak_text_color();
+                let font = egui::FontId::proportional(10.0);
+                p.rect_stroke(
+                    rect,
+                    0.0,
+                    egui::Stroke::new(1.0, weak),
+                    egui::StrokeKind::Inside,
+                );
+                // The score axis always starts at 0, so a curve that stays near 1 reads as such.
+                let hi = curve
+                    .iter()
+                    .chain(random.iter())
+                    .fold(f64::MIN_POSITIVE, |m, v| m.max(*v));
+                for (v, align) in [
+                    (0.0, egui::Align2::RIGHT_BOTTOM),
+                    (hi, egui::Align2::RIGHT_TOP),
+                ] {
+                    let y = rect.bottom() - rect.height() * (v / hi) as f32;
+                    p.text(
+                        egui::pos2(rect.left() - 4.0, y),
+                        align,
+                        crate::plot::short_number(v),
+                        font.clone(),
+                        weak,
+                    );
+                }
+                for (share, align) in [
+                    (0.0, egui::Align2::LEFT_TOP),
+                    (0.5, egui::Align2::CENTER_TOP),
+                    (1.0, egui::Align2::RIGHT_TOP),
+                ] {
+                    let x = rect.left() + rect.width() * share;
+                    p.line_segment(
+                        [
+                            egui::pos2(x, rect.bottom()),
+                            egui::pos2(x, rect.bottom() + 3.0),
+                        ],
+                        egui::Stroke::new(1.0, weak),
+                    );
+                    p.text(
+                        egui::pos2(x, rect.bottom() + 4.0),
+                        align,
+                        format!("{:.0}%", share * 100.0),
+                        font.clone(),
+                        weak,
+                    );
+                }
+                p.text(
+                    egui::pos2(rect.center().x, outer.bottom()),
+                    egui::Align2::CENTER_BOTTOM,
+                    format!(
+                        "pixels {} (most salient first) · score · dashed: random",
+                        if title == "Deletion" {
+                            "deleted"
+                        } else {
+                            "inserted"
+                        }
+                    ),
+                    font.clone(),
+                    weak,
+                );
+                let points = |c: &[f64]| -> Vec<egui::Pos2> {
+                    c.iter()
+                        .enumerate()
+                        .map(|(i, v)| {
+                            egui::pos2(
+                                rect.left() + rect.width() * i as f32 / (c.len().max(2) - 1) as f32,
+                                rect.bottom() - rect.height() * (*v / hi) as f32,
+                            )
+                        })
+                        .collect()
+                };
+                let up = egui::Color32::from_rgb(UP_RGB.0, UP_RGB.1, UP_RGB.2);
+                p.add(egui::Shape::line(points(curve), egui::Stroke::new(2.0, up)));
+                p.add(egui::Shape::dashed_line(
+                    &points(random),
+                    egui::Stroke::new(1.5, weak),
+                    4.0,
+                    3.0,
+                ));
+            });
+        }
+    });
+}
