@@ -126,8 +126,10 @@ impl FailuresView {
             Some(&f.rows),
         );
         egui::ScrollArea::vertical().show(ui, |ui| {
-            ui.columns(2, |cols| {
-                let ui = &mut cols[0];
+            // Side by side while the matrix fits half the width; stacked beyond (many classes).
+            let matrix_width = 150.0 + class_names.len() as f32 * 76.0;
+            let stacked = matrix_width > ui.available_width() / 2.0;
+            let matrix_ui = |ui: &mut egui::Ui, commands: &mut Vec<Command>| {
                 ui.label(egui::RichText::new("Confusion matrix").strong());
                 ui.weak("Click a cell to list its rows.");
                 confusion_ui(ui, &matrix, &class_names, |t, p| {
@@ -148,7 +150,8 @@ impl FailuresView {
                 ui.add_space(8.0);
                 metrics_ui(ui, &matrix, &class_names);
 
-                let ui = &mut cols[1];
+            };
+            let mut calibration_ui = |ui: &mut egui::Ui, commands: &mut Vec<Command>| {
                 ui.horizontal(|ui| {
                     ui.label(egui::RichText::new("Calibration").strong());
                     let label = ui.label("of");
@@ -201,7 +204,18 @@ impl FailuresView {
                     counts: matrix.counts.clone(),
                 };
                 export_buttons(ui, session, &spec, &confusion, &f, commands);
-            });
+            };
+            if stacked {
+                matrix_ui(ui, commands);
+                ui.add_space(10.0);
+                calibration_ui(ui, commands);
+            } else {
+                ui.columns(2, |cols| {
+                    let (left, right) = cols.split_at_mut(1);
+                    matrix_ui(&mut left[0], commands);
+                    calibration_ui(&mut right[0], commands);
+                });
+            }
 
             ui.add_space(10.0);
             ui.label(egui::RichText::new("Most confident mistakes").strong());
@@ -321,6 +335,11 @@ fn confusion_ui(
     mut on_click: impl FnMut(usize, usize),
 ) {
     let max = m.counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f32;
+    // Cells shrink with the number of classes so the matrix fits its width (20 classes too).
+    let n = class_names.len().max(1) as f32;
+    let cell_w = ((ui.available_width() - 150.0) / n - 4.0).clamp(26.0, 72.0);
+    let cell_h = (cell_w * 0.55).clamp(20.0, 40.0);
+    let text_size = if cell_w < 44.0 { 12.0 } else { 16.0 };
     egui::Grid::new("confusion")
         .spacing([4.0, 4.0])
         .show(ui, |ui| {
@@ -334,10 +353,11 @@ fn confusion_ui(
                 for (p, &n) in row.iter().enumerate() {
                     let tint = if t == p { GOOD } else { BAD };
                     let fill = tint.gamma_multiply(0.15 + 0.6 * n as f32 / max);
-                    let button =
-                        egui::Button::new(egui::RichText::new(n.to_string()).size(16.0).strong())
-                            .fill(fill)
-                            .min_size(egui::vec2(72.0, 40.0));
+                    let button = egui::Button::new(
+                        egui::RichText::new(n.to_string()).size(text_size).strong(),
+                    )
+                    .fill(fill)
+                    .min_size(egui::vec2(cell_w, cell_h));
                     let response = ui.add(button).on_hover_text(format!(
                         "{n} rows of true class {} predicted {}",
                         class_names[t], class_names[p]
