@@ -19,7 +19,12 @@ pub fn method_choices(cx: &PanelCtx) -> Vec<(Method, Option<String>)> {
 }
 
 /// Draws the form; `target` is the explained class (`None`: each row's predicted class).
-pub fn settings_ui(ui: &mut egui::Ui, cx: &mut PanelCtx, target: &mut Option<usize>) {
+pub fn settings_ui(
+    ui: &mut egui::Ui,
+    cx: &mut PanelCtx,
+    target: &mut Option<usize>,
+    max_bars: &mut usize,
+) {
     let session = cx.session;
     let m = session.model.n_features();
     let choices = method_choices(cx);
@@ -157,6 +162,16 @@ pub fn settings_ui(ui: &mut egui::Ui, cx: &mut PanelCtx, target: &mut Option<usi
                 });
                 ui.end_row();
             }
+
+            let label = ui.label("Show");
+            ui.add(
+                egui::DragValue::new(max_bars)
+                    .range(2..=m.max(2))
+                    .suffix(" bars"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Features drawn in the waterfall; the rest are pooled in one bar");
+            ui.end_row();
         });
     tree_scale_note(ui, cx);
 }

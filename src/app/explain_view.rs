@@ -71,6 +71,8 @@ pub struct ExplainView {
     pub versus: bool,
     /// The what-if editor, when open.
     pub what_if: Option<WhatIf>,
+    /// Bars in the waterfall before the rest are pooled.
+    pub max_bars: usize,
 }
 
 impl Default for ExplainView {
@@ -80,6 +82,7 @@ impl Default for ExplainView {
             jobs: Keyed::new("Explaining…", CACHE_SIZE),
             versus: false,
             what_if: None,
+            max_bars: MAX_BARS,
         }
     }
 }
@@ -173,15 +176,16 @@ impl ExplainView {
             settings: cx.shared.explain.clone(),
             versus: mistake.filter(|_| self.versus && edited.is_none()),
             edited: edited.clone(),
-            max_bars: MAX_BARS,
+            max_bars: self.max_bars,
         };
         let file = cx.shared.background_file.clone();
         let key = format!(
-            "{row}|{:?}|{:?}|{:?}|{:?}",
+            "{row}|{:?}|{:?}|{:?}|{:?}|{}",
             request.settings,
             file.as_ref().map(|d| d.source.as_str()),
             request.versus,
-            request.edited
+            request.edited,
+            request.max_bars
         );
         cx.notices.keep_only(TOPIC, &key);
         // A method that cannot explain this model is not started: its control says why.
@@ -214,7 +218,7 @@ impl ExplainView {
         egui::Panel::right("explain_settings")
             .default_size(260.0)
             .show(ui, |ui| {
-                super::explain_settings::settings_ui(ui, cx, &mut self.target);
+                super::explain_settings::settings_ui(ui, cx, &mut self.target, &mut self.max_bars);
                 if let Some(e) = &cached {
                     ui.separator();
                     self.result_summary_ui(ui, cx, e);

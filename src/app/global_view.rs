@@ -99,6 +99,8 @@ pub struct GlobalView {
     pub own: Option<ExplainSettings>,
     /// A run past [`AUTO_RUN_MODEL_ROWS`] the user asked for, by key.
     confirmed: Option<String>,
+    /// Features shown in the beeswarm.
+    pub max_features: usize,
 }
 
 /// Runs that evaluate at most this many model rows start by themselves; longer ones wait for
@@ -117,6 +119,7 @@ impl Default for GlobalView {
             result: None,
             own: None,
             confirmed: None,
+            max_features: MAX_FEATURES,
         }
     }
 }
@@ -181,10 +184,11 @@ impl GlobalView {
 
     fn key(&self, settings: &ExplainSettings, background: Option<&Arc<Dataset>>) -> String {
         format!(
-            "{settings:?}|{:?}|{}|{:?}",
+            "{settings:?}|{:?}|{}|{:?}|{}",
             settings.targets,
             self.sample,
-            background.map(|b| b.source.clone())
+            background.map(|b| b.source.clone()),
+            self.max_features
         )
     }
 
@@ -447,6 +451,14 @@ impl GlobalView {
             {
                 *own = cx.shared.explain.clone();
             }
+            let label = ui.label("Show");
+            let features = session.model.n_features().max(1);
+            ui.add(
+                egui::DragValue::new(&mut self.max_features)
+                    .range(1..=features)
+                    .suffix(" features"),
+            )
+            .labelled_by(label.id);
             ui.weak(format!("≈ {} model rows", crate::thousands(cost)));
         });
     }
@@ -502,6 +514,7 @@ impl GlobalView {
         let data = data.clone();
         let job_key = key.clone();
         let cache = self.cache_dir.clone();
+        let max_features = self.max_features;
         self.jobs
             .ensure(ctx, &key, total, Unit::Rows, move |progress| {
                 let started = Instant::now();
@@ -527,7 +540,7 @@ impl GlobalView {
                     &e.rows,
                     e.values.view(),
                     e.features.view(),
-                    MAX_FEATURES,
+                    max_features,
                 );
                 Ok(GlobalData {
                     key: job_key,

@@ -279,7 +279,7 @@ pub fn beeswarm_ui(ui: &mut egui::Ui, spec: &BeeswarmSpec, selected: Option<usiz
                 .min_by(|a, b| a.1.total_cmp(&b.1));
             if let Some((d, _)) = nearest {
                 painter.circle_stroke(layout.dot(i, d), DOT + 2.0, egui::Stroke::new(1.5, ink));
-                response.clone().on_hover_text(format!(
+                response.clone().on_hover_text_at_pointer(format!(
                     "row {} · {}: attribution {:+.4}\nclick to explain this row",
                     d.row, f.name, d.x
                 ));
@@ -394,7 +394,7 @@ pub fn dependence_ui(
             5.0,
             egui::Stroke::new(1.5, ink),
         );
-        response.clone().on_hover_text(format!(
+        response.clone().on_hover_text_at_pointer(format!(
             "row {} · {} = {} · attribution {:+.4}\nclick to explain this row",
             d.row,
             spec.feature,
@@ -477,7 +477,7 @@ pub fn reliability_ui(
         );
         painter.circle_filled(egui::pos2(sx(predicted), sy(observed)), 3.5, colour(UP_RGB));
         if hovered {
-            response.clone().on_hover_text(format!(
+            response.clone().on_hover_text_at_pointer(format!(
                 "predicted {:.0}–{:.0}%: {n} rows, mean prediction {:.1}%, observed {:.1}%\nclick to list these rows",
                 lo * 100.0,
                 hi * 100.0,
