@@ -222,6 +222,41 @@ impl FailuresView {
             if f.confident_mistakes.is_empty() {
                 ui.weak("No mistakes in these rows.");
             }
+            if let Some(images) = &data.images {
+                // For images the mistakes are the pictures themselves: click one to explain it.
+                // As many pictures a line as fit; lines of them, so none is cut at the edge.
+                let per_line = ((ui.available_width() / 112.0).floor() as usize).max(1);
+                let shown: Vec<usize> = f
+                    .confident_mistakes
+                    .iter()
+                    .copied()
+                    .take(2 * MISTAKES_SHOWN)
+                    .collect();
+                for line in shown.chunks(per_line) {
+                    ui.horizontal(|ui| {
+                        for &r in line {
+                        ui.vertical(|ui| {
+                            ui.set_width(104.0);
+                            let response = super::widgets::thumbnail(ui, images, r, 96.0)
+                                .on_hover_text(format!(
+                                    "#{r}: true {}, predicted {} ({:.1}%); click to explain",
+                                    class_names[truth[r]],
+                                    class_names[predictions.predicted[r]],
+                                    predictions.confidence[r] * 100.0
+                                ));
+                            if response.clicked() {
+                                commands.push(Command::Select(r, Some("Explain")));
+                            }
+                            ui.small(format!(
+                                "#{r} {} → {}",
+                                class_names[truth[r]],
+                                class_names[predictions.predicted[r]]
+                            ));
+                        });
+                        }
+                    });
+                }
+            }
             egui::Grid::new("mistakes").striped(true).show(ui, |ui| {
                 for h in ["Row", "True", "Predicted", "Confidence", ""] {
                     ui.label(egui::RichText::new(h).strong());
@@ -250,6 +285,13 @@ impl FailuresView {
 
             ui.add_space(10.0);
             ui.label(egui::RichText::new("Error slices").strong());
+            if data.images.is_some() {
+                ui.weak(
+                    "Error slices are regions of feature values; for images (whose features are \
+                     pixels) use the confusion matrix's cells and the mistakes above.",
+                );
+                return;
+            }
             ui.weak(format!(
                 "Where the model is wrong far more often than its {:.1}% overall ({}). Click one to list its rows.",
                 100.0 * f.confident_mistakes.len() as f64 / f.rows.len().max(1) as f64,

@@ -196,3 +196,34 @@ pub fn prediction_header(ui: &mut egui::Ui, session: &Session, row: usize) {
         }
     });
 }
+
+/// Image `row` of `images` at `side` points, its texture made once and kept in egui's memory.
+pub fn thumbnail(
+    ui: &mut egui::Ui,
+    images: &crate::data::ImageSet,
+    row: usize,
+    side: f32,
+) -> egui::Response {
+    let id = egui::Id::NULL.with(("thumbnail", row, images.paths.get(row).cloned()));
+    let texture = match ui.ctx().data(|d| d.get_temp::<egui::TextureHandle>(id)) {
+        Some(t) => t,
+        None => {
+            let image = &images.images[row];
+            let t = ui.ctx().load_texture(
+                format!("thumbnail {row}"),
+                egui::ColorImage::from_rgb(
+                    [image.width() as usize, image.height() as usize],
+                    image.as_raw(),
+                ),
+                egui::TextureOptions::LINEAR,
+            );
+            ui.ctx().data_mut(|d| d.insert_temp(id, t.clone()));
+            t
+        }
+    };
+    ui.add(
+        egui::Image::new(&texture)
+            .fit_to_exact_size(egui::vec2(side, side))
+            .sense(egui::Sense::click()),
+    )
+}
