@@ -8,6 +8,8 @@ use crate::analysis::Predictions;
 use crate::data::Dataset;
 use crate::session::Session;
 
+use super::row_filter::{Condition, parse_filter};
+
 /// Rows PgUp and PgDn move the selection by.
 const PAGE_ROWS: usize = 20;
 
@@ -50,6 +52,12 @@ pub struct BrowserState {
     pub predicted_class: Option<usize>,
     /// Confidence range shown, inclusive.
     pub confidence: (f32, f32),
+    /// A filter on feature values as typed (`worst radius > 20 and mean area <= 900`).
+    pub filter_text: String,
+    /// The filter as parsed: (feature, comparison, value) all of which must hold.
+    filter: Vec<Condition>,
+    /// Why the typed filter does not parse, if it does not.
+    filter_error: Option<String>,
     pub sort: SortKey,
     pub descending: bool,
     pub selected: Option<usize>,
@@ -77,6 +85,9 @@ impl Default for BrowserState {
             outcome: Outcome::All,
             predicted_class: None,
             confidence: (0.0, 1.0),
+            filter_text: String::new(),
+            filter: Vec::new(),
+            filter_error: None,
             sort: SortKey::Row,
             descending: false,
             selected: None,
@@ -101,6 +112,9 @@ impl BrowserState {
         self.outcome = Outcome::All;
         self.predicted_class = None;
         self.confidence = (0.0, 1.0);
+        self.filter_text.clear();
+        self.filter.clear();
+        self.filter_error = None;
         self.subset = Some(subset);
         self.refresh(data, predictions);
     }
@@ -119,6 +133,14 @@ impl BrowserState {
             return;
         };
         self.selected = self.selected.filter(|&r| r < data.len());
+        match parse_filter(&self.filter_text, &data.feature_names) {
+            Ok(filter) => self.filter = filter,
+            Err(_) => {
+                self.filter_text.clear();
+                self.filter.clear();
+            }
+        }
+        self.filter_error = None;
         self.refresh(data, predictions);
         self.scroll_to_selected = true;
     }
@@ -159,6 +181,7 @@ impl BrowserState {
                     .get(r)
                     .is_none_or(|&p| p.is_nan() || (lo..=hi).contains(&p))
             })
+            .filter(|&r| self.filter.iter().all(|c| c.holds(data.x[[r, c.feature]])))
             .collect();
         let key = |r: usize| -> (usize, f32) {
             match self.sort {
@@ -277,6 +300,33 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
             )
             .labelled_by(to.id);
         });
+    }
+    if data.images.is_none() {
+        ui.horizontal(|ui| {
+            let label = ui.label("Where");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut state.filter_text)
+                        .hint_text("worst radius > 20 and mean area <= 900")
+                        .desired_width(280.0),
+                )
+                .labelled_by(label.id);
+            if edit.changed() {
+                match parse_filter(&state.filter_text, &data.feature_names) {
+                    Ok(filter) => {
+                        state.filter = filter;
+                        state.filter_error = None;
+                        state.refresh(data, predictions);
+                    }
+                    Err(e) => state.filter_error = Some(e),
+                }
+            }
+        });
+        if let Some(e) = &state.filter_error {
+            ui.add(
+                egui::Label::new(egui::RichText::new(e).color(super::theme::BAD).small()).wrap(),
+            );
+        }
     }
     let after = (
         state.outcome,

@@ -27,6 +27,7 @@ pub mod panel;
 pub mod plots;
 mod prediction_card;
 pub mod report_view;
+mod row_filter;
 pub mod theme;
 mod top_bar;
 mod waterfall;

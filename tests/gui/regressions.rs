@@ -337,3 +337,25 @@ fn a_long_global_run_waits_with_its_cost_shown_instead_of_starting_silently() {
     harness.run_steps(3);
     assert!(harness.state().panels.global.is_running());
 }
+
+#[test]
+fn the_browser_filters_rows_by_a_feature_value() {
+    let mut harness = sample_app();
+    let input = harness.get_by_role_and_label(Role::TextInput, "Where");
+    input.click();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::TextInput, "Where")
+        .type_text("worst radius > 20");
+    harness.run();
+    let app = harness.state();
+    let data = app.session().unwrap().data.clone().unwrap();
+    let j = data
+        .feature_names
+        .iter()
+        .position(|n| n == "worst radius")
+        .unwrap();
+    let want: Vec<usize> = (0..data.len()).filter(|&r| data.x[[r, j]] > 20.0).collect();
+    assert!(!want.is_empty() && want.len() < data.len());
+    assert_eq!(app.browser.visible(), want.as_slice());
+}

@@ -1,0 +1,78 @@
+//! The browser's filter on feature values, as typed: `worst radius > 20 and mean area <= 900`.
+
+/// One comparison of a feature's value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    pub feature: usize,
+    op: &'static str,
+    value: f32,
+}
+
+impl Condition {
+    pub fn holds(&self, v: f32) -> bool {
+        match self.op {
+            ">" => v > self.value,
+            ">=" => v >= self.value,
+            "<" => v < self.value,
+            "<=" => v <= self.value,
+            "!=" => v != self.value,
+            _ => v == self.value,
+        }
+    }
+}
+
+/// Parses `name op number [and name op number …]` against `names`; the error says which part
+/// is wrong.
+pub fn parse_filter(text: &str, names: &[String]) -> Result<Vec<Condition>, String> {
+    let mut out = Vec::new();
+    for part in text.split(" and ").map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((at, op)) = ["<=", ">=", "!=", "==", "<", ">", "="]
+            .iter()
+            .find_map(|op| part.find(op).map(|i| (i, *op)))
+        else {
+            return Err(format!(
+                "`{part}`: expected a comparison such as `worst radius > 20`"
+            ));
+        };
+        let name = part[..at].trim();
+        let number = part[at + op.len()..].trim();
+        let feature = names
+            .iter()
+            .position(|n| n == name)
+            .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(name)))
+            .ok_or_else(|| format!("`{name}` is not a column of the data"))?;
+        let value: f32 = number
+            .parse()
+            .map_err(|_| format!("`{number}` is not a number"))?;
+        let op = match op {
+            "=" | "==" => "==",
+            other => other,
+        };
+        out.push(Condition { feature, op, value });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_parses_names_comparisons_and_numbers_and_says_what_is_wrong() {
+        let names: Vec<String> = ["worst radius", "mean area"].map(String::from).to_vec();
+        let f = parse_filter("worst radius > 20 and Mean Area <= 900", &names).unwrap();
+        assert_eq!(f.len(), 2);
+        assert!(f[0].holds(20.5) && !f[0].holds(20.0));
+        assert!(f[1].holds(900.0) && !f[1].holds(901.0));
+        assert_eq!(parse_filter("", &names).unwrap(), vec![]);
+        assert_eq!(
+            parse_filter("radius > 2", &names).unwrap_err(),
+            "`radius` is not a column of the data"
+        );
+        assert_eq!(
+            parse_filter("worst radius > big", &names).unwrap_err(),
+            "`big` is not a number"
+        );
+        assert!(parse_filter("worst radius", &names).is_err());
+    }
+}
