@@ -155,3 +155,59 @@ pub fn result_ui(
         });
     edits
 }
+
+/// The pinned row beside the selected one: each feature's two values and two attributions,
+/// features ordered by the larger difference of attribution.
+pub fn compare_ui(ui: &mut egui::Ui, session: &Session, pinned: &RowResult, this: &RowResult) {
+    let Some(data) = &session.data else {
+        return;
+    };
+    let (a, b) = (
+        &pinned.explanation.attribution,
+        &this.explanation.attribution,
+    );
+    if a.values.len() != b.values.len() {
+        return;
+    }
+    ui.label(
+        egui::RichText::new(format!(
+            "Row {} (pinned) beside row {}: {} → {}",
+            pinned.row,
+            this.row,
+            crate::plot::short_number(a.output_value),
+            crate::plot::short_number(b.output_value)
+        ))
+        .strong(),
+    );
+    let mut order: Vec<usize> = (0..a.values.len()).collect();
+    order.sort_by(|&x, &y| {
+        (b.values[y] - a.values[y])
+            .abs()
+            .total_cmp(&(b.values[x] - a.values[x]).abs())
+    });
+    egui::Grid::new("compare_rows")
+        .striped(true)
+        .num_columns(5)
+        .show(ui, |ui| {
+            for h in [
+                "Feature".to_string(),
+                format!("Row {}", pinned.row),
+                format!("Row {}", this.row),
+                format!("Attribution {}", pinned.row),
+                format!("Attribution {}", this.row),
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for &j in order.iter().take(8) {
+                ui.label(&data.feature_names[j]);
+                ui.monospace(widgets::format_value(pinned.values[j]));
+                ui.monospace(widgets::format_value(this.values[j]));
+                for v in [a.values[j], b.values[j]] {
+                    let colour = if v >= 0.0 { theme::UP } else { theme::DOWN };
+                    ui.colored_label(colour, egui::RichText::new(format!("{v:+.4}")).monospace());
+                }
+                ui.end_row();
+            }
+        });
+}

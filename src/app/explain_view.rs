@@ -73,6 +73,8 @@ pub struct ExplainView {
     pub what_if: Option<WhatIf>,
     /// Bars in the waterfall before the rest are pooled.
     pub max_bars: usize,
+    /// A row kept to compare others with (its explanation as it was when pinned).
+    pub pinned: Option<Arc<RowResult>>,
 }
 
 impl Default for ExplainView {
@@ -83,6 +85,7 @@ impl Default for ExplainView {
             versus: false,
             what_if: None,
             max_bars: MAX_BARS,
+            pinned: None,
         }
     }
 }
@@ -104,6 +107,7 @@ impl Panel for ExplainView {
         self.jobs.clear();
         self.target = session.valid_class(self.target);
         self.what_if = None;
+        self.pinned = None;
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx) {
@@ -253,6 +257,10 @@ impl ExplainView {
             }
             match (&cached, self.jobs.stopped(&key).cloned()) {
                 (Some(explained), _) => {
+                    if let Some(pinned) = self.pinned.clone().filter(|p| p.row != explained.row) {
+                        super::explain_table::compare_ui(ui, session, &pinned, explained);
+                        ui.add_space(8.0);
+                    }
                     let editing = self.what_if.as_ref().map(|w| w.values.clone());
                     let edits =
                         super::explain_table::result_ui(ui, session, explained, editing.as_deref());
@@ -284,6 +292,30 @@ impl ExplainView {
         cached: Option<&RowResult>,
     ) {
         ui.horizontal(|ui| {
+            match (&self.pinned, cached) {
+                (Some(p), _) => {
+                    let text = format!("Pinned: row {} ✕", p.row);
+                    if ui
+                        .small_button(text)
+                        .on_hover_text("Stop comparing with the pinned row")
+                        .clicked()
+                    {
+                        self.pinned = None;
+                    }
+                }
+                (None, Some(e)) if e.what_if.is_none() => {
+                    if ui
+                        .small_button("Pin to compare")
+                        .on_hover_text(
+                            "Keep this row, then select another to see both side by side",
+                        )
+                        .clicked()
+                    {
+                        self.pinned = cached.map(|e| Arc::new(e.clone()));
+                    }
+                }
+                _ => {}
+            }
             let open = self.what_if.is_some();
             if ui
                 .selectable_label(open, "What if…")

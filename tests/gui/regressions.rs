@@ -359,3 +359,23 @@ fn the_browser_filters_rows_by_a_feature_value() {
     assert!(!want.is_empty() && want.len() < data.len());
     assert_eq!(app.browser.visible(), want.as_slice());
 }
+
+#[test]
+fn a_pinned_row_is_compared_with_the_selected_one() {
+    let mut harness = sample_app();
+    show_tab(&mut harness, "Explain");
+    run_until(&mut harness, |app| {
+        !app.panels.explain.is_running() && app.panels.explain.latest().is_some()
+    });
+    harness.get_by_label("Pin to compare").click();
+    harness.run();
+    harness.get_by_label("#5").click();
+    harness.step();
+    run_until(&mut harness, |app| {
+        app.panels.explain.latest().is_some_and(|e| e.row == 5)
+    });
+    harness.get_by_label_contains("Row 0 (pinned) beside row 5");
+    harness.get_by_label("Pinned: row 0 ✕").click();
+    harness.run();
+    assert!(harness.state().panels.explain.pinned.is_none());
+}
