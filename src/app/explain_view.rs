@@ -292,29 +292,22 @@ impl ExplainView {
         cached: Option<&RowResult>,
     ) {
         ui.horizontal(|ui| {
-            match (&self.pinned, cached) {
-                (Some(p), _) => {
-                    let text = format!("Pinned: row {} ✕", p.row);
-                    if ui
-                        .small_button(text)
-                        .on_hover_text("Stop comparing with the pinned row")
-                        .clicked()
-                    {
-                        self.pinned = None;
-                    }
+            let pinned_row = self.pinned.as_ref().map(|p| p.row);
+            if let Some(row) = pinned_row {
+                if ui
+                    .small_button(format!("Pinned: row {row} ✕"))
+                    .on_hover_text("Stop comparing with the pinned row")
+                    .clicked()
+                {
+                    self.pinned = None;
                 }
-                (None, Some(e)) if e.what_if.is_none() => {
-                    if ui
-                        .small_button("Pin to compare")
-                        .on_hover_text(
-                            "Keep this row, then select another to see both side by side",
-                        )
-                        .clicked()
-                    {
-                        self.pinned = cached.map(|e| Arc::new(e.clone()));
-                    }
-                }
-                _ => {}
+            } else if let Some(e) = cached.filter(|e| e.what_if.is_none())
+                && ui
+                    .small_button("Pin to compare")
+                    .on_hover_text("Keep this row, then select another to see both side by side")
+                    .clicked()
+            {
+                self.pinned = Some(Arc::new(e.clone()));
             }
             let open = self.what_if.is_some();
             if ui
