@@ -179,10 +179,12 @@ fn with_no_file_dialog_the_path_is_typed() {
     harness.get_by_label("Open model…").click();
     harness.run();
     let path = models().join("breast_cancer_logreg.onnx");
-    harness.get_by_role(Role::TextInput).click();
+    harness
+        .get_by_role_and_label(Role::TextInput, "Path")
+        .click();
     harness.run();
     harness
-        .get_by_role(Role::TextInput)
+        .get_by_role_and_label(Role::TextInput, "Path")
         .type_text(&path.display().to_string());
     harness.run();
     harness.get_by_label_contains("paste the path");
