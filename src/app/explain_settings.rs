@@ -10,14 +10,6 @@ use super::dialogs::Purpose;
 use super::panel::PanelCtx;
 use super::widgets;
 
-/// The methods offered for `cx`'s model, each with why it cannot be used (if it cannot).
-pub fn method_choices(cx: &PanelCtx) -> Vec<(Method, Option<String>)> {
-    let fit = cx.shared.explain.fit(&cx.session.model);
-    Method::all_for(Kind::Tabular)
-        .map(|m| (m, m.unavailable(&fit)))
-        .collect()
-}
-
 /// Draws the form; `target` is the explained class (`None`: each row's predicted class).
 pub fn settings_ui(
     ui: &mut egui::Ui,
@@ -27,7 +19,6 @@ pub fn settings_ui(
 ) {
     let session = cx.session;
     let m = session.model.n_features();
-    let choices = method_choices(cx);
     let background_file = cx.shared.background_file.clone();
     let s = &mut cx.shared.explain;
     ui.heading("Explanation");
@@ -35,29 +26,15 @@ pub fn settings_ui(
         .num_columns(2)
         .spacing([8.0, 6.0])
         .show(ui, |ui| {
-            let label = ui.label("Method");
             let resolved = s.resolved_method(&session.model);
-            egui::ComboBox::from_id_salt("method")
-                .selected_text(if s.method == Method::default() {
-                    format!("auto ({resolved})")
-                } else {
-                    s.method.name().to_string()
-                })
-                .show_ui(ui, |ui| {
-                    for (method, why) in &choices {
-                        let response = ui
-                            .add_enabled_ui(why.is_none(), |ui| {
-                                ui.selectable_value(&mut s.method, *method, method.name())
-                            })
-                            .inner;
-                        match why {
-                            Some(why) => response.on_disabled_hover_text(why.as_str()),
-                            None => response.on_hover_text(method.summary()),
-                        };
-                    }
-                })
-                .response
-                .labelled_by(label.id);
+            let fit = s.fit(&session.model);
+            widgets::method_choice(
+                ui,
+                "method",
+                Method::all_for(Kind::Tabular),
+                &fit,
+                &mut s.method,
+            );
             ui.end_row();
 
             if resolved.name() == "tree" {

@@ -396,30 +396,14 @@ impl GlobalView {
         };
         let fit = own.fit(&session.model);
         ui.horizontal_wrapped(|ui| {
-            let label = ui.label("Method");
             let resolved = own.resolved_method(&session.model);
-            egui::ComboBox::from_id_salt("global_method")
-                .selected_text(if own.method == Method::default() {
-                    format!("auto ({resolved})")
-                } else {
-                    own.method.name().to_string()
-                })
-                .show_ui(ui, |ui| {
-                    for m in Method::all_for(crate::explain::Kind::Tabular) {
-                        let why = m.unavailable(&fit);
-                        let r = ui
-                            .add_enabled_ui(why.is_none(), |ui| {
-                                ui.selectable_value(&mut own.method, m, m.name())
-                            })
-                            .inner;
-                        match why {
-                            Some(why) => r.on_disabled_hover_text(why),
-                            None => r.on_hover_text(m.summary()),
-                        };
-                    }
-                })
-                .response
-                .labelled_by(label.id);
+            widgets::method_choice(
+                ui,
+                "global_method",
+                Method::all_for(crate::explain::Kind::Tabular),
+                &fit,
+                &mut own.method,
+            );
             let label = ui.label("Budget");
             let m = session.model.n_features();
             let mut budget = own.budget(m);

@@ -280,25 +280,13 @@ impl ImageView {
             .num_columns(2)
             .spacing([8.0, 6.0])
             .show(ui, |ui| {
-                let label = ui.label("Method");
-                egui::ComboBox::from_id_salt("image_method")
-                    .selected_text(s.method.name())
-                    .show_ui(ui, |ui| {
-                        for m in Method::all_for(Kind::Image).filter(|m| m.kind() == Kind::Image) {
-                            let why = m.unavailable(&fit);
-                            let response = ui
-                                .add_enabled_ui(why.is_none(), |ui| {
-                                    ui.selectable_value(&mut s.method, m, m.name())
-                                })
-                                .inner;
-                            match why {
-                                Some(why) => response.on_disabled_hover_text(why),
-                                None => response.on_hover_text(m.summary()),
-                            };
-                        }
-                    })
-                    .response
-                    .labelled_by(label.id);
+                widgets::method_choice(
+                    ui,
+                    "image_method",
+                    Method::all_for(Kind::Image).filter(|m| m.kind() == Kind::Image),
+                    &fit,
+                    &mut s.method,
+                );
                 ui.end_row();
                 let label = ui.label("Hidden pixels");
                 egui::ComboBox::from_id_salt("image_baseline")

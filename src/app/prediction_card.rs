@@ -51,27 +51,9 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
     }
 
     if let Some(images) = &data.images {
-        // One texture per shown row, kept in egui's memory rather than uploaded every frame.
-        let id = egui::Id::NULL.with(("card image", row, images.paths[row].clone()));
-        let texture = match ui.ctx().data(|d| d.get_temp::<egui::TextureHandle>(id)) {
-            Some(t) => t,
-            None => {
-                let image = &images.images[row];
-                let t = ui.ctx().load_texture(
-                    format!("card image {row}"),
-                    egui::ColorImage::from_rgb(
-                        [image.width() as usize, image.height() as usize],
-                        image.as_raw(),
-                    ),
-                    egui::TextureOptions::LINEAR,
-                );
-                ui.ctx().data_mut(|d| d.insert_temp(id, t.clone()));
-                t
-            }
-        };
         ui.label(egui::RichText::new("Image").strong());
         ui.weak(images.paths[row].display().to_string());
-        ui.add(egui::Image::new(&texture).fit_to_exact_size(egui::vec2(256.0, 256.0)));
+        super::widgets::thumbnail(ui, images, row, 256.0);
         return;
     }
     ui.label(egui::RichText::new("Values").strong());

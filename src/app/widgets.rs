@@ -227,3 +227,36 @@ pub fn thumbnail(
             .sense(egui::Sense::click()),
     )
 }
+
+/// A labelled choice of a method among `methods`: one that cannot explain `fit` is disabled
+/// with its reason; `auto` shows what it resolves to.
+pub fn method_choice(
+    ui: &mut egui::Ui,
+    id: &str,
+    methods: impl Iterator<Item = crate::explain::Method>,
+    fit: &crate::explain::registry::Fit,
+    method: &mut crate::explain::Method,
+) {
+    let label = ui.label("Method");
+    let resolved = method.resolve(fit);
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(if *method != resolved {
+            format!("{method} ({resolved})")
+        } else {
+            method.name().to_string()
+        })
+        .show_ui(ui, |ui| {
+            for m in methods {
+                let why = m.unavailable(fit);
+                let response = ui
+                    .add_enabled_ui(why.is_none(), |ui| ui.selectable_value(method, m, m.name()))
+                    .inner;
+                match why {
+                    Some(why) => response.on_disabled_hover_text(why),
+                    None => response.on_hover_text(m.summary()),
+                };
+            }
+        })
+        .response
+        .labelled_by(label.id);
+}
