@@ -142,7 +142,8 @@ pub struct ExplainArgs {
     /// The methods' own parameters (`--window`, `--masks`, …), added from the registry.
     #[arg(skip)]
     params: ParamValues,
-    /// Coalitions evaluated per row by kernel and permutation (default 2·M + 2048).
+    /// Coalitions evaluated per row by kernel and permutation (default 2·M + 2048), or per
+    /// image by superpixel (default 1000).
     #[arg(long)]
     samples: Option<usize>,
     /// Stop sampling a row once max std err / value range is below this (e.g. 0.01).
@@ -333,10 +334,10 @@ pub fn command() -> clap::Command {
                     .value_name(if param.integer { "N" } else { "X" })
                     .value_parser(clap::value_parser!(f64))
                     .help(format!(
-                        "{} (default {}; {})",
+                        "{}: {} (default {})",
+                        users.join(", "),
                         param.help,
-                        param.default,
-                        users.join(", ")
+                        param.default
                     )),
             );
         }

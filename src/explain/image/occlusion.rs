@@ -17,7 +17,7 @@ pub const OCCLUSION: Method = Method::new(&Spec);
 const WINDOW: Param = Param {
     name: "window",
     label: "Window",
-    help: "Images, occlusion: window side in pixels",
+    help: "window side in pixels",
     default: 4.0,
     min: 1.0,
     max: 4096.0,
@@ -26,7 +26,7 @@ const WINDOW: Param = Param {
 const STRIDE: Param = Param {
     name: "stride",
     label: "Stride",
-    help: "Images, occlusion: stride in pixels",
+    help: "stride in pixels",
     default: 2.0,
     min: 1.0,
     max: 4096.0,

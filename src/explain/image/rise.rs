@@ -20,7 +20,7 @@ pub const RISE: Method = Method::new(&Spec);
 const MASKS: Param = Param {
     name: "masks",
     label: "Masks",
-    help: "Images, RISE: number of random masks",
+    help: "number of random masks",
     default: 2000.0,
     min: 1.0,
     max: 1e9,
@@ -29,7 +29,7 @@ const MASKS: Param = Param {
 const GRID: Param = Param {
     name: "grid",
     label: "Grid",
-    help: "Images, RISE: mask cells per side",
+    help: "mask cells per side",
     default: 7.0,
     min: 1.0,
     max: 256.0,
@@ -38,7 +38,7 @@ const GRID: Param = Param {
 const KEEP: Param = Param {
     name: "keep",
     label: "Keep",
-    help: "Images, RISE: probability that a mask cell keeps its pixels",
+    help: "probability that a mask cell keeps its pixels",
     default: 0.5,
     min: 0.0,
     max: 1.0,

@@ -22,7 +22,7 @@ pub const SUPERPIXEL: Method = Method::new(&Spec);
 const CELLS: Param = Param {
     name: "cells",
     label: "Cells per side",
-    help: "Images, superpixel SHAP: grid cells per side",
+    help: "grid cells per side",
     default: 8.0,
     min: 1.0,
     max: 256.0,
@@ -31,7 +31,7 @@ const CELLS: Param = Param {
 const SAMPLES: Param = Param {
     name: "samples",
     label: "Budget",
-    help: "Images, superpixel SHAP: coalitions evaluated per image",
+    help: "coalitions evaluated per image",
     default: 1000.0,
     min: 1.0,
     max: crate::explain::settings::MAX_SAMPLES as f64,
