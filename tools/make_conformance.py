@@ -1,0 +1,341 @@
+"""Generate Loupe's conformance corpus in tests/data/conformance/.
+
+Run from the repository root:
+
+    pip install -r tools/requirements-conformance.txt && python tools/make_conformance.py
+
+Small models exported with the real exporters, called as their documentation
+shows (skl2onnx's `to_onnx`/`convert_sklearn` with and without ZipMap,
+onnxmltools for XGBoost and LightGBM, CatBoost's own `save_model(format=
+"onnx")`), fitted on data sets that ship inside scikit-learn. It writes:
+
+* <data>.csv: the rows every model of that data set is checked on (features
+  as float32 text that round-trips, then `label`);
+* <case>.onnx: the model;
+* <case>.expected.csv: onnxruntime's outputs on those rows: `p_<class>` per
+  class for a classifier (in the order of its class labels), `value` for a
+  regressor;
+* cases.json: one entry per case: name, exporter, data, what Loupe must do
+  (`works` with the class names it must report, or `refused` with the
+  operator and node its message must name), and what is special about it;
+* PROVENANCE.md: versions, seeds, and the table of cases.
+
+Seeds are fixed, so two runs with the pinned versions give the same models.
+"""
+
+import json
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import sklearn
+import skl2onnx
+from skl2onnx import convert_sklearn
+from skl2onnx.common.data_types import FloatTensorType
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "conformance"
+SEED = 0
+TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+# Rows kept per data set, evenly spaced, so the committed files stay small.
+MAX_ROWS = 60
+
+
+def load(name):
+    """(X float32, y as the estimator is fitted on it, feature names, class names)."""
+    if name == "iris":
+        d = load_iris()
+        return d.data.astype(np.float32), d.target, list(d.feature_names), list(d.target_names)
+    if name == "breast_cancer":
+        d = load_breast_cancer()
+        return d.data.astype(np.float32), d.target, list(d.feature_names), list(d.target_names)
+    if name == "diabetes":
+        d = load_diabetes(scaled=False)
+        return d.data.astype(np.float32), d.target, list(d.feature_names), None
+    raise ValueError(name)
+
+
+def rows_of(n):
+    step = max(1, n // MAX_ROWS)
+    return np.arange(0, n, step)[:MAX_ROWS]
+
+
+def text(v):
+    return repr(float(v))
+
+
+def write_data(name):
+    X, y, features, classes = load(name)
+    rows = rows_of(len(X))
+    lines = [",".join(features + ["label"])]
+    for r in rows:
+        label = classes[y[r]] if classes else text(y[r])
+        lines.append(",".join([text(v) for v in X[r]] + [label]))
+    (OUT_DIR / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    return X[rows]
+
+
+def skl(estimator, n, zipmap=True):
+    options = None if zipmap else {id(estimator): {"zipmap": False}}
+    return convert_sklearn(
+        estimator,
+        initial_types=[("input", FloatTensorType([None, n]))],
+        options=options,
+        target_opset=TARGET_OPSET,
+    )
+
+
+def onnxmltools_xgb(model, n):
+    import onnxmltools
+    from onnxmltools.convert.common.data_types import FloatTensorType as T
+
+    return onnxmltools.convert_xgboost(model, initial_types=[("input", T([None, n]))], target_opset=15)
+
+
+def onnxmltools_lgbm(model, n):
+    import onnxmltools
+    from onnxmltools.convert.common.data_types import FloatTensorType as T
+
+    return onnxmltools.convert_lightgbm(
+        model, initial_types=[("input", T([None, n]))], target_opset=15, zipmap=False
+    )
+
+
+def catboost_export(model, path):
+    model.save_model(str(path), format="onnx")
+    return onnx.load(str(path))
+
+
+def string_labels(y, classes):
+    return np.array([classes[i] for i in y])
+
+
+def ort_outputs(path, X, classes):
+    """onnxruntime's probabilities (rows x classes) or values (rows x 1)."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    outs = session.run(None, {name: X})
+    if classes is None:
+        return np.asarray(outs[0], dtype=np.float64).reshape(len(X), -1), None
+    probs = outs[-1] if len(outs) > 1 else outs[0]
+    if isinstance(probs, list):  # ZipMap: a list of {label: p}
+        keys = list(probs[0].keys())
+        probs = np.array([[row[k] for k in keys] for row in probs])
+        labels = [str(k) for k in keys]
+    else:
+        probs = np.asarray(probs)
+        labels = None
+    return np.asarray(probs, dtype=np.float64), labels
+
+
+def graph_labels(model):
+    for node in model.graph.node:
+        for attr in node.attribute:
+            if attr.name == "classlabels_strings" and attr.strings:
+                return [s.decode() for s in attr.strings]
+            if attr.name in ("classlabels_int64s", "classlabels_ints") and attr.ints:
+                return [str(i) for i in attr.ints]
+    return None
+
+
+def cases():
+    """(name, exporter, data, note, build) where build(X, y, classes) returns an
+    onnx.ModelProto (or writes the file itself and returns it)."""
+    from catboost import CatBoostClassifier, CatBoostRegressor
+    from lightgbm import LGBMClassifier
+    from xgboost import XGBClassifier
+
+    def gbc(n=10):
+        return GradientBoostingClassifier(n_estimators=n, max_depth=2, random_state=SEED)
+
+    return [
+        ("gbc_zipmap_off_binary", "skl2onnx", "breast_cancer",
+         "GradientBoostingClassifier, options zipmap False: probabilities behind an Identity",
+         lambda X, y, c: skl(gbc().fit(X, y), X.shape[1], zipmap=False)),
+        ("gbc_zipmap_off_multiclass", "skl2onnx", "iris",
+         "GradientBoostingClassifier on 3 classes, zipmap False",
+         lambda X, y, c: skl(gbc().fit(X, y), X.shape[1], zipmap=False)),
+        ("gbc_zipmap_binary", "skl2onnx", "breast_cancer",
+         "GradientBoostingClassifier, default options (ZipMap)",
+         lambda X, y, c: skl(gbc().fit(X, y), X.shape[1])),
+        ("mlp_zipmap_off", "skl2onnx", "iris",
+         "StandardScaler + MLPClassifier, zipmap False",
+         lambda X, y, c: skl(make_pipeline(StandardScaler(), MLPClassifier(
+             hidden_layer_sizes=(8,), max_iter=2000, random_state=SEED)).fit(X, y),
+             X.shape[1], zipmap=False)),
+        ("logreg_string_labels", "skl2onnx", "iris",
+         "LogisticRegression fitted on string labels, default options",
+         lambda X, y, c: skl(LogisticRegression(max_iter=2000).fit(X, string_labels(y, c)),
+                             X.shape[1])),
+        ("scaler_logreg_string_labels_zipmap_off", "skl2onnx", "iris",
+         "StandardScaler + LogisticRegression on string labels, zipmap False",
+         lambda X, y, c: skl(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+                             .fit(X, string_labels(y, c)), X.shape[1], zipmap=False)),
+        ("logreg_string_labels_binary", "skl2onnx", "breast_cancer",
+         "StandardScaler + LogisticRegression on two string labels",
+         lambda X, y, c: skl(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+                             .fit(X, string_labels(y, c)), X.shape[1])),
+        ("rf_string_labels", "skl2onnx", "iris",
+         "RandomForestClassifier on string labels",
+         lambda X, y, c: skl(RandomForestClassifier(n_estimators=5, max_depth=3,
+                                                    random_state=SEED).fit(X, string_labels(y, c)),
+                             X.shape[1])),
+        ("gbc_string_labels_zipmap_off", "skl2onnx", "iris",
+         "GradientBoostingClassifier on string labels, zipmap False",
+         lambda X, y, c: skl(gbc().fit(X, string_labels(y, c)), X.shape[1], zipmap=False)),
+        ("tree_string_labels_binary", "skl2onnx", "breast_cancer",
+         "DecisionTreeClassifier on two string labels",
+         lambda X, y, c: skl(DecisionTreeClassifier(max_depth=3, random_state=SEED)
+                             .fit(X, string_labels(y, c)), X.shape[1])),
+        ("linear_regression", "skl2onnx", "diabetes",
+         "LinearRegression",
+         lambda X, y, c: skl(LinearRegression().fit(X, y), X.shape[1])),
+        ("xgboost_binary", "onnxmltools", "breast_cancer",
+         "XGBClassifier, binary",
+         lambda X, y, c: onnxmltools_xgb(XGBClassifier(n_estimators=10, max_depth=3,
+                                                       random_state=SEED).fit(X, y), X.shape[1])),
+        ("xgboost_multiclass", "onnxmltools", "iris",
+         "XGBClassifier, 3 classes",
+         lambda X, y, c: onnxmltools_xgb(XGBClassifier(n_estimators=10, max_depth=3,
+                                                       random_state=SEED).fit(X, y), X.shape[1])),
+        ("lightgbm_binary", "onnxmltools", "breast_cancer",
+         "LGBMClassifier, binary, zipmap False",
+         lambda X, y, c: onnxmltools_lgbm(LGBMClassifier(n_estimators=10, num_leaves=7,
+                                                         random_state=SEED, verbose=-1)
+                                          .fit(X, y), X.shape[1])),
+        ("lightgbm_multiclass", "onnxmltools", "iris",
+         "LGBMClassifier, 3 classes, zipmap False",
+         lambda X, y, c: onnxmltools_lgbm(LGBMClassifier(n_estimators=10, num_leaves=7,
+                                                         random_state=SEED, verbose=-1,
+                                                         min_child_samples=5)
+                                          .fit(X, y), X.shape[1])),
+        ("catboost_binary", "catboost", "breast_cancer",
+         "CatBoostClassifier, binary, save_model(format='onnx')",
+         lambda X, y, c: CatBoostClassifier(iterations=10, depth=3, random_seed=SEED,
+                                            verbose=False, allow_writing_files=False).fit(X, y)),
+        ("catboost_multiclass", "catboost", "iris",
+         "CatBoostClassifier, 3 classes, save_model(format='onnx')",
+         lambda X, y, c: CatBoostClassifier(iterations=10, depth=3, random_seed=SEED,
+                                            loss_function="MultiClass", verbose=False, allow_writing_files=False).fit(X, y)),
+        ("catboost_regressor", "catboost", "diabetes",
+         "CatBoostRegressor, save_model(format='onnx')",
+         lambda X, y, c: CatBoostRegressor(iterations=10, depth=3, random_seed=SEED,
+                                           verbose=False, allow_writing_files=False).fit(X, y)),
+        ("svc_probability", "skl2onnx", "iris",
+         "StandardScaler + SVC(probability=True): SVMClassifier, not supported yet",
+         lambda X, y, c: skl(make_pipeline(StandardScaler(), SVC(probability=True,
+                                                                 random_state=SEED)).fit(X, y),
+                             X.shape[1])),
+        ("imputer_logreg", "skl2onnx", "iris",
+         "SimpleImputer + LogisticRegression: Imputer, not supported yet",
+         lambda X, y, c: skl(make_pipeline(SimpleImputer(), LogisticRegression(max_iter=2000))
+                             .fit(X, y), X.shape[1])),
+    ]
+
+
+# Operators Loupe does not run yet, and the cases that use them.
+REFUSED = {"svc_probability": "SVMClassifier", "imputer_logreg": "Imputer"}
+
+
+def node_of(model, op):
+    for node in model.graph.node:
+        if node.op_type == op:
+            return node.name or node.output[0]
+    raise ValueError(op)
+
+
+def main():
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    data = {}
+    entries = []
+    for name, exporter, data_name, note, build in cases():
+        X, y, _features, classes = load(data_name)
+        if data_name not in data:
+            data[data_name] = write_data(data_name)
+        rows = data[data_name]
+        path = OUT_DIR / f"{name}.onnx"
+        model = build(X, y, classes)
+        if exporter == "catboost":
+            model = catboost_export(model, path)
+        else:
+            onnx.save(model, str(path))
+        entry = {"name": name, "exporter": exporter, "data": data_name, "note": note}
+        if name in REFUSED:
+            op = REFUSED[name]
+            entry.update(expect="refused", operator=op, node=node_of(model, op))
+        probs, zip_labels = ort_outputs(path, rows, classes)
+        if classes is None:
+            header, out = ["value"], probs
+        else:
+            # The class names a model stores (ZipMap, classifier attributes); a graph that
+            # stores none (an MLP's classes live in an initializer) gets Loupe's `class i`.
+            labels = (zip_labels or graph_labels(model)
+                      or [f"class {i}" for i in range(probs.shape[1])])
+            header, out = [f"p_{c}" for c in labels], probs
+            if name not in REFUSED:
+                entry.update(expect="works", class_names=labels)
+        if classes is None and name not in REFUSED:
+            entry.update(expect="works", class_names=None)
+        lines = [",".join(header)] + [",".join(text(v) for v in row) for row in out]
+        (OUT_DIR / f"{name}.expected.csv").write_text("\n".join(lines) + "\n")
+        entries.append(entry)
+        print(f"{name}: {exporter}, {path.stat().st_size} bytes")
+    (OUT_DIR / "cases.json").write_text(json.dumps(entries, indent=1) + "\n")
+    write_provenance(entries)
+
+
+def write_provenance(entries):
+    import catboost
+    import lightgbm
+    import onnxmltools
+    import xgboost
+
+    versions = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skl2onnx": skl2onnx.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": ort.__version__,
+        "onnxmltools": onnxmltools.__version__,
+        "xgboost": xgboost.__version__,
+        "lightgbm": lightgbm.__version__,
+        "catboost": catboost.__version__,
+    }
+    lines = [
+        "# Conformance corpus: provenance",
+        "",
+        "Generated by `tools/make_conformance.py`; do not edit by hand. To regenerate, from the",
+        "repository root:",
+        "",
+        "    pip install -r tools/requirements-conformance.txt && python tools/make_conformance.py",
+        "",
+        "Data: scikit-learn's bundled iris, breast cancer (Wisconsin diagnostic) and diabetes",
+        f"(`load_diabetes(scaled=False)`) data sets. Every model is fitted on all rows (seed {SEED});",
+        f"the CSVs keep up to {MAX_ROWS} evenly spaced rows, and the expected outputs are",
+        "onnxruntime's on those rows, fed as float32.",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        "",
+        "| case | exporter | data | what | Loupe |",
+        "|---|---|---|---|---|",
+    ]
+    for e in entries:
+        what = "works" if e["expect"] == "works" else f"refused (`{e['operator']}`)"
+        lines.append(f"| {e['name']} | {e['exporter']} | {e['data']} | {e['note']} | {what} |")
+    (OUT_DIR / "PROVENANCE.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
