@@ -383,3 +383,105 @@ fn gbc_exported_without_zipmap_gives_onnxruntimes_probabilities_not_softmaxed_tw
         assert!(model.notes().is_empty(), "{name}: {:?}", model.notes());
     }
 }
+
+/// `info` with every symbolic dimension named `symbol` (exporters name the batch their own way).
+fn info_with_batch(name: &str, dims: Vec<Option<i64>>, symbol: &str) -> pb::ValueInfoProto {
+    let mut v = common::onnx::info(name, dims);
+    if let Some(pb::type_proto::Value::TensorType(t)) =
+        v.r#type.as_mut().and_then(|t| t.value.as_mut())
+        && let Some(shape) = t.shape.as_mut()
+    {
+        for d in &mut shape.dim {
+            if let Some(pb::tensor_shape_proto::dimension::Value::DimParam(p)) = d.value.as_mut() {
+                *p = symbol.into();
+            }
+        }
+    }
+    v
+}
+
+/// x (N×2) → MatMul → `h` (N×3) → Add → `logits`, with `value_info` for `h` and `logits` as
+/// given: torch's dynamo exporter writes facts like these, with its own symbols.
+fn graph_with_value_info(
+    value_info: Vec<pb::ValueInfoProto>,
+    output: pb::ValueInfoProto,
+) -> Vec<u8> {
+    use common::onnx::{node, tensor};
+    let graph = pb::GraphProto {
+        name: "dynamo".into(),
+        node: vec![
+            node("MatMul", &["x", "w"], "h", vec![]),
+            node("Add", &["h", "b"], "logits", vec![]),
+        ],
+        initializer: vec![
+            tensor("w", vec![2, 3], vec![1.0, 0.0, -1.0, 0.5, 2.0, 0.0]),
+            tensor("b", vec![3], vec![0.0, 0.25, -0.5]),
+        ],
+        input: vec![info_with_batch("x", vec![None, Some(2)], "batch")],
+        output: vec![output],
+        value_info,
+        ..Default::default()
+    };
+    pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn value_info_that_tracts_analysis_rejects_is_ignored_and_the_model_loads() {
+    // `h` declared with a symbol of its own (`s0`) where tract infers the batch: tract cannot
+    // unify the two and rejects the graph while the facts stand.
+    let bytes = graph_with_value_info(
+        vec![info_with_batch("h", vec![None, Some(3)], "s0")],
+        info_with_batch("logits", vec![None, Some(3)], "batch"),
+    );
+    let model = OnnxModel::from_bytes(&bytes, None, "dynamo.onnx", None).unwrap();
+    assert_eq!(model.score_kind(), ScoreKind::Logits);
+    let x = ndarray::array![[1.0f32, 2.0], [0.0, 0.0]];
+    let p = model.predict(x.view()).unwrap();
+    // Row 0: logits (2, 4.25, -1.5).
+    let e = [2.0f32.exp(), 4.25f32.exp(), (-1.5f32).exp()];
+    let sum: f32 = e.iter().sum();
+    for (c, e) in e.iter().enumerate() {
+        assert!((p[[0, c]] - e / sum).abs() < 1e-6, "class {c}");
+    }
+    // Batches of every size still run (the full-batch plan too).
+    let many = ndarray::Array2::from_shape_fn((3000, 2), |(r, c)| (r * 2 + c) as f32 / 1000.0);
+    assert_eq!(model.predict(many.view()).unwrap().nrows(), 3000);
+}
+
+#[test]
+fn a_score_width_that_disagrees_with_the_declared_one_is_refused() {
+    // The output's own declaration lost its type (as a ZipMap cut leaves it); the value_info
+    // still says 5 columns where the graph computes 3.
+    let untyped = pb::ValueInfoProto {
+        name: "logits".into(),
+        ..Default::default()
+    };
+    let bytes = graph_with_value_info(
+        vec![info_with_batch("logits", vec![None, Some(5)], "batch")],
+        untyped,
+    );
+    let err = OnnxModel::from_bytes(&bytes, None, "wide.onnx", None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "output `logits` is declared with shape [batch, 5] but the graph computes 3 values per row"
+    );
+}
+
+#[test]
+fn catboosts_own_classifier_export_loads_and_matches_onnxruntime() {
+    for name in ["catboost_binary", "catboost_multiclass"] {
+        let worst = run_conformance_case(&conformance_case(name)).unwrap();
+        assert!(worst <= 1e-5, "{name}: {worst:e} from onnxruntime");
+    }
+}
