@@ -575,3 +575,59 @@ fn an_existing_output_is_replaced_only_with_force() {
             .starts_with("row,label,predicted")
     );
 }
+
+fn conformance(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/conformance")
+        .join(name)
+}
+
+#[test]
+fn predict_feeds_missing_cells_to_a_tree_model_and_reads_no_yes_labels_as_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("preds.csv");
+    let model = conformance("xgboost_binary.onnx");
+    let data = conformance("breast_cancer_missing.csv");
+    let o = loupe(&[
+        "predict",
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "note: labels `no`/`yes` in column `label` read as the model's classes 0 and 1"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let mut got = csv::Reader::from_path(&out).unwrap();
+    let header = got.headers().unwrap().clone();
+    let p0 = header.iter().position(|h| h == "p_0").unwrap();
+    let mut want =
+        csv::Reader::from_path(conformance("xgboost_binary_missing.expected.csv")).unwrap();
+    let mut rows = 0;
+    for (g, w) in got.records().zip(want.records()) {
+        let (g, w) = (g.unwrap(), w.unwrap());
+        for c in 0..2 {
+            let (g, w): (f64, f64) = (g[p0 + c].parse().unwrap(), w[c].parse().unwrap());
+            assert!((g - w).abs() <= 1e-5, "row {rows}: {g} vs onnxruntime {w}");
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 60);
+}
+
+#[test]
+fn a_missing_cell_for_a_model_without_missing_value_handling_names_row_and_column() {
+    let model = conformance("logreg_string_labels_binary.onnx");
+    let data = conformance("breast_cancer_missing.csv");
+    let o = loupe(&["predict", model.to_str().unwrap(), data.to_str().unwrap()]);
+    let err = assert_refused(&o);
+    assert!(
+        err.contains("row 0 (line 2), column `mean compactness`: missing value"),
+        "{err}"
+    );
+}

@@ -15,6 +15,10 @@ onnxmltools for XGBoost and LightGBM, CatBoost's own `save_model(format=
 * <case>.expected.csv: onnxruntime's outputs on those rows: `p_<class>` per
   class for a classifier (in the order of its class labels), `value` for a
   regressor;
+* breast_cancer_missing.csv and xgboost_binary_missing.expected.csv: the
+  breast cancer rows as users' files have them — some cells blank or `NaN`,
+  labels written `no`/`yes` (classes 0/1) — and onnxruntime's probabilities
+  of xgboost_binary on them (missing cells fed as NaN);
 * cases.json: one entry per case: name, exporter, data, what Loupe must do
   (`works` with the class names it must report, or `refused` with the
   operator and node its message must name), and what is special about it;
@@ -114,7 +118,12 @@ def onnxmltools_lgbm(model, n):
 
 def catboost_export(model, path):
     model.save_model(str(path), format="onnx")
-    return onnx.load(str(path))
+    model = onnx.load(str(path))
+    # The training time and a random id would make every run's file differ.
+    kept = [p for p in model.metadata_props if p.key not in ("train_finish_time", "model_guid")]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    return model
 
 
 def string_labels(y, classes):
@@ -268,8 +277,10 @@ def main():
         model = build(X, y, classes)
         if exporter == "catboost":
             model = catboost_export(model, path)
-        else:
-            onnx.save(model, str(path))
+        # skl2onnx names each graph with a random UUID: name it after the case, so two runs
+        # write the same bytes.
+        model.graph.name = name
+        onnx.save(model, str(path))
         entry = {"name": name, "exporter": exporter, "data": data_name, "note": note}
         if name in REFUSED:
             op = REFUSED[name]
@@ -291,8 +302,30 @@ def main():
         (OUT_DIR / f"{name}.expected.csv").write_text("\n".join(lines) + "\n")
         entries.append(entry)
         print(f"{name}: {exporter}, {path.stat().st_size} bytes")
+    write_missing(data["breast_cancer"])
     (OUT_DIR / "cases.json").write_text(json.dumps(entries, indent=1) + "\n")
     write_provenance(entries)
+
+
+def write_missing(rows):
+    """Every fifth row gets a blank cell, every seventh a `NaN` (in varying columns)."""
+    X, y, features, _ = load("breast_cancer")
+    keep = rows_of(len(X))
+    rows = rows.copy()
+    cells = [[text(v) for v in row] for row in rows]
+    for r in range(len(rows)):
+        for every, word in ((5, ""), (7, "NaN")):
+            if r % every == 0:
+                c = (r * 3 + every) % len(features)
+                rows[r, c] = np.nan
+                cells[r][c] = word
+    lines = [",".join(features + ["label"])]
+    for r, k in enumerate(keep):
+        lines.append(",".join(cells[r] + ["yes" if y[k] == 1 else "no"]))
+    (OUT_DIR / "breast_cancer_missing.csv").write_text("\n".join(lines) + "\n")
+    probs, _ = ort_outputs(OUT_DIR / "xgboost_binary.onnx", rows, ["0", "1"])
+    out = [",".join(["p_0", "p_1"])] + [",".join(text(v) for v in row) for row in probs]
+    (OUT_DIR / "xgboost_binary_missing.expected.csv").write_text("\n".join(out) + "\n")
 
 
 def write_provenance(entries):

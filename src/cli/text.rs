@@ -101,7 +101,7 @@ pub fn predict_summary(session: &Session) -> String {
             None => "no label column".into(),
         }
     );
-    for note in session.model.notes() {
+    for note in session.model.notes().iter().chain(&data.notes) {
         s.push_str(&format!("note: {note}\n"));
     }
     let class_names = session.model.task().class_names();

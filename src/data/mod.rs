@@ -3,6 +3,7 @@
 //! split when the file records one. No hand-written schema: types, the label column and the
 //! feature columns are inferred, and every mismatch is reported with its file, row and column.
 
+mod cells;
 pub mod images;
 mod table;
 mod tabular;

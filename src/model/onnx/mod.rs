@@ -188,6 +188,13 @@ impl OnnxModel {
         self.trees.as_ref().ok()
     }
 
+    /// True when a missing value (NaN) in the input has a meaning to the model: its graph is a
+    /// tree ensemble, whose nodes say which way a missing value goes (Loupe's own evaluator
+    /// follows them, as onnxruntime does).
+    pub fn handles_missing_values(&self) -> bool {
+        self.trees.is_ok()
+    }
+
     /// Why [`Self::trees`] is `None`, or a description of the ensemble.
     pub fn tree_note(&self) -> String {
         match &self.trees {
