@@ -631,3 +631,40 @@ fn a_missing_cell_for_a_model_without_missing_value_handling_names_row_and_colum
         "{err}"
     );
 }
+
+#[test]
+fn explaining_rows_with_missing_cells_writes_null_by_the_schema_and_reads_back() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let model = conformance("xgboost_binary.onnx");
+    let data = conformance("breast_cancer_missing.csv");
+    let json = explain_json(&[
+        "explain",
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+        "--rows",
+        "0..2",
+        "--method",
+        "tree",
+        "--link",
+        "logit",
+    ]);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(validator.is_valid(&json), "{json}");
+    // Row 0 has a blank cell in column 5 and `NaN` in column 7 (tools/make_conformance.py).
+    let row = &json["rows"][0];
+    assert!(
+        row["data"][5].is_null() && row["data"][7].is_null(),
+        "{row}"
+    );
+    let values: Vec<f64> = serde_json::from_value(row["values"].clone()).unwrap();
+    assert!(values.iter().all(|v| v.is_finite()));
+    let file: loupe::export::attributions::AttributionsFile =
+        serde_json::from_value(json.clone()).unwrap();
+    assert!(file.rows[0].data[5].is_nan());
+}
