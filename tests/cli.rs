@@ -668,3 +668,21 @@ fn explaining_rows_with_missing_cells_writes_null_by_the_schema_and_reads_back()
         serde_json::from_value(json.clone()).unwrap();
     assert!(file.rows[0].data[5].is_nan());
 }
+
+#[test]
+fn predict_finds_the_label_column_by_its_values_and_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(conformance("iris.csv")).unwrap();
+    let data = dir.path().join("iris.csv");
+    std::fs::write(&data, text.replacen(",label\n", ",species\n", 1)).unwrap();
+    let model = conformance("logreg_string_labels.onnx");
+    let o = loupe(&["predict", model.to_str().unwrap(), data.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("label column `species`"), "{out}");
+    assert!(
+        out.contains("took `species`, whose values are the model's classes"),
+        "{out}"
+    );
+    assert!(out.contains("accuracy"), "{out}");
+}
