@@ -485,3 +485,103 @@ fn catboosts_own_classifier_export_loads_and_matches_onnxruntime() {
         assert!(worst <= 1e-5, "{name}: {worst:e} from onnxruntime");
     }
 }
+
+#[test]
+fn scores_a_zipmap_calls_probabilities_that_are_not_are_refused() {
+    use common::onnx::{info, node, tensor};
+    let labels = pb::AttributeProto {
+        name: "classlabels_int64s".into(),
+        r#type: pb::attribute_proto::AttributeType::Ints as i32,
+        ints: vec![0, 1, 2],
+        ..Default::default()
+    };
+    let graph = pb::GraphProto {
+        name: "zipmapped_logits".into(),
+        node: vec![
+            node("MatMul", &["x", "w"], "scores", vec![]),
+            pb::NodeProto {
+                domain: "ai.onnx.ml".into(),
+                ..node("ZipMap", &["scores"], "zipped", vec![labels])
+            },
+        ],
+        initializer: vec![tensor("w", vec![2, 3], vec![3.0, 0.0, -3.0, 1.0, 2.0, 0.0])],
+        input: vec![info("x", vec![None, Some(2)])],
+        output: vec![pb::ValueInfoProto {
+            name: "zipped".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let bytes = pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![
+            pb::OperatorSetIdProto {
+                domain: String::new(),
+                version: 17,
+            },
+            pb::OperatorSetIdProto {
+                domain: "ai.onnx.ml".into(),
+                version: 3,
+            },
+        ],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let err = OnnxModel::from_bytes(&bytes, None, "z.onnx", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "output `scores` should hold probabilities (it feeds a ZipMap), but on probe row"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn probabilities_the_graph_does_not_call_so_are_read_as_such_with_a_note() {
+    use common::onnx::{info, node};
+    // p = |x| / Σ|x|: probabilities made by a `Div`, which says nothing of what they are.
+    let axes = pb::TensorProto {
+        name: "axes".into(),
+        dims: vec![1],
+        data_type: 7,
+        int64_data: vec![1],
+        ..Default::default()
+    };
+    let graph = pb::GraphProto {
+        name: "normalised".into(),
+        node: vec![
+            node("Abs", &["x"], "a", vec![]),
+            node("ReduceSum", &["a", "axes"], "s", vec![]),
+            node("Div", &["a", "s"], "p", vec![]),
+        ],
+        initializer: vec![axes],
+        input: vec![info("x", vec![None, Some(3)])],
+        output: vec![info("p", vec![None, Some(3)])],
+        ..Default::default()
+    };
+    let bytes = pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let model = OnnxModel::from_bytes(&bytes, None, "n.onnx", None).unwrap();
+    assert_eq!(model.score_kind(), ScoreKind::Probabilities);
+    assert_eq!(model.notes().len(), 1);
+    assert!(
+        model.notes()[0].contains("no softmax applied"),
+        "{:?}",
+        model.notes()
+    );
+    let p = model
+        .predict(ndarray::array![[1.0f32, -1.0, 2.0]].view())
+        .unwrap();
+    assert_eq!(p, ndarray::array![[0.25f32, 0.25, 0.5]]);
+}

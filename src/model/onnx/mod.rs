@@ -158,12 +158,12 @@ impl OnnxModel {
             bytes: Arc::from(bytes),
             notes: Vec::new(),
         };
-        model.check_scores(said_by.as_deref())?;
+        model.check_scores(said_by.as_ref())?;
         Ok(model)
     }
 
     /// Runs the probe rows and settles what the scores are (see `scores::settle`).
-    fn check_scores(&mut self, said_by: Option<&str>) -> Result<(), ModelError> {
+    fn check_scores(&mut self, said_by: Option<&scores::Claim>) -> Result<(), ModelError> {
         if self.score_kind == ScoreKind::Regression {
             return Ok(());
         }

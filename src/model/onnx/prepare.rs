@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tract_onnx::pb::{self, GraphProto, ModelProto, NodeProto};
 
-use super::scores::{Producer, declared_kind, node_name, producer_of};
+use super::scores::{Claim, Producer, declared_kind, node_name, producer_of};
 use super::task::{ML_CLASSIFIERS, choose_score_output, class_labels, operator_hint};
 use crate::model::card::ModelCard;
 use crate::model::signature::{Dim, TensorInfo};
@@ -41,7 +41,7 @@ pub(super) struct Prepared {
 
 impl Prepared {
     /// What the graph says the scores are (see [`declared_kind`]).
-    pub(super) fn declared(&self, columns: usize, card: &ModelCard) -> (ScoreKind, Option<String>) {
+    pub(super) fn declared(&self, columns: usize, card: &ModelCard) -> (ScoreKind, Option<Claim>) {
         declared_kind(self.producer.as_ref(), self.fed_zipmap, columns, card)
     }
 }

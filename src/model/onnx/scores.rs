@@ -65,21 +65,37 @@ pub(super) fn producer_of(graph: &GraphProto, score: &str) -> Option<Producer> {
     None
 }
 
+/// The graph's word that the scores are probabilities.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Claim {
+    /// What says so, for messages: "`Softmax` (node `probs`) makes it".
+    pub(super) by: String,
+    /// Each column is a probability of its own (a `Sigmoid`: multi-label scores need not sum
+    /// to 1).
+    pub(super) independent: bool,
+}
+
 /// What the graph says the scores are: the kind, and when the graph says probabilities, what
-/// says so (for messages).
+/// says so.
 pub(super) fn declared_kind(
     producer: Option<&Producer>,
     fed_zipmap: bool,
     columns: usize,
     card: &ModelCard,
-) -> (ScoreKind, Option<String>) {
+) -> (ScoreKind, Option<Claim>) {
     let by_op = producer.and_then(|p| {
         let probabilities = matches!(p.op.as_str(), "Softmax" | "Sigmoid")
             || (p.output == 1 && ML_CLASSIFIERS.contains(&p.op.as_str()));
-        probabilities.then(|| format!("`{}` (node `{}`)", p.op, p.node))
+        probabilities.then(|| Claim {
+            by: format!("`{}` (node `{}`) makes it", p.op, p.node),
+            independent: p.op == "Sigmoid",
+        })
     });
     let said_by = if fed_zipmap {
-        Some("the ZipMap it feeds".to_string())
+        Some(Claim {
+            by: "it feeds a ZipMap".to_string(),
+            independent: false,
+        })
     } else {
         by_op
     };
@@ -117,7 +133,7 @@ pub(super) fn probe_rows(width: usize) -> Array2<f32> {
 /// The first probe row whose scores are not probabilities, with a description of why; `None`
 /// when every row with finite scores is a probability row. Rows with non-finite scores say
 /// nothing either way.
-fn first_non_probability(raw: ArrayView2<f32>) -> Option<(usize, String)> {
+fn first_non_probability(raw: ArrayView2<f32>, independent: bool) -> Option<(usize, String)> {
     raw.rows()
         .into_iter()
         .enumerate()
@@ -130,7 +146,7 @@ fn first_non_probability(raw: ArrayView2<f32>) -> Option<(usize, String)> {
                 return Some((r, format!("a score of {v} lies outside [0, 1]")));
             }
             let sum: f32 = row.sum();
-            (row.len() > 1 && (sum - 1.0).abs() > SUM_TOLERANCE)
+            (!independent && row.len() > 1 && (sum - 1.0).abs() > SUM_TOLERANCE)
                 .then(|| (r, format!("its scores sum to {sum}, not 1")))
         })
 }
@@ -141,7 +157,7 @@ fn first_non_probability(raw: ArrayView2<f32>) -> Option<(usize, String)> {
 /// columns is a probability row (such rows are not logits: a softmax would distort them).
 pub(super) fn settle(
     declared: ScoreKind,
-    said_by: Option<&str>,
+    said_by: Option<&Claim>,
     score: &str,
     raw: ArrayView2<f32>,
 ) -> Result<(ScoreKind, Option<String>), ModelError> {
@@ -153,12 +169,13 @@ pub(super) fn settle(
     if finite_rows == 0 {
         return Ok((declared, None));
     }
-    let contradiction = first_non_probability(raw);
-    match (declared, said_by, contradiction) {
+    let independent = said_by.is_some_and(|c| c.independent);
+    let contradiction = first_non_probability(raw, independent);
+    match (declared, said_by.map(|c| &c.by), contradiction) {
         (ScoreKind::Probabilities | ScoreKind::PositiveProbability, Some(by), Some((r, why))) => {
             Err(ModelError::Invalid(format!(
-                "output `{score}` is made by {by}, so it should hold probabilities, but on probe \
-                 row {r} {why}; name the output that holds the scores in the card (`output`)"
+                "output `{score}` should hold probabilities ({by}), but on probe row {r} {why}; \
+                 name the output that holds the scores in the card (`output`)"
             )))
         }
         (ScoreKind::Logits, None, None) => Ok((
@@ -192,19 +209,29 @@ mod tests {
     #[test]
     fn probabilities_that_are_not_are_an_error() {
         let raw = array![[0.2, 0.8], [1.5, -0.5]];
-        let err = settle(
-            ScoreKind::Probabilities,
-            Some("`Softmax` (node `sm`)"),
-            "p",
-            raw.view(),
-        )
-        .unwrap_err();
+        let softmax = Claim {
+            by: "`Softmax` (node `sm`) makes it".into(),
+            independent: false,
+        };
+        let err = settle(ScoreKind::Probabilities, Some(&softmax), "p", raw.view()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "output `p` is made by `Softmax` (node `sm`), so it should hold probabilities, but on \
-             probe row 1 a score of 1.5 lies outside [0, 1]; name the output that holds the \
-             scores in the card (`output`)"
+            "output `p` should hold probabilities (`Softmax` (node `sm`) makes it), but on probe \
+             row 1 a score of 1.5 lies outside [0, 1]; name the output that holds the scores in \
+             the card (`output`)"
         );
+    }
+
+    #[test]
+    fn sigmoid_columns_need_not_sum_to_one() {
+        let sigmoid = Claim {
+            by: "`Sigmoid` (node `s`)".into(),
+            independent: true,
+        };
+        let raw = array![[0.9, 0.8], [0.1, 0.3]];
+        let (kind, note) =
+            settle(ScoreKind::Probabilities, Some(&sigmoid), "p", raw.view()).unwrap();
+        assert_eq!((kind, note), (ScoreKind::Probabilities, None));
     }
 
     #[test]
@@ -221,7 +248,11 @@ mod tests {
     #[test]
     fn non_finite_rows_say_nothing() {
         let raw = array![[f32::NAN, 3.0]];
-        let (kind, note) = settle(ScoreKind::Probabilities, Some("x"), "p", raw.view()).unwrap();
+        let claim = Claim {
+            by: "x".into(),
+            independent: false,
+        };
+        let (kind, note) = settle(ScoreKind::Probabilities, Some(&claim), "p", raw.view()).unwrap();
         assert_eq!((kind, note), (ScoreKind::Probabilities, None));
     }
 }
