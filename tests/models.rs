@@ -455,6 +455,15 @@ fn value_info_that_tracts_analysis_rejects_is_ignored_and_the_model_loads() {
     // Batches of every size still run (the full-batch plan too).
     let many = ndarray::Array2::from_shape_fn((3000, 2), |(r, c)| (r * 2 + c) as f32 / 1000.0);
     assert_eq!(model.predict(many.view()).unwrap().nrows(), 3000);
+    // The plan cut at the card's `cam_layer` drops the facts the same way.
+    let card = ModelCard {
+        cam_layer: Some("h".into()),
+        ..Default::default()
+    };
+    let model = OnnxModel::from_bytes(&bytes, Some(card), "dynamo.onnx", None).unwrap();
+    let (shape, values) = model.activations(x.view()).unwrap().unwrap();
+    assert_eq!(shape, [3]);
+    assert_eq!(values, [2.0, 4.0, -1.0, 0.0, 0.0, 0.0]);
 }
 
 #[test]

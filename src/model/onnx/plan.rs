@@ -218,8 +218,21 @@ pub(super) fn cam_plan(
         ..Default::default()
     }];
     prune_to(graph, layer);
+    // As for the score plans: value_info tract rejects is dropped, and the first error kept.
+    cam_plan_with(onnx, &proto, row_shape, dir).or_else(|first| {
+        let lenient = onnx.clone().with_ignore_value_info(true);
+        cam_plan_with(&lenient, &proto, row_shape, dir).map_err(|_| first)
+    })
+}
+
+fn cam_plan_with(
+    onnx: &tract_onnx::Onnx,
+    proto: &ModelProto,
+    row_shape: &[usize],
+    dir: Option<&str>,
+) -> Result<Arc<TypedRunnableModel>, ModelError> {
     let parsed = onnx
-        .parse(&proto, dir)
+        .parse(proto, dir)
         .map_err(|e| ModelError::tract("reading the graph up to cam_layer", e))?;
     let mut model = parsed.model;
     let mut dims = vec![TDim::from(model.symbols.sym("N"))];
