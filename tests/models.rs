@@ -284,7 +284,17 @@ fn csv_matrix(path: &Path, drop_last: bool) -> ndarray::Array2<f32> {
         .map(|r| {
             let r = r.unwrap();
             let n = r.len() - usize::from(drop_last);
-            r.iter().take(n).map(|v| v.parse().unwrap()).collect()
+            // A blank cell is a missing value, as `NaN` is.
+            r.iter()
+                .take(n)
+                .map(|v| {
+                    if v.is_empty() {
+                        f32::NAN
+                    } else {
+                        v.parse().unwrap()
+                    }
+                })
+                .collect()
         })
         .collect();
     let width = rows[0].len();

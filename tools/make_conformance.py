@@ -40,7 +40,11 @@ import skl2onnx
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
-from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -48,6 +52,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
+
+from make_samples import plain_ints_for_hist_gradient_boosting, sort_opset_imports
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "conformance"
 SEED = 0
@@ -64,6 +70,13 @@ def load(name):
     if name == "breast_cancer":
         d = load_breast_cancer()
         return d.data.astype(np.float32), d.target, list(d.feature_names), list(d.target_names)
+    if name == "breast_cancer_missing":
+        # Training rows with 5% of cells missing (seeded), for a model that learns where
+        # missing values go.
+        X, y, features, _ = load("breast_cancer")
+        X = X.copy()
+        X[np.random.default_rng(SEED).random(X.shape) < 0.05] = np.nan
+        return X, y, features, ["0", "1"]
     if name == "diabetes":
         d = load_diabetes(scaled=False)
         return d.data.astype(np.float32), d.target, list(d.feature_names), None
@@ -98,6 +111,13 @@ def skl(estimator, n, zipmap=True):
         options=options,
         target_opset=TARGET_OPSET,
     )
+
+
+def hgb_export(model, n):
+    """skl2onnx 1.20 with onnx 1.23 needs plain ints in HistGradientBoosting's attributes
+    (see tools/make_samples.py)."""
+    with plain_ints_for_hist_gradient_boosting():
+        return skl(model, n)
 
 
 def onnxmltools_xgb(model, n):
@@ -241,6 +261,12 @@ def cases():
          "CatBoostRegressor, save_model(format='onnx')",
          lambda X, y, c: CatBoostRegressor(iterations=10, depth=3, random_seed=SEED,
                                            verbose=False, allow_writing_files=False).fit(X, y)),
+        ("hgb_missing_values", "skl2onnx", "breast_cancer_missing",
+         "HistGradientBoostingClassifier fitted with missing values, run on rows with blank and "
+         "NaN cells",
+         lambda X, y, c: hgb_export(HistGradientBoostingClassifier(max_iter=10, max_depth=3,
+                                                                   random_state=SEED).fit(X, y),
+                                    X.shape[1])),
         ("svc_probability", "skl2onnx", "iris",
          "StandardScaler + SVC(probability=True): SVMClassifier, not supported yet",
          lambda X, y, c: skl(make_pipeline(StandardScaler(), SVC(probability=True,
@@ -270,6 +296,8 @@ def main():
     entries = []
     for name, exporter, data_name, note, build in cases():
         X, y, _features, classes = load(data_name)
+        if data_name == "breast_cancer_missing" and data_name not in data:
+            data[data_name] = write_missing(data["breast_cancer"])
         if data_name not in data:
             data[data_name] = write_data(data_name)
         rows = data[data_name]
@@ -280,6 +308,8 @@ def main():
         # skl2onnx names each graph with a random UUID: name it after the case, so two runs
         # write the same bytes.
         model.graph.name = name
+        # skl2onnx lists opsets in set order, which changes with Python's string hashing.
+        sort_opset_imports(model)
         onnx.save(model, str(path))
         entry = {"name": name, "exporter": exporter, "data": data_name, "note": note}
         if name in REFUSED:
@@ -302,7 +332,7 @@ def main():
         (OUT_DIR / f"{name}.expected.csv").write_text("\n".join(lines) + "\n")
         entries.append(entry)
         print(f"{name}: {exporter}, {path.stat().st_size} bytes")
-    write_missing(data["breast_cancer"])
+    write_xgboost_missing(data["breast_cancer_missing"])
     (OUT_DIR / "cases.json").write_text(json.dumps(entries, indent=1) + "\n")
     write_provenance(entries)
 
@@ -323,6 +353,11 @@ def write_missing(rows):
     for r, k in enumerate(keep):
         lines.append(",".join(cells[r] + ["yes" if y[k] == 1 else "no"]))
     (OUT_DIR / "breast_cancer_missing.csv").write_text("\n".join(lines) + "\n")
+    return rows
+
+
+def write_xgboost_missing(rows):
+    """xgboost_binary (fitted without missing values) on the rows with missing cells."""
     probs, _ = ort_outputs(OUT_DIR / "xgboost_binary.onnx", rows, ["0", "1"])
     out = [",".join(["p_0", "p_1"])] + [",".join(text(v) for v in row) for row in probs]
     (OUT_DIR / "xgboost_binary_missing.expected.csv").write_text("\n".join(out) + "\n")
