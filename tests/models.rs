@@ -604,3 +604,10 @@ fn probabilities_the_graph_does_not_call_so_are_read_as_such_with_a_note() {
         .unwrap();
     assert_eq!(p, ndarray::array![[0.25f32, 0.25, 0.5]]);
 }
+
+#[test]
+fn torchs_dynamo_export_loads_and_matches_onnxruntime() {
+    // It declares value_info with its own batch symbol: `Failed analyse for node "node_sub"`.
+    let worst = run_conformance_case(&conformance_case("torch_dynamo_mlp")).unwrap();
+    assert!(worst <= 1e-5, "{worst:e} from onnxruntime");
+}

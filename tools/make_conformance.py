@@ -7,14 +7,16 @@ Run from the repository root:
 Small models exported with the real exporters, called as their documentation
 shows (skl2onnx's `to_onnx`/`convert_sklearn` with and without ZipMap,
 onnxmltools for XGBoost and LightGBM, CatBoost's own `save_model(format=
-"onnx")`), fitted on data sets that ship inside scikit-learn. It writes:
+"onnx")`, `torch.onnx.export` with the dynamo exporter and the legacy one),
+fitted on data sets that ship inside scikit-learn. It writes:
 
 * <data>.csv: the rows every model of that data set is checked on (features
   as float32 text that round-trips, then `label`);
-* <case>.onnx: the model;
+* <case>.onnx: the model (torch's dynamo exporter also writes an external
+  data file beside it, empty for a model this small);
 * <case>.expected.csv: onnxruntime's outputs on those rows: `p_<class>` per
-  class for a classifier (in the order of its class labels), `value` for a
-  regressor;
+  class for a classifier (in the order of its class labels; the softmax of
+  the logits of a torch model), `value` for a regressor;
 * breast_cancer_missing.csv and xgboost_binary_missing.expected.csv: the
   breast cancer rows as users' files have them — some cells blank or `NaN`,
   labels written `no`/`yes` (classes 0/1) — and onnxruntime's probabilities
@@ -118,6 +120,49 @@ def hgb_export(model, n):
     (see tools/make_samples.py)."""
     with plain_ints_for_hist_gradient_boosting():
         return skl(model, n)
+
+
+def torch_mlp(X, y, path, dynamo):
+    """A small torch MLP fitted on (X, y) with fixed seeds, exported as torch's documentation
+    shows: `torch.onnx.export(model, (x,), path, dynamic_axes=...)` (dynamo, the default in
+    torch 2.x) or with `dynamo=False` (the legacy TorchScript exporter)."""
+    import torch
+
+    torch.manual_seed(SEED)
+    mean, std = X.mean(0), X.std(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(X.shape[1], 8), torch.nn.ReLU(), torch.nn.Linear(8, int(y.max()) + 1)
+    )
+    xs = torch.tensor((X - mean) / std)
+    ys = torch.tensor(y, dtype=torch.long)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(200):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xs), ys).backward()
+        opt.step()
+    # The scaling is part of the exported model, so it takes raw features.
+    full = torch.nn.Sequential(Standardise(mean, std), model).eval()
+    x = torch.tensor(X[:2])
+    kwargs = {"dynamic_axes": {"x": {0: "batch"}, "logits": {0: "batch"}}} if not dynamo else {
+        "dynamic_shapes": ({0: torch.export.Dim("batch")},)}
+    torch.onnx.export(full, (x,), str(path), input_names=["x"], output_names=["logits"],
+                      dynamo=dynamo, **kwargs)
+    return onnx.load(str(path))
+
+
+def Standardise(mean, std):
+    import torch
+
+    class _Standardise(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", torch.tensor(mean))
+            self.register_buffer("std", torch.tensor(std))
+
+        def forward(self, x):
+            return (x - self.mean) / self.std
+
+    return _Standardise()
 
 
 def onnxmltools_xgb(model, n):
@@ -267,6 +312,13 @@ def cases():
          lambda X, y, c: hgb_export(HistGradientBoostingClassifier(max_iter=10, max_depth=3,
                                                                    random_state=SEED).fit(X, y),
                                     X.shape[1])),
+        ("torch_dynamo_mlp", "torch", "iris",
+         "torch MLP (standardise, Linear, ReLU, Linear), torch.onnx.export with the dynamo "
+         "exporter (the default); logits",
+         lambda X, y, c: ("torch", lambda path: torch_mlp(X, y, path, dynamo=True))),
+        ("torch_legacy_mlp", "torch", "iris",
+         "the same MLP, torch.onnx.export(..., dynamo=False); logits",
+         lambda X, y, c: ("torch", lambda path: torch_mlp(X, y, path, dynamo=False))),
         ("svc_probability", "skl2onnx", "iris",
          "StandardScaler + SVC(probability=True): SVMClassifier, not supported yet",
          lambda X, y, c: skl(make_pipeline(StandardScaler(), SVC(probability=True,
@@ -305,6 +357,8 @@ def main():
         model = build(X, y, classes)
         if exporter == "catboost":
             model = catboost_export(model, path)
+        elif exporter == "torch":
+            model = model[1](path)
         # skl2onnx names each graph with a random UUID: name it after the case, so two runs
         # write the same bytes.
         model.graph.name = name
@@ -316,6 +370,10 @@ def main():
             op = REFUSED[name]
             entry.update(expect="refused", operator=op, node=node_of(model, op))
         probs, zip_labels = ort_outputs(path, rows, classes)
+        if exporter == "torch":
+            # Logits: Loupe reports the softmax of onnxruntime's output.
+            e = np.exp(probs - probs.max(axis=1, keepdims=True))
+            probs = e / e.sum(axis=1, keepdims=True)
         if classes is None:
             header, out = ["value"], probs
         else:
@@ -366,6 +424,7 @@ def write_xgboost_missing(rows):
 def write_provenance(entries):
     import catboost
     import lightgbm
+    import torch
     import onnxmltools
     import xgboost
 
@@ -380,6 +439,7 @@ def write_provenance(entries):
         "xgboost": xgboost.__version__,
         "lightgbm": lightgbm.__version__,
         "catboost": catboost.__version__,
+        "torch": torch.__version__,
     }
     lines = [
         "# Conformance corpus: provenance",
