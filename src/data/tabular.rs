@@ -1,6 +1,7 @@
 //! Matching a [`Table`] to a model: which columns are the features (by the card's names, else by
-//! header order and count), which is the label, which records the split; every feature cell a
-//! finite number.
+//! header order and count), which is the label (by name, else by its values), which records the
+//! split; every feature cell a finite number or boolean, or a missing value (NaN) where the
+//! model handles them ([`Schema::missing_values`]).
 
 use ndarray::Array2;
 
