@@ -575,3 +575,114 @@ fn an_existing_output_is_replaced_only_with_force() {
             .starts_with("row,label,predicted")
     );
 }
+
+fn conformance(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/conformance")
+        .join(name)
+}
+
+#[test]
+fn predict_feeds_missing_cells_to_a_tree_model_and_reads_no_yes_labels_as_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("preds.csv");
+    let model = conformance("xgboost_binary.onnx");
+    let data = conformance("breast_cancer_missing.csv");
+    let o = loupe(&[
+        "predict",
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "note: labels `no`/`yes` in column `label` read as the model's classes 0 and 1"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let mut got = csv::Reader::from_path(&out).unwrap();
+    let header = got.headers().unwrap().clone();
+    let p0 = header.iter().position(|h| h == "p_0").unwrap();
+    let mut want =
+        csv::Reader::from_path(conformance("xgboost_binary_missing.expected.csv")).unwrap();
+    let mut rows = 0;
+    for (g, w) in got.records().zip(want.records()) {
+        let (g, w) = (g.unwrap(), w.unwrap());
+        for c in 0..2 {
+            let (g, w): (f64, f64) = (g[p0 + c].parse().unwrap(), w[c].parse().unwrap());
+            assert!((g - w).abs() <= 1e-5, "row {rows}: {g} vs onnxruntime {w}");
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 60);
+}
+
+#[test]
+fn a_missing_cell_for_a_model_without_missing_value_handling_names_row_and_column() {
+    let model = conformance("logreg_string_labels_binary.onnx");
+    let data = conformance("breast_cancer_missing.csv");
+    let o = loupe(&["predict", model.to_str().unwrap(), data.to_str().unwrap()]);
+    let err = assert_refused(&o);
+    assert!(
+        err.contains("row 0 (line 2), column `mean compactness`: missing value"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explaining_rows_with_missing_cells_writes_null_by_the_schema_and_reads_back() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let model = conformance("xgboost_binary.onnx");
+    let data = conformance("breast_cancer_missing.csv");
+    let json = explain_json(&[
+        "explain",
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+        "--rows",
+        "0..2",
+        "--method",
+        "tree",
+        "--link",
+        "logit",
+    ]);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(validator.is_valid(&json), "{json}");
+    // Row 0 has a blank cell in column 5 and `NaN` in column 7 (tools/make_conformance.py).
+    let row = &json["rows"][0];
+    assert!(
+        row["data"][5].is_null() && row["data"][7].is_null(),
+        "{row}"
+    );
+    let values: Vec<f64> = serde_json::from_value(row["values"].clone()).unwrap();
+    assert!(values.iter().all(|v| v.is_finite()));
+    let file: loupe::export::attributions::AttributionsFile =
+        serde_json::from_value(json.clone()).unwrap();
+    assert!(file.rows[0].data[5].is_nan());
+}
+
+#[test]
+fn predict_finds_the_label_column_by_its_values_and_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(conformance("iris.csv")).unwrap();
+    let data = dir.path().join("iris.csv");
+    std::fs::write(&data, text.replacen(",label\n", ",species\n", 1)).unwrap();
+    let model = conformance("logreg_string_labels.onnx");
+    let o = loupe(&["predict", model.to_str().unwrap(), data.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("label column `species`"), "{out}");
+    assert!(
+        out.contains("took `species`, whose values are the model's classes"),
+        "{out}"
+    );
+    assert!(out.contains("accuracy"), "{out}");
+}

@@ -263,3 +263,351 @@ fn metadata_props_name_the_classes_when_there_is_no_card() {
     let model = OnnxModel::load(&path).unwrap();
     assert_eq!(model.task().class_names(), ["M", "B"]);
 }
+
+/// A file in `tests/data/conformance/` (made by `tools/make_conformance.py`).
+fn conformance(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/conformance")
+        .join(name)
+}
+
+/// Every column of `<data>.csv` but the last (`label`), as float32 rows.
+fn conformance_rows(data: &str) -> ndarray::Array2<f32> {
+    csv_matrix(&conformance(&format!("{data}.csv")), true)
+}
+
+/// A CSV of numbers as a matrix (without its last column when `drop_last`).
+fn csv_matrix(path: &Path, drop_last: bool) -> ndarray::Array2<f32> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let rows: Vec<Vec<f32>> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let n = r.len() - usize::from(drop_last);
+            // A blank cell is a missing value, as `NaN` is.
+            r.iter()
+                .take(n)
+                .map(|v| {
+                    if v.is_empty() {
+                        f32::NAN
+                    } else {
+                        v.parse().unwrap()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let width = rows[0].len();
+    ndarray::Array2::from_shape_fn((rows.len(), width), |(i, j)| rows[i][j])
+}
+
+/// Runs conformance case `name` (an entry of `cases.json`): Ok(largest difference from
+/// onnxruntime, relative for values past 1) when it loads with the class names onnxruntime's labels give, else why not.
+fn run_conformance_case(case: &serde_json::Value) -> Result<f64, String> {
+    let name = case["name"].as_str().unwrap();
+    let model =
+        OnnxModel::load(&conformance(&format!("{name}.onnx"))).map_err(|e| e.to_string())?;
+    let x = conformance_rows(case["data"].as_str().unwrap());
+    let want = csv_matrix(&conformance(&format!("{name}.expected.csv")), false);
+    let got = model.predict(x.view()).map_err(|e| e.to_string())?;
+    if got.dim() != want.dim() {
+        return Err(format!(
+            "shape {:?}, onnxruntime {:?}",
+            got.dim(),
+            want.dim()
+        ));
+    }
+    if let Some(names) = case["class_names"].as_array() {
+        let names: Vec<&str> = names.iter().map(|n| n.as_str().unwrap()).collect();
+        if model.task().class_names() != names {
+            return Err(format!(
+                "class names {:?}, want {names:?}",
+                model.task().class_names()
+            ));
+        }
+    }
+    // Relative past 1: a regression value near 150 is only held to float32's ulp of 1.5e-5.
+    Ok(got
+        .iter()
+        .zip(&want)
+        .map(|(g, w)| (*g as f64 - *w as f64).abs() / (*w as f64).abs().max(1.0))
+        .fold(0.0, f64::max))
+}
+
+fn conformance_cases() -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(conformance("cases.json")).unwrap();
+    serde_json::from_str::<Vec<serde_json::Value>>(&text).unwrap()
+}
+
+fn conformance_case(name: &str) -> serde_json::Value {
+    conformance_cases()
+        .into_iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+}
+
+#[test]
+fn conformance_corpus_matches_onnxruntime_or_is_refused_by_operator() {
+    let mut failures = Vec::new();
+    let mut table = String::new();
+    for case in conformance_cases() {
+        let name = case["name"].as_str().unwrap();
+        let outcome = run_conformance_case(&case);
+        table.push_str(&format!(
+            "{name:<42} {:<12} {outcome:?}\n",
+            case["exporter"]
+        ));
+        match (case["expect"].as_str().unwrap(), &outcome) {
+            ("works", Ok(worst)) if *worst <= 1e-5 => {}
+            ("refused", Err(message)) => {
+                let (op, node) = (
+                    case["operator"].as_str().unwrap(),
+                    case["node"].as_str().unwrap(),
+                );
+                let one_line = !message.contains('\n');
+                if !(message.contains(&format!("`{op}`"))
+                    && message.contains(&format!("`{node}`"))
+                    && one_line)
+                {
+                    failures.push(format!(
+                        "{name}: refused without naming `{op}` and node `{node}`: {message}"
+                    ));
+                }
+            }
+            (expect, _) => failures.push(format!("{name}: expected {expect}, got {outcome:?}")),
+        }
+    }
+    eprintln!("{table}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn gbc_exported_without_zipmap_gives_onnxruntimes_probabilities_not_softmaxed_twice() {
+    // The probabilities pass through an `Identity` to the graph output; read as logits, they
+    // were softmaxed again (off by up to 0.27).
+    for name in ["gbc_zipmap_off_binary", "gbc_zipmap_off_multiclass"] {
+        let worst = run_conformance_case(&conformance_case(name)).unwrap();
+        assert!(worst <= 1e-5, "{name}: {worst:e} from onnxruntime");
+        let model = OnnxModel::load(&conformance(&format!("{name}.onnx"))).unwrap();
+        assert_eq!(model.score_kind(), ScoreKind::Probabilities, "{name}");
+        assert!(model.notes().is_empty(), "{name}: {:?}", model.notes());
+    }
+}
+
+/// `info` with every symbolic dimension named `symbol` (exporters name the batch their own way).
+fn info_with_batch(name: &str, dims: Vec<Option<i64>>, symbol: &str) -> pb::ValueInfoProto {
+    let mut v = common::onnx::info(name, dims);
+    if let Some(pb::type_proto::Value::TensorType(t)) =
+        v.r#type.as_mut().and_then(|t| t.value.as_mut())
+        && let Some(shape) = t.shape.as_mut()
+    {
+        for d in &mut shape.dim {
+            if let Some(pb::tensor_shape_proto::dimension::Value::DimParam(p)) = d.value.as_mut() {
+                *p = symbol.into();
+            }
+        }
+    }
+    v
+}
+
+/// x (N×2) → MatMul → `h` (N×3) → Add → `logits`, with `value_info` for `h` and `logits` as
+/// given: torch's dynamo exporter writes facts like these, with its own symbols.
+fn graph_with_value_info(
+    value_info: Vec<pb::ValueInfoProto>,
+    output: pb::ValueInfoProto,
+) -> Vec<u8> {
+    use common::onnx::{node, tensor};
+    let graph = pb::GraphProto {
+        name: "dynamo".into(),
+        node: vec![
+            node("MatMul", &["x", "w"], "h", vec![]),
+            node("Add", &["h", "b"], "logits", vec![]),
+        ],
+        initializer: vec![
+            tensor("w", vec![2, 3], vec![1.0, 0.0, -1.0, 0.5, 2.0, 0.0]),
+            tensor("b", vec![3], vec![0.0, 0.25, -0.5]),
+        ],
+        input: vec![info_with_batch("x", vec![None, Some(2)], "batch")],
+        output: vec![output],
+        value_info,
+        ..Default::default()
+    };
+    pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn value_info_that_tracts_analysis_rejects_is_ignored_and_the_model_loads() {
+    // `h` declared with a symbol of its own (`s0`) where tract infers the batch: tract cannot
+    // unify the two and rejects the graph while the facts stand.
+    let bytes = graph_with_value_info(
+        vec![info_with_batch("h", vec![None, Some(3)], "s0")],
+        info_with_batch("logits", vec![None, Some(3)], "batch"),
+    );
+    let model = OnnxModel::from_bytes(&bytes, None, "dynamo.onnx", None).unwrap();
+    assert_eq!(model.score_kind(), ScoreKind::Logits);
+    let x = ndarray::array![[1.0f32, 2.0], [0.0, 0.0]];
+    let p = model.predict(x.view()).unwrap();
+    // Row 0: logits (2, 4.25, -1.5).
+    let e = [2.0f32.exp(), 4.25f32.exp(), (-1.5f32).exp()];
+    let sum: f32 = e.iter().sum();
+    for (c, e) in e.iter().enumerate() {
+        assert!((p[[0, c]] - e / sum).abs() < 1e-6, "class {c}");
+    }
+    // Batches of every size still run (the full-batch plan too).
+    let many = ndarray::Array2::from_shape_fn((3000, 2), |(r, c)| (r * 2 + c) as f32 / 1000.0);
+    assert_eq!(model.predict(many.view()).unwrap().nrows(), 3000);
+    // The plan cut at the card's `cam_layer` drops the facts the same way.
+    let card = ModelCard {
+        cam_layer: Some("h".into()),
+        ..Default::default()
+    };
+    let model = OnnxModel::from_bytes(&bytes, Some(card), "dynamo.onnx", None).unwrap();
+    let (shape, values) = model.activations(x.view()).unwrap().unwrap();
+    assert_eq!(shape, [3]);
+    assert_eq!(values, [2.0, 4.0, -1.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn a_score_width_that_disagrees_with_the_declared_one_is_refused() {
+    // The output's own declaration lost its type (as a ZipMap cut leaves it); the value_info
+    // still says 5 columns where the graph computes 3.
+    let untyped = pb::ValueInfoProto {
+        name: "logits".into(),
+        ..Default::default()
+    };
+    let bytes = graph_with_value_info(
+        vec![info_with_batch("logits", vec![None, Some(5)], "batch")],
+        untyped,
+    );
+    let err = OnnxModel::from_bytes(&bytes, None, "wide.onnx", None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "output `logits` is declared with shape [batch, 5] but the graph computes 3 values per row"
+    );
+}
+
+#[test]
+fn catboosts_own_classifier_export_loads_and_matches_onnxruntime() {
+    for name in ["catboost_binary", "catboost_multiclass"] {
+        let worst = run_conformance_case(&conformance_case(name)).unwrap();
+        assert!(worst <= 1e-5, "{name}: {worst:e} from onnxruntime");
+    }
+}
+
+#[test]
+fn scores_a_zipmap_calls_probabilities_that_are_not_are_refused() {
+    use common::onnx::{info, node, tensor};
+    let labels = pb::AttributeProto {
+        name: "classlabels_int64s".into(),
+        r#type: pb::attribute_proto::AttributeType::Ints as i32,
+        ints: vec![0, 1, 2],
+        ..Default::default()
+    };
+    let graph = pb::GraphProto {
+        name: "zipmapped_logits".into(),
+        node: vec![
+            node("MatMul", &["x", "w"], "scores", vec![]),
+            pb::NodeProto {
+                domain: "ai.onnx.ml".into(),
+                ..node("ZipMap", &["scores"], "zipped", vec![labels])
+            },
+        ],
+        initializer: vec![tensor("w", vec![2, 3], vec![3.0, 0.0, -3.0, 1.0, 2.0, 0.0])],
+        input: vec![info("x", vec![None, Some(2)])],
+        output: vec![pb::ValueInfoProto {
+            name: "zipped".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let bytes = pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![
+            pb::OperatorSetIdProto {
+                domain: String::new(),
+                version: 17,
+            },
+            pb::OperatorSetIdProto {
+                domain: "ai.onnx.ml".into(),
+                version: 3,
+            },
+        ],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let err = OnnxModel::from_bytes(&bytes, None, "z.onnx", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "output `scores` should hold probabilities (it feeds a ZipMap), but on probe row"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn probabilities_the_graph_does_not_call_so_are_read_as_such_with_a_note() {
+    use common::onnx::{info, node};
+    // p = |x| / Σ|x|: probabilities made by a `Div`, which says nothing of what they are.
+    let axes = pb::TensorProto {
+        name: "axes".into(),
+        dims: vec![1],
+        data_type: 7,
+        int64_data: vec![1],
+        ..Default::default()
+    };
+    let graph = pb::GraphProto {
+        name: "normalised".into(),
+        node: vec![
+            node("Abs", &["x"], "a", vec![]),
+            node("ReduceSum", &["a", "axes"], "s", vec![]),
+            node("Div", &["a", "s"], "p", vec![]),
+        ],
+        initializer: vec![axes],
+        input: vec![info("x", vec![None, Some(3)])],
+        output: vec![info("p", vec![None, Some(3)])],
+        ..Default::default()
+    };
+    let bytes = pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let model = OnnxModel::from_bytes(&bytes, None, "n.onnx", None).unwrap();
+    assert_eq!(model.score_kind(), ScoreKind::Probabilities);
+    assert_eq!(model.notes().len(), 1);
+    assert!(
+        model.notes()[0].contains("no softmax applied"),
+        "{:?}",
+        model.notes()
+    );
+    let p = model
+        .predict(ndarray::array![[1.0f32, -1.0, 2.0]].view())
+        .unwrap();
+    assert_eq!(p, ndarray::array![[0.25f32, 0.25, 0.5]]);
+}
+
+#[test]
+fn torchs_dynamo_export_loads_and_matches_onnxruntime() {
+    // It declares value_info with its own batch symbol: `Failed analyse for node "node_sub"`.
+    let worst = run_conformance_case(&conformance_case("torch_dynamo_mlp")).unwrap();
+    assert!(worst <= 1e-5, "{worst:e} from onnxruntime");
+}

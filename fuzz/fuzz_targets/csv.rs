@@ -1,5 +1,6 @@
-//! The CSV loader: any bytes → `Table`, then matched to three kinds of model. A table that
-//! matches must hold only finite features and one label and split per row.
+//! The CSV loader: any bytes → `Table`, then matched to four kinds of model. A table that
+//! matches must hold only finite features (NaN too for a model that handles missing values)
+//! and one label and split per row.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,18 +20,28 @@ fuzz_target!(|data: &[u8]| {
             feature_names: Some(&names),
             class_names: &classes,
             label_column: None,
+            missing_values: false,
         },
         Schema {
             n_features: 3,
             feature_names: None,
             class_names: &classes,
             label_column: Some("label"),
+            missing_values: false,
         },
         Schema {
             n_features: 2,
             feature_names: None,
             class_names: &[],
             label_column: None,
+            missing_values: false,
+        },
+        Schema {
+            n_features: 2,
+            feature_names: None,
+            class_names: &classes[..1],
+            label_column: None,
+            missing_values: true,
         },
     ];
     for schema in schemas {
@@ -42,7 +53,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(d.x.ncols(), schema.n_features);
         assert_eq!(d.feature_names.len(), schema.n_features);
         assert!(
-            d.x.iter().all(|v| v.is_finite()),
+            d.x.iter()
+                .all(|v| v.is_finite() || (schema.missing_values && v.is_nan())),
             "a non-finite feature got through"
         );
         match &d.labels {

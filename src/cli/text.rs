@@ -68,6 +68,9 @@ pub fn info(model: &OnnxModel) -> String {
         ScoreKind::Regression => "regression values",
     };
     line("scores", format!("`{}`: {kind}", model.score_output()));
+    for note in model.notes() {
+        line("note", note.clone());
+    }
     let features = match model.feature_names() {
         Some(names) => format!("{} (named by the card): {}", names.len(), names.join(", ")),
         None => format!("{} (matched to data columns by order)", model.n_features()),
@@ -98,6 +101,9 @@ pub fn predict_summary(session: &Session) -> String {
             None => "no label column".into(),
         }
     );
+    for note in session.model.notes().iter().chain(&data.notes) {
+        s.push_str(&format!("note: {note}\n"));
+    }
     let class_names = session.model.task().class_names();
     match &data.labels {
         Some(Labels::Classes(truth)) => {

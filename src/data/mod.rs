@@ -2,7 +2,9 @@
 //! [`Dataset`] — a feature matrix, the labels mapped to the model's classes, and the train/test
 //! split when the file records one. No hand-written schema: types, the label column and the
 //! feature columns are inferred, and every mismatch is reported with its file, row and column.
+//! How one cell is read (numbers, booleans, missing values, binary label words) is `cells`.
 
+mod cells;
 pub mod images;
 mod table;
 mod tabular;

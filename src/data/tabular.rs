@@ -1,9 +1,13 @@
 //! Matching a [`Table`] to a model: which columns are the features (by the card's names, else by
-//! header order and count), which is the label, which records the split; every feature cell a
-//! finite number.
+//! header order and count), which is the label (by name, else by its values), which records the
+//! split; every feature cell a finite number or boolean, or a missing value (NaN) where the
+//! model handles them ([`Schema::missing_values`]).
 
 use ndarray::Array2;
 
+use super::cells::{
+    binary_class, binary_words, class_index, is_numeric, parse_feature, parse_number, shorten,
+};
 use super::{DataError, Table};
 
 /// Names a label column may have when the user does not say (`--label`).
@@ -22,6 +26,9 @@ pub struct Schema<'a> {
     pub class_names: &'a [String],
     /// The label column the user named, if any.
     pub label_column: Option<&'a str>,
+    /// The model handles missing values (a blank cell or `NaN` is fed as NaN); else such a cell
+    /// is an error naming its row and column.
+    pub missing_values: bool,
 }
 
 /// True labels, as class indices or as regression targets.
@@ -53,6 +60,9 @@ pub struct Dataset {
     pub ignored_columns: Vec<String>,
     /// For image data: the images, their paths and how they became `x`.
     pub images: Option<std::sync::Arc<super::ImageSet>>,
+    /// How the file was read where a user should know (the label column found by its values,
+    /// labels read as words for classes 0/1). One line each.
+    pub notes: Vec<String>,
 }
 
 impl Dataset {
@@ -144,6 +154,15 @@ impl Dataset {
         let split_ix = table
             .column(SPLIT_NAME)
             .filter(|&ix| Some(ix) != label_ix && !is_card_feature(&table.header[ix]));
+        let mut notes = Vec::new();
+        let label_ix = label_ix.or_else(|| {
+            let found = label_by_values(table, &schema, split_ix)?;
+            notes.push(format!(
+                "no column is named like a label; took `{}`, whose values are the model's classes",
+                table.header[found]
+            ));
+            Some(found)
+        });
 
         let feature_ix = match schema.feature_names {
             Some(names) => by_name(table, names).map_err(invalid)?,
@@ -160,12 +179,12 @@ impl Dataset {
         let mut x = Array2::zeros((table.n_rows(), feature_ix.len()));
         for r in 0..table.n_rows() {
             for (f, &c) in feature_ix.iter().enumerate() {
-                x[[r, f]] = parse_number(table.cell(r, c))
+                x[[r, f]] = parse_feature(table.cell(r, c), schema.missing_values)
                     .map_err(|reason| cell_error(table, r, c, reason))?;
             }
         }
         let labels = label_ix
-            .map(|c| parse_labels(table, c, schema.class_names))
+            .map(|c| parse_labels(table, c, schema.class_names, &mut notes))
             .transpose()?;
         let split = split_ix.map(|c| {
             (0..table.n_rows())
@@ -197,6 +216,7 @@ impl Dataset {
                 .map(|c| table.header[c].clone())
                 .collect(),
             images: None,
+            notes,
         })
     }
 }
@@ -225,7 +245,7 @@ fn by_order(
 ) -> Result<Vec<usize>, String> {
     let numeric: Vec<usize> = (0..table.header.len())
         .filter(|&c| Some(c) != label_ix && Some(c) != split_ix)
-        .filter(|&c| (0..table.n_rows()).any(|r| table.cell(r, c).parse::<f64>().is_ok()))
+        .filter(|&c| (0..table.n_rows()).any(|r| is_numeric(table.cell(r, c))))
         .collect();
     if numeric.len() == n_features {
         return Ok(numeric);
@@ -239,18 +259,43 @@ fn by_order(
     ))
 }
 
-fn parse_number(cell: &str) -> Result<f32, String> {
-    if cell.is_empty() {
-        return Err("missing value".into());
+/// Without a label column named like one: the one column that is not a feature (not named by
+/// the card; without a card, not numeric) and not the split, whose every value names one of the
+/// model's classes (or is a binary word for one). `None` when there is no such column, or more
+/// than one.
+fn label_by_values(table: &Table, schema: &Schema, split_ix: Option<usize>) -> Option<usize> {
+    if schema.class_names.is_empty() {
+        return None;
     }
-    match cell.parse::<f64>() {
-        Ok(v) if v.is_finite() && v.abs() <= f32::MAX as f64 => Ok(v as f32),
-        Ok(_) => Err(format!("`{cell}` is not a finite number")),
-        Err(_) => Err(format!("`{}` is not a number", shorten(cell))),
+    let rows = 0..table.n_rows();
+    let not_feature = |c: usize| match schema.feature_names {
+        Some(names) => !names.iter().any(|n| *n == table.header[c]),
+        None => !rows.clone().any(|r| is_numeric(table.cell(r, c))),
+    };
+    let pair = |c: usize| binary_words(rows.clone().map(|r| table.cell(r, c)), schema.class_names);
+    let names_classes = |c: usize| {
+        let pair = pair(c);
+        rows.clone().all(|r| {
+            let cell = table.cell(r, c);
+            class_index(cell, schema.class_names).is_some()
+                || pair.is_some_and(|p| binary_class(cell, p).is_some())
+        })
+    };
+    let found: Vec<usize> = (0..table.header.len())
+        .filter(|&c| Some(c) != split_ix && not_feature(c) && names_classes(c))
+        .collect();
+    match found.as_slice() {
+        [one] => Some(*one),
+        _ => None,
     }
 }
 
-fn parse_labels(table: &Table, column: usize, class_names: &[String]) -> Result<Labels, DataError> {
+fn parse_labels(
+    table: &Table,
+    column: usize,
+    class_names: &[String],
+    notes: &mut Vec<String>,
+) -> Result<Labels, DataError> {
     if class_names.is_empty() {
         let values = (0..table.n_rows())
             .map(|r| {
@@ -259,10 +304,22 @@ fn parse_labels(table: &Table, column: usize, class_names: &[String]) -> Result<
             .collect::<Result<_, _>>()?;
         return Ok(Labels::Values(values));
     }
+    let pair = binary_words(
+        (0..table.n_rows()).map(|r| table.cell(r, column)),
+        class_names,
+    );
+    if let Some((no, yes)) = pair {
+        notes.push(format!(
+            "labels `{no}`/`{yes}` in column `{}` read as the model's classes {} and {}",
+            table.header[column], class_names[0], class_names[1]
+        ));
+    }
     let classes = (0..table.n_rows())
         .map(|r| {
             let cell = table.cell(r, column);
-            class_index(cell, class_names).ok_or_else(|| {
+            let class =
+                class_index(cell, class_names).or_else(|| pair.and_then(|p| binary_class(cell, p)));
+            class.ok_or_else(|| {
                 let reason = if cell.is_empty() {
                     "missing label".to_string()
                 } else {
@@ -279,25 +336,6 @@ fn parse_labels(table: &Table, column: usize, class_names: &[String]) -> Result<
     Ok(Labels::Classes(classes))
 }
 
-/// A label names a class (exactly, then ignoring case), or is its index.
-fn class_index(label: &str, class_names: &[String]) -> Option<usize> {
-    class_names
-        .iter()
-        .position(|c| c == label)
-        .or_else(|| {
-            class_names
-                .iter()
-                .position(|c| c.eq_ignore_ascii_case(label))
-        })
-        .or_else(|| {
-            let ix = label
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.fract() == 0.0 && *v >= 0.0)?;
-            Some(ix as usize).filter(|&i| i < class_names.len())
-        })
-}
-
 fn cell_error(table: &Table, row: usize, column: usize, reason: String) -> DataError {
     DataError::Cell {
         file: table.source.clone(),
@@ -305,15 +343,6 @@ fn cell_error(table: &Table, row: usize, column: usize, reason: String) -> DataE
         line: table.lines[row],
         column: table.header[column].clone(),
         reason,
-    }
-}
-
-fn shorten(text: &str) -> String {
-    const MAX: usize = 40;
-    if text.chars().count() <= MAX {
-        text.to_string()
-    } else {
-        format!("{}…", text.chars().take(MAX).collect::<String>())
     }
 }
 
@@ -349,6 +378,7 @@ mod tests {
             feature_names: names,
             class_names: classes,
             label_column: None,
+            missing_values: false,
         }
     }
 
@@ -464,5 +494,67 @@ mod tests {
         let d = Dataset::from_table(&table("name,a\nann,1\nbob,2\n"), schema(1, None, &c)).unwrap();
         assert_eq!(d.ignored_columns, ["name"]);
         assert!(d.labels.is_none());
+    }
+
+    #[test]
+    fn dummy_columns_written_as_true_false_are_features() {
+        // `pd.get_dummies(...).to_csv()`: the cause was `False` read as not a number, reported
+        // as a column-count mismatch.
+        let c = classes();
+        let d = Dataset::from_table(
+            &table("a,is_x,is_y,label\n1.5,True,False,0\n2,false,yes,1\n"),
+            schema(3, None, &c),
+        )
+        .unwrap();
+        assert_eq!(d.x, ndarray::array![[1.5, 1.0, 0.0], [2.0, 0.0, 1.0]]);
+    }
+
+    #[test]
+    fn missing_values_are_nan_for_a_model_that_handles_them() {
+        let c = classes();
+        let s = Schema {
+            missing_values: true,
+            ..schema(2, None, &c)
+        };
+        let d = Dataset::from_table(&table("a,b\n1,\nNaN,2\n"), s).unwrap();
+        assert!(d.x[[0, 1]].is_nan() && d.x[[1, 0]].is_nan());
+        assert_eq!(d.x[[1, 1]], 2.0);
+    }
+
+    #[test]
+    fn binary_words_are_the_classes_zero_and_one_and_said_so() {
+        let numbers = vec!["0".to_string(), "1".to_string()];
+        let d = Dataset::from_table(&table("a,label\n1,no\n2,Yes\n"), schema(1, None, &numbers))
+            .unwrap();
+        assert_eq!(d.labels, Some(Labels::Classes(vec![0, 1])));
+        assert_eq!(
+            d.notes,
+            ["labels `no`/`yes` in column `label` read as the model's classes 0 and 1"]
+        );
+        // Class names found in the model win over the words.
+        let named = vec!["yes".to_string(), "no".to_string()];
+        let d =
+            Dataset::from_table(&table("a,label\n1,no\n2,yes\n"), schema(1, None, &named)).unwrap();
+        assert_eq!(d.labels, Some(Labels::Classes(vec![1, 0])));
+        assert!(d.notes.is_empty());
+    }
+
+    #[test]
+    fn the_label_column_is_found_by_its_values_and_said_so() {
+        let iris = vec!["setosa".to_string(), "versicolor".to_string()];
+        let d = Dataset::from_table(
+            &table("name,a,species\nann,1,setosa\nbob,2,versicolor\n"),
+            schema(1, None, &iris),
+        )
+        .unwrap();
+        assert_eq!(d.label_column.as_deref(), Some("species"));
+        assert_eq!(d.labels, Some(Labels::Classes(vec![0, 1])));
+        assert_eq!(d.ignored_columns, ["name"]);
+        assert_eq!(
+            d.notes,
+            [
+                "no column is named like a label; took `species`, whose values are the model's classes"
+            ]
+        );
     }
 }

@@ -56,8 +56,25 @@ pub struct RowRecord {
     pub output_value: f64,
     pub values: Vec<f64>,
     pub std_err: Option<Vec<f64>>,
+    /// The row's feature values; a missing value (NaN) is written `null`.
+    #[serde(with = "missing_as_null")]
     pub data: Vec<f32>,
     pub model_calls: u64,
+}
+
+/// Feature values with missing ones (NaN) as JSON `null`, which has no NaN; read back as NaN.
+mod missing_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[f32], s: S) -> Result<S::Ok, S::Error> {
+        let values: Vec<Option<f32>> = values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect();
+        values.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+        let values = Vec::<Option<f32>>::deserialize(d)?;
+        Ok(values.into_iter().map(|v| v.unwrap_or(f32::NAN)).collect())
+    }
 }
 
 /// The whole attributions JSON.

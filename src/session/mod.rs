@@ -209,6 +209,7 @@ pub fn schema_for<'a>(model: &'a OnnxModel, label: Option<&'a str>) -> Schema<'a
         feature_names: model.feature_names(),
         class_names: model.task().class_names(),
         label_column: label,
+        missing_values: model.handles_missing_values(),
     }
 }
 

@@ -6,6 +6,8 @@
 //! `loupe info`, the task and the class names.
 //!
 //! - `prepare`: the proto made ready for tract (ZipMap cut off, graph pruned, sizes checked).
+//! - `scores`: what the score output holds, from the operator that made it, checked on the
+//!   model's outputs for probe rows.
 //! - `task`: which output holds the scores, what they are, and the class names.
 //! - `plan`: tract plans for batches of rows, and how many rows a batch holds.
 //! - `predict`: running the plans on rows, batch by batch in parallel.
@@ -14,6 +16,7 @@
 mod plan;
 mod predict;
 mod prepare;
+mod scores;
 mod task;
 mod variants;
 
@@ -27,7 +30,7 @@ use super::card::ModelCard;
 use super::signature::Signature;
 use super::trees::TreeEnsemble;
 use super::{ModelError, ScoreKind, Task};
-use plan::{batch_plan, batch_rows, cam_plan};
+use plan::{Plans, cam_plan, check_declared_width, plans};
 use prepare::{onnx_with_loupe_ops, prepare_graph};
 use task::task_for;
 
@@ -59,6 +62,8 @@ pub struct OnnxModel {
     cam_plan: Option<Arc<TypedRunnableModel>>,
     /// The file's bytes, for variants of the model (the randomisation check).
     bytes: Arc<[u8]>,
+    /// What loading found that a user should know (see [`OnnxModel::notes`]).
+    notes: Vec<String>,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -121,28 +126,21 @@ impl OnnxModel {
         let prepared = prepare_graph(&mut proto, &card, &onnx)?;
 
         let dir = model_dir.and_then(|d| d.to_str());
-        let parsed = onnx
-            .parse(&proto, dir)
-            .map_err(|e| ModelError::tract("reading the graph", e))?;
-        if !parsed.unresolved_inputs.is_empty() {
-            return Err(ModelError::Invalid(format!(
-                "the graph uses tensors nothing produces: {}",
-                parsed.unresolved_inputs.join(", ")
-            )));
-        }
-        let (plan, raw_columns, largest) =
-            batch_plan(parsed.model.clone(), None, &prepared.row_shape)?;
-        let rows_per_batch = batch_rows(prepared.row_shape.iter().product(), largest);
-        let (full_batch_plan, _, _) =
-            batch_plan(parsed.model, Some(rows_per_batch), &prepared.row_shape)?;
+        let Plans {
+            plan,
+            full_batch_plan,
+            raw_columns,
+            rows_per_batch,
+        } = plans(&onnx, &proto, dir, &prepared.row_shape)?;
+        check_declared_width(&original, &prepared.score, raw_columns)?;
 
         let cam_plan = match &card.cam_layer {
             Some(layer) => Some(cam_plan(original, layer, &prepared.row_shape, &onnx, dir)?),
             None => None,
         };
-        let score_kind = prepared.score_kind(raw_columns, &card);
+        let (score_kind, said_by) = prepared.declared(raw_columns, &card);
         let task = task_for(score_kind, raw_columns, &card, prepared.labels)?;
-        Ok(OnnxModel {
+        let mut model = OnnxModel {
             name: name.to_string(),
             sha256: crate::hex(&Sha256::digest(bytes)),
             signature,
@@ -158,13 +156,43 @@ impl OnnxModel {
             trees: prepared.trees,
             cam_plan,
             bytes: Arc::from(bytes),
-        })
+            notes: Vec::new(),
+        };
+        model.check_scores(said_by.as_ref())?;
+        Ok(model)
+    }
+
+    /// Runs the probe rows and settles what the scores are (see `scores::settle`).
+    fn check_scores(&mut self, said_by: Option<&scores::Claim>) -> Result<(), ModelError> {
+        if self.score_kind == ScoreKind::Regression {
+            return Ok(());
+        }
+        let probe = scores::probe_rows(self.n_features());
+        let raw = self.run_raw(probe.iter().copied().collect(), probe.nrows())?;
+        let (kind, note) =
+            scores::settle(self.score_kind, said_by, &self.score_output, raw.view())?;
+        self.score_kind = kind;
+        self.notes.extend(note);
+        Ok(())
+    }
+
+    /// What loading found that a user should know: how the scores were read when the graph did
+    /// not say, and the like. One line each.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The tree ensemble this model is, when its graph is one (possibly behind casts and
     /// identities) from the input to the score output.
     pub fn trees(&self) -> Option<&Arc<TreeEnsemble>> {
         self.trees.as_ref().ok()
+    }
+
+    /// True when a missing value (NaN) in the input has a meaning to the model: its graph is a
+    /// tree ensemble, whose nodes say which way a missing value goes (Loupe's own evaluator
+    /// follows them, as onnxruntime does).
+    pub fn handles_missing_values(&self) -> bool {
+        self.trees.is_ok()
     }
 
     /// Why [`Self::trees`] is `None`, or a description of the ensemble.

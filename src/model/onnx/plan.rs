@@ -10,6 +10,7 @@ use tract_onnx::prelude::*;
 use super::prepare::{MAX_VALUES_PER_ROW, prune_to, too_large};
 use super::task::score_columns;
 use crate::model::ModelError;
+use crate::model::signature::{Dim, TensorInfo};
 
 /// Rows per model call. Big enough to amortise tract's per-run overhead, small enough that a
 /// few hundred rows still spread over every core.
@@ -38,11 +39,108 @@ pub(super) fn batch_rows(width: usize, largest: u128) -> usize {
     rows.min(fit.min(BATCH_ROWS as u128) as usize)
 }
 
+/// The plans of a prepared graph, with the number of score columns and rows per batch.
+pub(super) struct Plans {
+    pub(super) plan: Arc<TypedRunnableModel>,
+    pub(super) full_batch_plan: Arc<TypedRunnableModel>,
+    pub(super) raw_columns: usize,
+    pub(super) rows_per_batch: usize,
+}
+
+/// Parses `proto` and builds its plans. Exporters write `value_info` that tract's analysis
+/// rejects (torch's dynamo exporter; CatBoost names the batch `N`, which clashes with a fixed
+/// batch): when the graph fails with it, it is tried again without — the facts tract infers
+/// itself; the first error is the one reported if that fails too.
+pub(super) fn plans(
+    onnx: &tract_onnx::Onnx,
+    proto: &ModelProto,
+    dir: Option<&str>,
+    row_shape: &[usize],
+) -> Result<Plans, ModelError> {
+    let has_value_info = proto
+        .graph
+        .as_ref()
+        .is_some_and(|g| !g.value_info.is_empty());
+    match plans_with(onnx, proto, dir, row_shape) {
+        Err(first) if has_value_info => {
+            let lenient = onnx.clone().with_ignore_value_info(true);
+            plans_with(&lenient, proto, dir, row_shape).map_err(|_| first)
+        }
+        result => result,
+    }
+}
+
+fn plans_with(
+    onnx: &tract_onnx::Onnx,
+    proto: &ModelProto,
+    dir: Option<&str>,
+    row_shape: &[usize],
+) -> Result<Plans, ModelError> {
+    let parsed = onnx
+        .parse(proto, dir)
+        .map_err(|e| ModelError::tract("reading the graph", e))?;
+    if !parsed.unresolved_inputs.is_empty() {
+        return Err(ModelError::Invalid(format!(
+            "the graph uses tensors nothing produces: {}",
+            parsed.unresolved_inputs.join(", ")
+        )));
+    }
+    let (plan, raw_columns, largest) = batch_plan(parsed.model.clone(), None, row_shape)?;
+    let rows_per_batch = batch_rows(row_shape.iter().product(), largest);
+    let (full_batch_plan, _, _) = batch_plan(parsed.model, Some(rows_per_batch), row_shape)?;
+    Ok(Plans {
+        plan,
+        full_batch_plan,
+        raw_columns,
+        rows_per_batch,
+    })
+}
+
+/// Refuses a graph whose score tensor `score` computes `columns` values per row where the file
+/// (its outputs or `value_info`, as exported) declares a different fixed width.
+pub(super) fn check_declared_width(
+    original: &ModelProto,
+    score: &str,
+    columns: usize,
+) -> Result<(), ModelError> {
+    let Some(graph) = original.graph.as_ref() else {
+        return Ok(());
+    };
+    let declared = graph
+        .output
+        .iter()
+        .chain(&graph.value_info)
+        .filter(|v| v.name == score)
+        .filter_map(|v| TensorInfo::of(v).shape)
+        .find(|dims| dims.len() >= 2);
+    let Some(dims) = declared else {
+        return Ok(());
+    };
+    let width: Option<i64> = dims[1..]
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(n) => Some(*n),
+            _ => None,
+        })
+        .product();
+    match width {
+        Some(w) if w != columns as i64 => Err(ModelError::Invalid(format!(
+            "output `{score}` is declared with shape [{}] but the graph computes {columns} \
+             values per row",
+            dims.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A runnable plan of `model` for batches of `rows` rows (any number when `None`), with the
 /// number of score columns and the size of the graph's largest tensor per row. One plan with a
 /// symbolic batch serves any number of rows; a second, specialised to full batches, lets tract
 /// pick kernels for a known size on the hot path.
-pub(super) fn batch_plan(
+fn batch_plan(
     mut model: InferenceModel,
     rows: Option<usize>,
     row_shape: &[usize],
@@ -120,8 +218,21 @@ pub(super) fn cam_plan(
         ..Default::default()
     }];
     prune_to(graph, layer);
+    // As for the score plans: value_info tract rejects is dropped, and the first error kept.
+    cam_plan_with(onnx, &proto, row_shape, dir).or_else(|first| {
+        let lenient = onnx.clone().with_ignore_value_info(true);
+        cam_plan_with(&lenient, &proto, row_shape, dir).map_err(|_| first)
+    })
+}
+
+fn cam_plan_with(
+    onnx: &tract_onnx::Onnx,
+    proto: &ModelProto,
+    row_shape: &[usize],
+    dir: Option<&str>,
+) -> Result<Arc<TypedRunnableModel>, ModelError> {
     let parsed = onnx
-        .parse(&proto, dir)
+        .parse(proto, dir)
         .map_err(|e| ModelError::tract("reading the graph up to cam_layer", e))?;
     let mut model = parsed.model;
     let mut dims = vec![TDim::from(model.symbols.sym("N"))];

@@ -84,6 +84,11 @@ impl OnnxModel {
 
     /// Runs one batch of `rows` rows held in `buffer` (rows × features, row-major).
     fn run_batch(&self, buffer: Vec<f32>, rows: usize) -> Result<Array2<f32>, ModelError> {
+        Ok(self.score_kind.to_outputs(self.run_raw(buffer, rows)?))
+    }
+
+    /// The raw score output (rows × score columns) for one batch, before any softmax.
+    pub(super) fn run_raw(&self, buffer: Vec<f32>, rows: usize) -> Result<Array2<f32>, ModelError> {
         let mut shape = vec![rows];
         shape.extend_from_slice(&self.row_shape);
         let input = ndarray::ArrayD::from_shape_vec(shape, buffer)
@@ -108,6 +113,6 @@ impl OnnxModel {
             .to_shape((rows, self.raw_columns))
             .map_err(|e| ModelError::Invalid(format!("unexpected score shape: {e}")))?
             .to_owned();
-        Ok(self.score_kind.to_outputs(scores))
+        Ok(scores)
     }
 }

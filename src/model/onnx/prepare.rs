@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use tract_onnx::pb::{self, GraphProto, ModelProto, NodeProto};
 
-use super::task::{
-    ML_CLASSIFIERS, ML_REGRESSORS, choose_score_output, class_labels, operator_hint,
-};
+use super::scores::{Claim, Producer, declared_kind, node_name, producer_of};
+use super::task::{ML_CLASSIFIERS, choose_score_output, class_labels, operator_hint};
 use crate::model::card::ModelCard;
 use crate::model::signature::{Dim, TensorInfo};
 use crate::model::trees::TreeEnsemble;
@@ -31,8 +30,8 @@ pub(super) fn onnx_with_loupe_ops() -> tract_onnx::Onnx {
 pub(super) struct Prepared {
     pub(super) row_shape: Vec<usize>,
     pub(super) score: String,
-    /// Op type of the node producing the score output, and which of its outputs it is.
-    producer: Option<(String, usize)>,
+    /// The node producing the score output (through value-preserving nodes).
+    producer: Option<Producer>,
     /// The score output fed a ZipMap (scikit-learn's probabilities).
     fed_zipmap: bool,
     /// Class labels stored in the graph (ZipMap or classifier attributes).
@@ -41,25 +40,9 @@ pub(super) struct Prepared {
 }
 
 impl Prepared {
-    pub(super) fn score_kind(&self, columns: usize, card: &ModelCard) -> ScoreKind {
-        let producer = self.producer.as_ref().map(|(op, ix)| (op.as_str(), *ix));
-        let probabilities = self.fed_zipmap
-            || matches!(producer, Some(("Softmax" | "Sigmoid", _)))
-            || matches!(producer, Some((op, 1)) if ML_CLASSIFIERS.contains(&op));
-        let regression = match card.task.as_deref() {
-            Some(task) => task.eq_ignore_ascii_case("regression"),
-            None => {
-                matches!(producer, Some((op, _)) if ML_REGRESSORS.contains(&op))
-                    || (columns == 1 && !probabilities)
-            }
-        };
-        match (regression, probabilities, columns) {
-            (true, _, _) => ScoreKind::Regression,
-            (false, true, 1) => ScoreKind::PositiveProbability,
-            (false, true, _) => ScoreKind::Probabilities,
-            (false, false, 1) => ScoreKind::PositiveLogit,
-            (false, false, _) => ScoreKind::Logits,
-        }
+    /// What the graph says the scores are (see [`declared_kind`]).
+    pub(super) fn declared(&self, columns: usize, card: &ModelCard) -> (ScoreKind, Option<Claim>) {
+        declared_kind(self.producer.as_ref(), self.fed_zipmap, columns, card)
     }
 }
 
@@ -107,12 +90,7 @@ pub(super) fn prepare_graph(
     check_constant_sizes(graph)?;
     crate::model::fold::fold_scalers(graph);
 
-    let producer = graph.node.iter().find_map(|n| {
-        n.output
-            .iter()
-            .position(|o| *o == score)
-            .map(|ix| (n.op_type.clone(), ix))
-    });
+    let producer = producer_of(graph, &score);
     for node in &graph.node {
         if labels.is_none() && ML_CLASSIFIERS.contains(&node.op_type.as_str()) {
             labels = class_labels(node, "classlabels_strings", "classlabels_ints")
@@ -126,7 +104,8 @@ pub(super) fn prepare_graph(
             });
         }
     }
-    let known = producer.is_some()
+    number_string_labels(graph);
+    let known = graph.node.iter().any(|n| n.output.contains(&score))
         || graph.input.iter().any(|i| i.name == score)
         || graph.initializer.iter().any(|t| t.name == score);
     if !known {
@@ -344,13 +323,29 @@ pub(super) fn too_large(node: &str, count: &str, per: &str) -> ModelError {
     ))
 }
 
-fn node_name(node: &NodeProto) -> String {
-    if !node.name.is_empty() {
-        node.name.clone()
-    } else {
-        node.output
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "unnamed".into())
+/// Gives tract's classifiers (`LinearClassifier`, `SVMClassifier`) class numbers 0..k in place
+/// of string labels, which tract cannot type (`String doesn't implement Zero`). Only their label
+/// output changes — it is pruned, Loupe reads the scores — and the class names have been taken
+/// from the strings already. Loupe's own tree ensembles read string labels themselves.
+fn number_string_labels(graph: &mut GraphProto) {
+    for node in graph
+        .node
+        .iter_mut()
+        .filter(|n| matches!(n.op_type.as_str(), "LinearClassifier" | "SVMClassifier"))
+    {
+        let Some(attr) = node
+            .attribute
+            .iter_mut()
+            .find(|a| a.name == "classlabels_strings")
+        else {
+            continue;
+        };
+        let classes = attr.strings.len() as i64;
+        *attr = pb::AttributeProto {
+            name: "classlabels_ints".into(),
+            r#type: pb::attribute_proto::AttributeType::Ints as i32,
+            ints: (0..classes).collect(),
+            ..Default::default()
+        };
     }
 }

@@ -92,7 +92,10 @@ pub(super) fn operator_hint(op: &str) -> &'static str {
         "TreeEnsembleClassifier" | "TreeEnsembleRegressor" => {
             "tree ensembles need Loupe's own tree evaluator"
         }
-        "SVMClassifier" | "SVMRegressor" => "export the SVM as a pipeline of standard ops",
+        "SVMClassifier" | "SVMRegressor" => {
+            "Loupe does not run support vector machines yet (skl2onnx exports every SVM with \
+             this operator)"
+        }
         "Imputer" | "OneHotEncoder" | "LabelEncoder" | "DictVectorizer" | "FeatureVectorizer" => {
             "do this preprocessing before export and feed Loupe the numeric features"
         }
