@@ -231,6 +231,12 @@ impl LoupeApp {
         if let Some(warning) = warning {
             self.notices.error("files", "", warning);
         }
+        // What Loupe decided about the files (a label column found by its values, labels
+        // mapped to classes, scores read as probabilities), said once.
+        let data_notes = session.data.iter().flat_map(|d| d.notes.iter());
+        for note in session.model.notes().iter().chain(data_notes) {
+            self.notices.info("files", note.clone());
+        }
         self.shared.background_file = None;
         if let Some(note) = self.shared.explain.fit_to(&session.model) {
             self.notices
