@@ -686,3 +686,22 @@ fn predict_finds_the_label_column_by_its_values_and_says_which() {
     );
     assert!(out.contains("accuracy"), "{out}");
 }
+
+#[test]
+fn report_on_an_image_writes_its_page_with_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("image.html");
+    let o = loupe(&[
+        "report",
+        sample("lesions_cnn.onnx").to_str().unwrap(),
+        sample("lesions/lesions.csv").to_str().unwrap(),
+        "--row",
+        "445",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("Where the model looked, for malignant"));
+    assert!(html.contains("data:image/png;base64,"));
+}

@@ -191,3 +191,39 @@ fn png_and_pdf_open() {
     // The invisible text layer carries the summary, so the PDF can be searched.
     assert!(text.contains("The model estimates 92% probability of malignant"));
 }
+
+#[test]
+fn an_image_gets_a_report_with_its_map_checks_and_caveats() {
+    let session = Session::load(&Source::files(
+        sample("lesions_cnn.onnx"),
+        Some(sample("lesions/lesions.csv")),
+        None,
+    ))
+    .unwrap();
+    let r = loupe::report::image::ImageReport::build(&session, 445, &NoProgress).unwrap();
+    // A benign lesion with a sticker, called malignant: the page says so and shows the map.
+    assert_eq!(r.recorded.as_deref(), Some("benign"));
+    assert_eq!(r.predicted, "malignant");
+    assert!(image::load_from_memory(&r.picture_png).is_ok());
+    assert!(!r.faithfulness.is_empty() && !r.sanity.is_empty());
+    let html = loupe::report::image_page::html(&r);
+    for notation in ["E[f(X)]", "f(x)", "P("] {
+        assert!(!html.contains(notation), "{notation}");
+    }
+    assert!(html.contains("data:image/png;base64,"));
+    assert!(
+        html.contains(
+            loupe::report::image::IMAGE_CAVEAT
+                .split(':')
+                .next()
+                .unwrap()
+        )
+    );
+    let png = loupe::report::image_page::png(&r, 1).unwrap();
+    assert_eq!(image::load_from_memory(&png).unwrap().width(), 794);
+    assert!(
+        loupe::report::image_page::pdf(&r)
+            .unwrap()
+            .starts_with(b"%PDF-")
+    );
+}

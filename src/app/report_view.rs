@@ -2,7 +2,8 @@
 //! worker, and its export as HTML, PNG or PDF.
 
 use crate::explain::ExplainSettings;
-use crate::report::{Report, page, words};
+use crate::report::image::{IMAGE_CAVEAT, ImageReport};
+use crate::report::{Report, image_page, page, words};
 use crate::session::Session;
 
 use super::Command;
@@ -42,12 +43,14 @@ impl ReportFormat {
 /// State of the Report tab.
 pub struct ReportView {
     jobs: Keyed<Report>,
+    images: Keyed<ImageReport>,
 }
 
 impl Default for ReportView {
     fn default() -> Self {
         ReportView {
             jobs: Keyed::new("Writing the report…", 8),
+            images: Keyed::new("Writing the report…", 8),
         }
     }
 }
@@ -59,9 +62,6 @@ impl Panel for ReportView {
 
     fn unavailable(&self, session: &Session) -> Option<String> {
         match &session.data {
-            Some(d) if d.images.is_some() => {
-                Some("the report is written for rows of features, not images".into())
-            }
             None => Some("open a dataset to report on one of its rows".into()),
             Some(_) => None,
         }
@@ -69,9 +69,14 @@ impl Panel for ReportView {
 
     fn on_session(&mut self, _session: &Session, _notices: &mut Notices) {
         self.jobs.clear();
+        self.images.clear();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx) {
+        if cx.session.data.as_ref().is_some_and(|d| d.images.is_some()) {
+            self.image_ui(ui, cx);
+            return;
+        }
         let row = cx.row;
         let settings: ExplainSettings = cx.shared.explain.clone();
         let key = format!("{row}|{settings:?}");
@@ -128,7 +133,114 @@ impl Panel for ReportView {
 impl ReportView {
     /// True while a report is being built.
     pub fn is_running(&self) -> bool {
-        self.jobs.is_running()
+        self.jobs.is_running() || self.images.is_running()
+    }
+
+    /// The image report last built.
+    pub fn image_result(&self) -> Option<&std::sync::Arc<ImageReport>> {
+        self.images.latest()
+    }
+
+    /// The report on the selected image, built on a worker, previewed and exported.
+    fn image_ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCtx) {
+        let row = cx.row;
+        let key = format!("image {row}");
+        if let Some((failed, message)) = self.images.poll() {
+            cx.notices.error("report", &failed, message);
+        }
+        cx.notices.keep_only("report", &key);
+        let session = cx.session.clone();
+        self.images
+            .ensure(ui.ctx(), &key, 0, Unit::ModelRows, move |progress| {
+                Ok(ImageReport::build(&session, row, &*progress)?)
+            });
+        let current = self.images.get(&key);
+        ui.horizontal(|ui| {
+            ui.heading(format!("Report on image {row}"));
+            if let Some(report) = &current {
+                ui.separator();
+                ui.label("Export");
+                for (label, ext) in [("HTML", "html"), ("PNG", "png"), ("PDF", "pdf")] {
+                    if ui.button(label).clicked() {
+                        let stem = cx
+                            .session
+                            .model
+                            .name()
+                            .trim_end_matches(".onnx")
+                            .to_string();
+                        let report = report.clone();
+                        cx.commands.push(Command::Export(Export {
+                            name: format!("{stem}_image{row}_report.{ext}"),
+                            bytes: Box::new(move || {
+                                Ok(match ext {
+                                    "html" => image_page::html(&report).into_bytes(),
+                                    "png" => image_page::png(&report, 2)?,
+                                    _ => image_page::pdf(&report)?,
+                                })
+                            }),
+                        }));
+                    }
+                }
+            }
+            if self.images.is_running() {
+                ui.spinner();
+                ui.weak("Making the map and its checks…");
+            }
+        });
+        ui.separator();
+        let Some(r) = current else {
+            return;
+        };
+        let model = cx.session.model.sha256().to_string();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading(r.title());
+            ui.label(format!(
+                "Prediction: {} with probability {}",
+                r.predicted,
+                words::percent(r.probability)
+            ));
+            if let Some(c) = &r.recorded {
+                ui.label(format!("Recorded outcome: {c}"));
+            }
+            if let Some(c) = &r.calibration {
+                ui.add(egui::Label::new(c.as_str()).wrap());
+            }
+            ui.add_space(6.0);
+            ui.strong(format!("Where the model looked, for {}", r.explained));
+            // The picture is decoded and uploaded once per report, then kept in egui's memory.
+            let id = egui::Id::NULL.with(("report picture", row, model));
+            let texture = ui
+                .ctx()
+                .data(|d| d.get_temp::<egui::TextureHandle>(id))
+                .or_else(|| {
+                    let picture = image::load_from_memory(&r.picture_png).ok()?.to_rgb8();
+                    let t = ui.ctx().load_texture(
+                        format!("report picture {row}"),
+                        egui::ColorImage::from_rgb(
+                            [picture.width() as usize, picture.height() as usize],
+                            picture.as_raw(),
+                        ),
+                        egui::TextureOptions::LINEAR,
+                    );
+                    ui.ctx().data_mut(|d| d.insert_temp(id, t.clone()));
+                    Some(t)
+                });
+            if let Some(t) = &texture {
+                let size = t.size_vec2();
+                let side = 320.0f32;
+                ui.add(
+                    egui::Image::new(t)
+                        .fit_to_exact_size(egui::vec2(side, side * size.y / size.x.max(1.0))),
+                );
+            }
+            for line in [&r.faithfulness, &r.sanity] {
+                if !line.is_empty() {
+                    ui.add(egui::Label::new(line.as_str()).wrap());
+                }
+            }
+            ui.add(egui::Label::new(egui::RichText::new(IMAGE_CAVEAT).weak()).wrap());
+            ui.weak(format!("Map made by {}.", r.method));
+        });
     }
 
     /// The report on `row` with `settings`, once built.

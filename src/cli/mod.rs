@@ -262,6 +262,21 @@ pub fn run(cli: Cli) -> anyhow::Result<Action> {
                     )
                 })?;
             let session = Session::load(&Source::files(model, Some(data), label))?;
+            if session.data.as_ref().is_some_and(|d| d.images.is_some()) {
+                let report = crate::report::image::ImageReport::build(
+                    &session,
+                    row,
+                    &crate::explain::NoProgress,
+                )?;
+                let bytes = match kind.as_str() {
+                    "png" => crate::report::image_page::png(&report, 2)?,
+                    "pdf" => crate::report::image_page::pdf(&report)?,
+                    _ => crate::report::image_page::html(&report).into_bytes(),
+                };
+                write_output(Some(&out), |w| w.write_all(&bytes))?;
+                eprintln!("wrote {} (image {row}, {})", out.display(), report.method);
+                return Ok(Action::Done);
+            }
             let settings = ExplainSettings {
                 method,
                 background_rows: background,

@@ -9,6 +9,8 @@
 //! - [`counterfactual`]: the nearest change that flips the prediction.
 
 pub mod counterfactual;
+pub mod image;
+pub mod image_page;
 pub mod page;
 pub mod reference;
 pub mod summary;
@@ -232,7 +234,7 @@ pub fn ranges(data: &Dataset, n_classes: usize, x: &[f32]) -> Vec<Range> {
 
 /// "Among 42 rows of the test split predicted with 90–100% confidence, the model was right for 40
 /// (95%)."
-fn calibration_sentence(
+pub(crate) fn calibration_sentence(
     data: &Dataset,
     predictions: &crate::analysis::Predictions,
     row: usize,

@@ -155,8 +155,8 @@ td.bar {{ width: 30%; }}
 }
 
 /// A4 portrait in points (1/96 in).
-const PAGE: (u32, u32) = (794, 1123);
-const MARGIN: f64 = 48.0;
+pub(super) const PAGE: (u32, u32) = (794, 1123);
+pub(super) const MARGIN: f64 = 48.0;
 
 impl Chart for Report {
     fn size(&self) -> (u32, u32) {
@@ -173,7 +173,7 @@ impl Chart for Report {
 }
 
 /// Splits `text` into lines no wider than `width` points at `size`.
-fn wrap<DB: DrawingBackend>(
+pub(super) fn wrap<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     text: &str,
     size: f64,
@@ -372,7 +372,7 @@ pub fn png(report: &Report, scale: u32) -> Result<Vec<u8>, RenderError> {
 }
 
 /// Characters Helvetica's WinAnsi encoding lacks, replaced for the PDF's text layer.
-fn win_ansi(text: &str) -> Vec<u8> {
+pub(super) fn win_ansi(text: &str) -> Vec<u8> {
     text.chars()
         .flat_map(|c| match c {
             '−' | '–' | '—' => vec![b'-'],
@@ -390,12 +390,28 @@ fn win_ansi(text: &str) -> Vec<u8> {
 
 /// The report as a one-page PDF: the page picture plus an invisible, searchable text layer.
 pub fn pdf(report: &Report) -> Result<Vec<u8>, RenderError> {
+    let mut lines = vec![format!("Loupe report - {}", report.title())];
+    lines.push(format!("Model {} - {}", report.model_name, report.date));
+    lines.push(format!("Prediction: {}", report.predicted));
+    lines.extend(
+        report
+            .recorded
+            .iter()
+            .map(|r| format!("Recorded outcome: {r}")),
+    );
+    lines.extend(report.calibration.clone());
+    lines.push(report.summary.clone());
+    lines.extend(report.counterfactual.clone());
+    lines.extend(report.model_description.clone());
+    pdf_of(&png(report, 2)?, &lines)
+}
+
+/// A one-page A4 PDF of the page picture `png_bytes` with `lines` as its invisible text layer.
+pub(super) fn pdf_of(png_bytes: &[u8], lines: &[String]) -> Result<Vec<u8>, RenderError> {
     use pdf_writer::{
         Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, types::TextRenderingMode,
     };
-    let scale = 2;
-    let png_bytes = png(report, scale)?;
-    let image = image::load_from_memory(&png_bytes)
+    let image = image::load_from_memory(png_bytes)
         .map_err(|e| RenderError::new(e.to_string()))?
         .to_rgb8();
     let (w, h) = image.dimensions();
@@ -441,24 +457,11 @@ pub fn pdf(report: &Report) -> Result<Vec<u8>, RenderError> {
     content.x_object(picture_name);
     content.restore_state();
     // The text layer: the same words, invisible, top to bottom.
-    let mut lines = vec![format!("Loupe report - {}", report.title())];
-    lines.push(format!("Model {} - {}", report.model_name, report.date));
-    lines.push(format!("Prediction: {}", report.predicted));
-    lines.extend(
-        report
-            .recorded
-            .iter()
-            .map(|r| format!("Recorded outcome: {r}")),
-    );
-    lines.extend(report.calibration.clone());
-    lines.push(report.summary.clone());
-    lines.extend(report.counterfactual.clone());
-    lines.extend(report.model_description.clone());
     content.begin_text();
     content.set_text_rendering_mode(TextRenderingMode::Invisible);
     content.set_font(font_name, 9.0);
     let mut y = 800.0;
-    for line in &lines {
+    for line in lines {
         content.set_text_matrix([1.0, 0.0, 0.0, 1.0, 36.0, y]);
         content.show(Str(&win_ansi(line)));
         y -= 12.0;

@@ -381,3 +381,27 @@ fn a_pinned_row_is_compared_with_the_selected_one() {
     harness.run();
     assert!(harness.state().panels.explain.pinned.is_none());
 }
+
+#[test]
+fn an_image_row_gets_a_report_in_the_report_tab() {
+    let mut harness = app_on(Source::files(
+        models().join("lesions_cnn.onnx"),
+        Some(models().join("lesions/lesions.csv")),
+        None,
+    ));
+    {
+        let app = harness.state_mut();
+        let session = app.session().unwrap().clone();
+        let (d, p) = (session.data.unwrap(), session.predictions.unwrap());
+        app.browser.select(445, &d, &p);
+    }
+    show_tab(&mut harness, "Report");
+    run_until(&mut harness, |app| {
+        !app.panels.report.is_running() && app.panels.report.image_result().is_some()
+    });
+    assert_eq!(
+        harness.state().panels.report.image_result().unwrap().row,
+        445
+    );
+    harness.get_by_label_contains("Where the model looked, for malignant");
+}
