@@ -705,3 +705,18 @@ fn report_on_an_image_writes_its_page_with_the_map() {
     assert!(html.contains("Where the model looked, for malignant"));
     assert!(html.contains("data:image/png;base64,"));
 }
+
+#[test]
+fn a_folder_opened_with_a_model_without_an_image_card_gets_a_reason() {
+    let o = loupe(&[
+        "predict",
+        sample("breast_cancer_mlp.onnx").to_str().unwrap(),
+        sample("lesions").to_str().unwrap(),
+    ]);
+    let err = assert_refused(&o);
+    assert!(
+        err.contains("is a folder") && err.contains("`image` entry"),
+        "{err}"
+    );
+    assert!(!err.contains("os error"), "{err}");
+}

@@ -245,6 +245,16 @@ pub fn load_data(
             model.task().class_names(),
         )?);
     }
+    if let Origin::File(path) = origin
+        && path.is_dir()
+    {
+        anyhow::bail!(
+            "{} is a folder: a folder of images needs a model whose card has an `image` entry \
+             (size, channels, layout, mean and std; {} has none), and tabular data is a CSV file",
+            path.display(),
+            model.name()
+        );
+    }
     let table = match origin {
         Origin::Sample => crate::sample::table()?,
         Origin::File(path) => Table::from_path(path)?,
