@@ -60,14 +60,30 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
     egui::ScrollArea::vertical()
         .auto_shrink([false, true])
         .show(ui, |ui| {
+            // As many name/value pairs a line as the width holds, read down each pair of
+            // columns, so the card uses its width.
+            let pairs = ((ui.available_width() / 300.0).floor() as usize).clamp(1, 4);
+            let m = data.feature_names.len();
+            let per_column = m.div_ceil(pairs);
             egui::Grid::new("row_values")
-                .num_columns(2)
+                .num_columns(2 * pairs)
                 .striped(true)
                 .spacing([24.0, 4.0])
                 .show(ui, |ui| {
-                    for (f, name) in data.feature_names.iter().enumerate() {
-                        ui.label(name);
-                        ui.monospace(super::widgets::format_value(data.x[[row, f]]));
+                    for line in 0..per_column {
+                        for pair in 0..pairs {
+                            let f = pair * per_column + line;
+                            match data.feature_names.get(f) {
+                                Some(name) => {
+                                    ui.label(name);
+                                    ui.monospace(super::widgets::format_value(data.x[[row, f]]));
+                                }
+                                None => {
+                                    ui.label("");
+                                    ui.label("");
+                                }
+                            }
+                        }
                         ui.end_row();
                     }
                 });
