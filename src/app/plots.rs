@@ -5,7 +5,7 @@
 //! Dots are drawn as one mesh (a few triangles each), so thousands of them cost one draw call.
 
 use crate::plot::global::{BeeswarmSpec, DependenceSpec, ReliabilitySpec, value_rgb};
-use crate::plot::{UP_RGB, nice_ticks, short_number};
+use crate::plot::{UP_RGB, short_number, ticks};
 
 /// What the user did on a chart this frame.
 #[derive(Default)]
@@ -79,7 +79,7 @@ fn x_axis(
         [egui::pos2(x0, y), egui::pos2(x1, y)],
         egui::Stroke::new(1.0, ink),
     );
-    for t in nice_ticks(lo, hi, 6) {
+    for (t, label) in ticks(lo, hi, 6) {
         let x = x0 + ((t - lo) / (hi - lo)) as f32 * (x1 - x0);
         painter.line_segment(
             [egui::pos2(x, y), egui::pos2(x, y + 4.0)],
@@ -88,7 +88,7 @@ fn x_axis(
         painter.text(
             egui::pos2(x, y + 5.0),
             egui::Align2::CENTER_TOP,
-            short_number(t),
+            label.clone(),
             font.clone(),
             ink,
         );
@@ -331,11 +331,11 @@ pub fn dependence_ui(
         [egui::pos2(x0, y0), egui::pos2(x0, y1)],
         egui::Stroke::new(1.0, ink),
     );
-    for t in nice_ticks(ylo, yhi, 5) {
+    for (t, label) in ticks(ylo, yhi, 5) {
         painter.text(
             egui::pos2(x0 - 6.0, sy(t)),
             egui::Align2::RIGHT_CENTER,
-            short_number(t),
+            label.clone(),
             egui::FontId::proportional(11.0),
             ink,
         );
@@ -450,11 +450,11 @@ pub fn reliability_ui(
         [egui::pos2(x0, y0), egui::pos2(x0, y1)],
         egui::Stroke::new(1.0, ink),
     );
-    for t in nice_ticks(0.0, 1.0, 4) {
+    for (t, label) in ticks(0.0, 1.0, 4) {
         painter.text(
             egui::pos2(x0 - 4.0, sy(t)),
             egui::Align2::RIGHT_CENTER,
-            short_number(t),
+            label.clone(),
             egui::FontId::proportional(10.5),
             ink,
         );

@@ -1,7 +1,7 @@
 //! The waterfall chart drawn with egui from the same [`WaterfallSpec`] the exports render, so
 //! the screen and the PNG/SVG agree. Hovering a bar shows its numbers.
 
-use crate::plot::{DOWN_RGB, UP_RGB, WaterfallSpec, nice_ticks, short_number};
+use crate::plot::{DOWN_RGB, UP_RGB, WaterfallSpec, short_number, ticks};
 
 const ROW_HEIGHT: f32 = 26.0;
 const LABEL_WIDTH: f32 = 250.0;
@@ -124,7 +124,7 @@ pub fn waterfall_ui(ui: &mut egui::Ui, spec: &WaterfallSpec) -> egui::Response {
 
     let stroke = egui::Stroke::new(1.0, ink);
     painter.line_segment([egui::pos2(x0, axis_y), egui::pos2(x1, axis_y)], stroke);
-    for t in nice_ticks(lo, hi, 6) {
+    for (t, label) in ticks(lo, hi, 6) {
         painter.line_segment(
             [egui::pos2(sx(t), axis_y), egui::pos2(sx(t), axis_y + 4.0)],
             stroke,
@@ -132,7 +132,7 @@ pub fn waterfall_ui(ui: &mut egui::Ui, spec: &WaterfallSpec) -> egui::Response {
         painter.text(
             egui::pos2(sx(t), axis_y + 6.0),
             egui::Align2::CENTER_TOP,
-            short_number(t),
+            label.clone(),
             small.clone(),
             ink,
         );

@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 use super::dots::{Dot, colour_scale, value_rgb};
 use super::pen::{FAINT, INK, Pen, RIGHT, Result, TOP, WIDTH, rgb};
 use super::render::Chart;
-use super::{nice_ticks, short_number};
+use super::ticks;
 
 /// A feature's dependence plot: its value against its attribution, coloured by the feature it
 /// interacts with most.
@@ -129,11 +129,11 @@ impl Chart for DependenceSpec {
         let sx = |v: f64| x0 + (v - xlo) / (xhi - xlo) * (x1 - x0);
         let sy = |v: f64| y1 - (v - ylo) / (yhi - ylo) * (y1 - y0);
         pen.line(root, &[(x0, y0), (x0, y1)], INK)?;
-        for t in nice_ticks(ylo, yhi, 6) {
+        for (t, label) in ticks(ylo, yhi, 6) {
             pen.line(root, &[(x0 - 4.0, sy(t)), (x0, sy(t))], INK)?;
             pen.text(
                 root,
-                &short_number(t),
+                &label.clone(),
                 (x0 - 6.0, sy(t)),
                 11.0,
                 (HPos::Right, VPos::Center),

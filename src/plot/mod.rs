@@ -57,9 +57,59 @@ pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
 
 pub use crate::short_number;
 
+/// Ticks between `lo` and `hi` (about `n`) with their labels, all written with the same
+/// number of decimals — the step's — so an axis reads `0.40 0.60 … 1.00`, not `0.400 … 1.00`.
+pub fn ticks(lo: f64, hi: f64, n: usize) -> Vec<(f64, String)> {
+    let t = nice_ticks(lo, hi, n);
+    let step = t
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    let biggest = t.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let labels: Vec<String> = if !step.is_finite() || step <= 0.0 {
+        t.iter().map(|&v| short_number(v)).collect()
+    } else if step < 1e-3 || biggest >= 1e5 {
+        t.iter()
+            .map(|&v| {
+                if v == 0.0 {
+                    "0".into()
+                } else {
+                    format!("{v:.1e}")
+                }
+            })
+            .collect()
+    } else {
+        let decimals = (-step.log10().floor()).max(0.0) as usize;
+        t.iter()
+            .map(|&v| {
+                // −0.00 reads as 0.
+                let v = if v.abs() < step / 2.0 { 0.0 } else { v };
+                format!("{v:.decimals$}")
+            })
+            .collect()
+    };
+    t.into_iter().zip(labels).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_share_their_decimals() {
+        let labels: Vec<String> = ticks(0.35, 1.0, 4).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(labels, ["0.4", "0.6", "0.8", "1.0"]);
+        let labels: Vec<String> = ticks(-0.0004, 0.0004, 4)
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+        assert!(
+            labels.iter().all(|l| l == "0" || l.contains('e')),
+            "{labels:?}"
+        );
+        let labels: Vec<String> = ticks(0.0, 1000.0, 4).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(labels[0], "0");
+    }
 
     #[test]
     fn ticks_are_round_and_inside() {

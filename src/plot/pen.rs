@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::render::FAMILY;
-use super::{nice_ticks, short_number};
+use super::ticks;
 
 pub(super) const WIDTH: u32 = 900;
 pub(super) const TOP: f64 = 56.0;
@@ -80,12 +80,12 @@ impl Pen {
         caption: &str,
     ) -> Result<DB> {
         self.line(root, &[(x0, y), (x1, y)], INK)?;
-        for t in nice_ticks(lo, hi, 6) {
+        for (t, label) in ticks(lo, hi, 6) {
             let x = x0 + (t - lo) / (hi - lo) * (x1 - x0);
             self.line(root, &[(x, y), (x, y + 4.0)], INK)?;
             self.text(
                 root,
-                &short_number(t),
+                &label.clone(),
                 (x, y + 6.0),
                 11.0,
                 (HPos::Center, VPos::Top),

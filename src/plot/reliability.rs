@@ -7,7 +7,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::pen::{FAINT, INK, Pen, Result, TOP, rgb};
 use super::render::Chart;
-use super::{UP_RGB, nice_ticks, short_number};
+use super::{UP_RGB, ticks};
 use crate::analysis::calibration::Reliability;
 
 /// A reliability diagram: each bin's mean predicted probability against the observed rate.
@@ -47,11 +47,11 @@ impl Chart for ReliabilitySpec {
         let sy = |v: f64| y1 - v * (y1 - y0);
         pen.line(root, &[(sx(0.0), sy(0.0)), (sx(1.0), sy(1.0))], FAINT)?;
         pen.line(root, &[(x0, y0), (x0, y1)], INK)?;
-        for t in nice_ticks(0.0, 1.0, 5) {
+        for (t, label) in ticks(0.0, 1.0, 5) {
             pen.line(root, &[(x0 - 4.0, sy(t)), (x0, sy(t))], INK)?;
             pen.text(
                 root,
-                &short_number(t),
+                &label.clone(),
                 (x0 - 6.0, sy(t)),
                 11.0,
                 (HPos::Right, VPos::Center),

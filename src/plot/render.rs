@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{DOWN_RGB, UP_RGB, WaterfallSpec, nice_ticks, short_number};
+use super::{DOWN_RGB, UP_RGB, WaterfallSpec, short_number, ticks};
 
 /// Why a chart could not be drawn or encoded.
 #[derive(Debug, thiserror::Error)]
@@ -214,7 +214,7 @@ pub fn draw_waterfall<DB: DrawingBackend>(
         vec![(px(x0), px(axis_y)), (px(x1), px(axis_y))],
         axis,
     ))?;
-    for t in nice_ticks(lo, hi, 6) {
+    for (t, label) in ticks(lo, hi, 6) {
         root.draw(&PathElement::new(
             vec![(px(sx(t)), px(axis_y)), (px(sx(t)), px(axis_y + 4.0))],
             axis,
@@ -223,7 +223,7 @@ pub fn draw_waterfall<DB: DrawingBackend>(
             .color(&ink)
             .pos(Pos::new(HPos::Center, VPos::Top));
         root.draw(&Text::new(
-            short_number(t),
+            label.clone(),
             (px(sx(t)), px(axis_y + 6.0)),
             style,
         ))?;
