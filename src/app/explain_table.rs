@@ -96,7 +96,17 @@ pub fn result_ui(
             body.rows(row_height, order.len(), |mut r| {
                 let j = order[r.index()];
                 r.col(|ui| {
-                    ui.label(&data.feature_names[j]);
+                    // The card's display name and unit, with the column's own name on hover.
+                    let name = &data.feature_names[j];
+                    let card = session.model.card();
+                    let shown = match card.unit(name) {
+                        Some(unit) => format!("{} ({unit})", card.display_name(name)),
+                        None => card.display_name(name).to_string(),
+                    };
+                    let label = ui.label(&shown);
+                    if shown != *name {
+                        label.on_hover_text(format!("column `{name}`"));
+                    }
                 });
                 r.col(|ui| match &editing {
                     Some(values) => {
