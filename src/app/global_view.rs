@@ -467,12 +467,7 @@ impl GlobalView {
                         .unwrap_or(0);
                     let dependence = self.dependence(result, data, feature);
                     let result = result.clone();
-                    let stem = cx
-                        .session
-                        .model
-                        .name()
-                        .trim_end_matches(".onnx")
-                        .to_string();
+                    let stem = cx.model_stem();
                     cx.commands.push(Command::Export(Export {
                         name: format!("{stem}_{what}.{ext}"),
                         bytes: Box::new(move || global_export_bytes(&result, &dependence, kind)),

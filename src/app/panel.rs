@@ -31,6 +31,17 @@ pub struct PanelCtx<'a> {
     pub commands: &'a mut Vec<Command>,
 }
 
+impl PanelCtx<'_> {
+    /// The model's file name without `.onnx`, to begin export file names with.
+    pub fn model_stem(&self) -> String {
+        self.session
+            .model
+            .name()
+            .trim_end_matches(".onnx")
+            .to_string()
+    }
+}
+
 /// A centre tab.
 pub trait Panel {
     /// The tab's name, shown and persisted (`Explain`). Two panels may share one (tabular and

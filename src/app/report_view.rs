@@ -3,7 +3,7 @@
 
 use crate::explain::ExplainSettings;
 use crate::report::image::{IMAGE_CAVEAT, ImageReport};
-use crate::report::{Report, image_page, page, words};
+use crate::report::{Report, words};
 use crate::session::Session;
 
 use super::Command;
@@ -13,32 +13,8 @@ use super::notices::Notices;
 use super::panel::{Panel, PanelCtx};
 use super::waterfall::waterfall_ui;
 
-/// Report formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReportFormat {
-    Html,
-    Png,
-    Pdf,
-}
-
-impl ReportFormat {
-    pub fn extension(self) -> &'static str {
-        match self {
-            ReportFormat::Html => "html",
-            ReportFormat::Png => "png",
-            ReportFormat::Pdf => "pdf",
-        }
-    }
-
-    /// The report in this format.
-    pub fn bytes(self, report: &Report) -> anyhow::Result<Vec<u8>> {
-        Ok(match self {
-            ReportFormat::Html => page::html(report)?.into_bytes(),
-            ReportFormat::Png => page::png(report, 2)?,
-            ReportFormat::Pdf => page::pdf(report)?,
-        })
-    }
-}
+/// Report formats (the engine's, named as the tab knows them).
+pub use crate::report::Format as ReportFormat;
 
 /// State of the Report tab.
 pub struct ReportView {
@@ -95,15 +71,10 @@ impl Panel for ReportView {
             if let Some(report) = &current {
                 ui.separator();
                 ui.label("Export");
-                for format in [ReportFormat::Html, ReportFormat::Png, ReportFormat::Pdf] {
+                for format in ReportFormat::ALL {
                     if ui.button(format.extension().to_uppercase()).clicked() {
                         let ext = format.extension();
-                        let stem = cx
-                            .session
-                            .model
-                            .name()
-                            .trim_end_matches(".onnx")
-                            .to_string();
+                        let stem = cx.model_stem();
                         let report = report.clone();
                         cx.commands.push(Command::Export(Export {
                             name: format!("{stem}_row{}_report.{ext}", report.row),
@@ -160,24 +131,16 @@ impl ReportView {
             if let Some(report) = &current {
                 ui.separator();
                 ui.label("Export");
-                for (label, ext) in [("HTML", "html"), ("PNG", "png"), ("PDF", "pdf")] {
-                    if ui.button(label).clicked() {
-                        let stem = cx
-                            .session
-                            .model
-                            .name()
-                            .trim_end_matches(".onnx")
-                            .to_string();
+                for format in ReportFormat::ALL {
+                    if ui.button(format.extension().to_uppercase()).clicked() {
                         let report = report.clone();
                         cx.commands.push(Command::Export(Export {
-                            name: format!("{stem}_image{row}_report.{ext}"),
-                            bytes: Box::new(move || {
-                                Ok(match ext {
-                                    "html" => image_page::html(&report).into_bytes(),
-                                    "png" => image_page::png(&report, 2)?,
-                                    _ => image_page::pdf(&report)?,
-                                })
-                            }),
+                            name: format!(
+                                "{}_image{row}_report.{}",
+                                cx.model_stem(),
+                                format.extension()
+                            ),
+                            bytes: Box::new(move || format.image_bytes(&report)),
                         }));
                     }
                 }

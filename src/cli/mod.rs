@@ -250,17 +250,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Action> {
             background,
             seed,
         }) => {
-            let kind = out
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase)
-                .filter(|e| ["html", "htm", "png", "pdf"].contains(&e.as_str()))
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "--out {}: the report is written as .html, .png or .pdf",
-                        out.display()
-                    )
-                })?;
+            let format = crate::report::Format::of_path(&out).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--out {}: the report is written as .html, .png or .pdf",
+                    out.display()
+                )
+            })?;
             let session = Session::load(&Source::files(model, Some(data), label))?;
             if session.data.as_ref().is_some_and(|d| d.images.is_some()) {
                 let report = crate::report::image::ImageReport::build(
@@ -268,11 +263,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Action> {
                     row,
                     &crate::explain::NoProgress,
                 )?;
-                let bytes = match kind.as_str() {
-                    "png" => crate::report::image_page::png(&report, 2)?,
-                    "pdf" => crate::report::image_page::pdf(&report)?,
-                    _ => crate::report::image_page::html(&report).into_bytes(),
-                };
+                let bytes = format.image_bytes(&report)?;
                 write_output(Some(&out), |w| w.write_all(&bytes))?;
                 eprintln!("wrote {} (image {row}, {})", out.display(), report.method);
                 return Ok(Action::Done);
@@ -289,11 +280,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Action> {
                 &settings,
                 &crate::explain::NoProgress,
             )?;
-            let bytes = match kind.as_str() {
-                "png" => crate::report::page::png(&report, 2)?,
-                "pdf" => crate::report::page::pdf(&report)?,
-                _ => crate::report::page::html(&report)?.into_bytes(),
-            };
+            let bytes = format.bytes(&report)?;
             write_output(Some(&out), |w| w.write_all(&bytes))?;
             eprintln!("wrote {} (row {row}, {})", out.display(), report.method);
             Ok(Action::Done)

@@ -27,6 +27,54 @@ use crate::session::{Session, SessionError};
 use counterfactual::Counterfactual;
 use reference::Range;
 
+/// The files a report is written as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Png,
+    Pdf,
+}
+
+impl Format {
+    /// The format of a file name's extension (`.html`, `.htm`, `.png`, `.pdf`).
+    pub fn of_path(path: &std::path::Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "html" | "htm" => Some(Format::Html),
+            "png" => Some(Format::Png),
+            "pdf" => Some(Format::Pdf),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Png => "png",
+            Format::Pdf => "pdf",
+        }
+    }
+
+    pub const ALL: [Format; 3] = [Format::Html, Format::Png, Format::Pdf];
+
+    /// An image's report in this format.
+    pub fn image_bytes(self, report: &image::ImageReport) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            Format::Html => image_page::html(report).into_bytes(),
+            Format::Png => image_page::png(report, 2)?,
+            Format::Pdf => image_page::pdf(report)?,
+        })
+    }
+
+    /// The report in this format.
+    pub fn bytes(self, report: &Report) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            Format::Html => page::html(report)?.into_bytes(),
+            Format::Png => page::png(report, 2)?,
+            Format::Pdf => page::pdf(report)?,
+        })
+    }
+}
+
 /// Features shown with reference ranges.
 pub const RANGES_SHOWN: usize = 8;
 /// Similar cases needed before the report says how often such predictions are right.
