@@ -79,7 +79,9 @@ pub fn scale_ui(ui: &mut egui::Ui, scale: &MapScale, width: f32) {
 pub fn curves_ui(ui: &mut egui::Ui, f: &Faithfulness) {
     ui.label(egui::RichText::new("Faithfulness").strong());
     ui.weak("Deleting the most salient pixels first should drop the score fast (low area); inserting them first into a blurred image should raise it fast (high area). Dashed: random pixel orders.");
-    ui.horizontal(|ui| {
+    // Two plots side by side, each half the width (and its caption wrapped to it).
+    let w = ((ui.available_width() - 24.0) / 2.0).clamp(180.0, 280.0);
+    ui.horizontal_top(|ui| {
         for (title, curve, random, beats) in [
             (
                 "Deletion",
@@ -95,6 +97,7 @@ pub fn curves_ui(ui: &mut egui::Ui, f: &Faithfulness) {
             ),
         ] {
             ui.vertical(|ui| {
+                ui.set_width(w);
                 let (a, r) = (
                     crate::analysis::faithfulness::auc(curve),
                     crate::analysis::faithfulness::auc(random),
@@ -113,7 +116,7 @@ pub fn curves_ui(ui: &mut egui::Ui, f: &Faithfulness) {
                 ));
                 // The plot with room for its axes: score on the left, share of pixels below.
                 let (outer, response) =
-                    ui.allocate_exact_size(egui::vec2(280.0, 150.0), egui::Sense::hover());
+                    ui.allocate_exact_size(egui::vec2(w, 150.0), egui::Sense::hover());
                 let rect = egui::Rect::from_min_max(
                     outer.min + egui::vec2(36.0, 4.0),
                     outer.max - egui::vec2(6.0, 30.0),
@@ -177,7 +180,7 @@ pub fn curves_ui(ui: &mut egui::Ui, f: &Faithfulness) {
                     egui::pos2(rect.center().x, outer.bottom()),
                     egui::Align2::CENTER_BOTTOM,
                     format!(
-                        "pixels {} (most salient first) · score · dashed: random",
+                        "share of pixels {}, most salient first",
                         if title == "Deletion" {
                             "deleted"
                         } else {
