@@ -15,7 +15,8 @@ done
 # ONNX: a little-endian u16 card length, the card, then the model.
 le16() { printf "\\x$(printf %02x $(($1 & 255)))\\x$(printf %02x $(($1 >> 8)))"; }
 for model in "$root"/sample_models/*.onnx "$root"/tests/data/trees/*.onnx \
-             "$root"/tests/data/images/*.onnx "$root"/tests/bad_inputs/*.onnx; do
+             "$root"/tests/data/images/*.onnx "$root"/tests/bad_inputs/*.onnx \
+             "$root"/tests/data/conformance/*.onnx; do
     name="$(basename "$model" .onnx)"
     { le16 0; cat "$model"; } > "$corpus/onnx/$name"
     card="${model%.onnx}.card.json"

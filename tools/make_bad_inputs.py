@@ -61,6 +61,66 @@ def linear_graph(inputs=None, outputs=None, nodes=None, inits=None, name="g"):
     )
 
 
+def ml_model_bytes(graph):
+    model = helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 2)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def multi_input_models():
+    """Graphs as DataFrame exports make them (one input per column, text for categories),
+    made hostile."""
+    col = lambda name, kind=TensorProto.FLOAT: helper.make_tensor_value_info(name, kind, ["N", 1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])
+    w2 = helper.make_tensor("w2", TensorProto.FLOAT, [2, 1], [1.0, -1.0])
+    # Two float inputs no column of the data feeds (the file has no `a` or `b`): loads, and
+    # `predict` names the missing columns.
+    graph = helper.make_graph(
+        [helper.make_node("Concat", ["a", "b"], ["ab"], axis=1),
+         helper.make_node("MatMul", ["ab", "w2"], ["y"])],
+        "g", [col("a"), col("b")], [y], [w2])
+    write("model_unfed_inputs.onnx", model_bytes(graph))
+    # A text input computed on as if it were numbers.
+    graph = helper.make_graph(
+        [helper.make_node("Concat", ["a", "t"], ["at"], axis=1),
+         helper.make_node("MatMul", ["at", "w2"], ["y"])],
+        "g", [col("a"), col("t", TensorProto.STRING)], [y], [w2])
+    write("model_text_into_matmul.onnx", model_bytes(graph))
+    # Numbers made text.
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["a"], ["s"], to=TensorProto.STRING),
+         helper.make_node("OneHotEncoder", ["s"], ["oh"], domain="ai.onnx.ml",
+                          cats_strings=["1", "2"]),
+         helper.make_node("Reshape", ["oh", "shape"], ["r"]),
+         helper.make_node("MatMul", ["r", "w2"], ["y"])],
+        "g", [col("a"), col("t", TensorProto.STRING)], [y],
+        [w2, helper.make_tensor("shape", TensorProto.INT64, [2], [-1, 2])])
+    write("model_text_cast.onnx", ml_model_bytes(graph))
+    # A OneHotEncoder with a vocabulary of 100,001 categories, one more than Loupe takes.
+    graph = helper.make_graph(
+        [helper.make_node("OneHotEncoder", ["t"], ["oh"], domain="ai.onnx.ml",
+                          cats_strings=[f"{i:x}" for i in range(100_001)]),
+         helper.make_node("ReduceSum", ["oh"], ["y"], keepdims=0)],
+        "g", [col("t", TensorProto.STRING)], [y])
+    write("model_huge_vocabulary.onnx", ml_model_bytes(graph))
+    # Text mapped to text.
+    graph = helper.make_graph(
+        [helper.make_node("LabelEncoder", ["t"], ["u"], domain="ai.onnx.ml",
+                          keys_strings=["a", "b"], values_strings=["x", "y"]),
+         helper.make_node("OneHotEncoder", ["u"], ["y"], domain="ai.onnx.ml",
+                          cats_strings=["x", "y"])],
+        "g", [col("t", TensorProto.STRING)], [y])
+    write("model_text_to_text.onnx", ml_model_bytes(graph))
+    # An SVM whose support vectors do not match its rows.
+    graph = helper.make_graph(
+        [helper.make_node("SVMRegressor", ["x"], ["y"], domain="ai.onnx.ml",
+                          kernel_type="RBF", kernel_params=[0.1, 0.0, 3.0], n_supports=2,
+                          support_vectors=[1.0, 2.0, 3.0], coefficients=[1.0, 1.0], rho=[0.0])],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])], [y])
+    write("model_svm_ragged_vectors.onnx", ml_model_bytes(graph))
+
+
 def models():
     good = SAMPLE_MODEL.read_bytes()
     for i, cut in enumerate([1, 8, 64, len(good) // 3, len(good) // 2, len(good) - 7]):
@@ -84,13 +144,14 @@ def models():
             entry = w.external_data.add()
             entry.key, entry.value = k, v
         write(f"model_external_escape_{i}.onnx", model_bytes(linear_graph(inits=[w])))
-    # Two inputs; a string input; an int input; no input; no output.
-    x2 = helper.make_tensor_value_info("x2", TensorProto.FLOAT, ["N", 4])
+    # Two inputs, one of rank 3; a string input; an int input; no input; no output.
+    x2 = helper.make_tensor_value_info("x2", TensorProto.FLOAT, ["N", 4, 2])
     graph = linear_graph(
         inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4]), x2],
         nodes=[helper.make_node("MatMul", ["x", "w"], ["y0"]), helper.make_node("Identity", ["y0"], ["y"])],
     )
     write("model_two_inputs.onnx", model_bytes(graph))
+    multi_input_models()
     s = helper.make_tensor_value_info("x", TensorProto.STRING, ["N", 4])
     write("model_string_input.onnx", model_bytes(linear_graph(inputs=[s])))
     i64 = helper.make_tensor_value_info("x", TensorProto.INT64, ["N", 4])

@@ -51,8 +51,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import Binarizer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.svm import SVC, SVR
 from sklearn.tree import DecisionTreeClassifier
 
 from make_samples import plain_ints_for_hist_gradient_boosting, sort_opset_imports
@@ -82,7 +83,33 @@ def load(name):
     if name == "diabetes":
         d = load_diabetes(scaled=False)
         return d.data.astype(np.float32), d.target, list(d.feature_names), None
+    if name == "penguins":
+        # A DataFrame as users have one: strings for categories, float64 measurements,
+        # an int64 year and an int64-coded island, string labels.
+        df = penguins_frame()
+        classes = sorted(df["species"].unique())
+        y = np.array([classes.index(s) for s in df["species"]])
+        return df.drop(columns=["species"]), y, PENGUIN_COLUMNS, classes
+    if name == "penguins_categories":
+        X, y, _, classes = load("penguins")
+        return X[["island", "sex"]].to_numpy(), y, ["island", "sex"], classes
     raise ValueError(name)
+
+
+PENGUIN_NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+PENGUIN_COLUMNS = ["island", "sex", "island_code", "year"] + PENGUIN_NUMERIC
+
+
+def penguins_frame():
+    """palmerpenguins' table (shipped inside the package), rows with a recorded sex, the
+    measurements as float32 (skl2onnx's ZipMap takes no float64 probabilities)."""
+    import palmerpenguins
+
+    df = palmerpenguins.load_penguins().dropna(subset=["sex"]).reset_index(drop=True)
+    df["island_code"] = df["island"].map({"Biscoe": 0, "Dream": 1, "Torgersen": 2}).astype("int64")
+    for c in PENGUIN_NUMERIC:
+        df[c] = df[c].astype(np.float32)
+    return df[PENGUIN_COLUMNS + ["species"]]
 
 
 def rows_of(n):
@@ -97,6 +124,13 @@ def text(v):
 def write_data(name):
     X, y, features, classes = load(name)
     rows = rows_of(len(X))
+    if name == "penguins":
+        return write_penguins(X, y, classes, rows)
+    if name == "penguins_categories":
+        lines = [",".join(features + ["label"])]
+        lines += [",".join(list(X[r]) + [classes[y[r]]]) for r in rows]
+        (OUT_DIR / f"{name}.csv").write_text("\n".join(lines) + "\n")
+        return X[rows]
     lines = [",".join(features + ["label"])]
     for r in rows:
         label = classes[y[r]] if classes else text(y[r])
@@ -120,6 +154,38 @@ def hgb_export(model, n):
     (see tools/make_samples.py)."""
     with plain_ints_for_hist_gradient_boosting():
         return skl(model, n)
+
+
+# Cells of the penguins CSV left blank (row, column): the pipelines impute them.
+PENGUIN_BLANKS = [(5, "bill_length_mm"), (17, "body_mass_g"), (33, "flipper_length_mm")]
+
+
+def write_penguins(X, y, classes, rows):
+    frame = X.iloc[rows].reset_index(drop=True).copy()
+    for r, c in PENGUIN_BLANKS:
+        frame.loc[r, c] = np.nan
+    lines = [",".join(PENGUIN_COLUMNS + ["label"])]
+    for r in range(len(frame)):
+        cells = []
+        for c in PENGUIN_COLUMNS:
+            v = frame.loc[r, c]
+            if isinstance(v, str):
+                cells.append(v)
+            elif c in ("island_code", "year"):
+                cells.append(str(int(v)))
+            else:
+                cells.append("" if np.isnan(v) else text(v))
+        lines.append(",".join(cells + [classes[y[rows[r]]]]))
+    (OUT_DIR / "penguins.csv").write_text("\n".join(lines) + "\n")
+    return frame
+
+
+def frame_export(model, X, zipmap=True):
+    """skl2onnx's documented DataFrame export: one graph input per column, typed as the
+    column is (strings, float32, float64, int64)."""
+    options = None if zipmap else {type(model.steps[-1][1]): {"zipmap": False}}
+    return skl2onnx.to_onnx(model, X[:1], target_opset=TARGET_OPSET, options=options)
+
 
 
 def torch_mlp(X, y, path, dynamo):
@@ -198,8 +264,17 @@ def string_labels(y, classes):
 def ort_outputs(path, X, classes):
     """onnxruntime's probabilities (rows x classes) or values (rows x 1)."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    outs = session.run(None, {name: X})
+    inputs = session.get_inputs()
+    if hasattr(X, "columns"):
+        # One input per DataFrame column, typed as the graph declares it.
+        kinds = {"tensor(string)": object, "tensor(double)": np.float64,
+                 "tensor(float)": np.float32, "tensor(int64)": np.int64}
+        # Every runtime is fed the float32 value of a CSV cell.
+        feed = {i.name: X[i.name].to_numpy().astype(kinds[i.type]).reshape(-1, 1)
+                for i in inputs}
+    else:
+        feed = {inputs[0].name: X}
+    outs = session.run(None, feed)
     if classes is None:
         return np.asarray(outs[0], dtype=np.float64).reshape(len(X), -1), None
     probs = outs[-1] if len(outs) > 1 else outs[0]
@@ -325,14 +400,74 @@ def cases():
                                                                  random_state=SEED)).fit(X, y),
                              X.shape[1])),
         ("imputer_logreg", "skl2onnx", "iris",
-         "SimpleImputer + LogisticRegression: Imputer, not supported yet",
+         "SimpleImputer + LogisticRegression: Imputer",
          lambda X, y, c: skl(make_pipeline(SimpleImputer(), LogisticRegression(max_iter=2000))
                              .fit(X, y), X.shape[1])),
+        ("svc_probability_binary", "skl2onnx", "breast_cancer",
+         "StandardScaler + SVC(probability=True), rbf kernel, 2 classes",
+         lambda X, y, c: skl(make_pipeline(StandardScaler(), SVC(probability=True,
+                                                                 random_state=SEED)).fit(X, y),
+                             X.shape[1])),
+        ("svc_poly_linear", "skl2onnx", "iris",
+         "StandardScaler + SVC(kernel='poly', probability=True), and a linear-kernel SVC "
+         "beside it is the next case",
+         lambda X, y, c: skl(make_pipeline(StandardScaler(), SVC(kernel="poly", degree=2,
+                                                                 probability=True,
+                                                                 random_state=SEED)).fit(X, y),
+                             X.shape[1])),
+        ("svc_linear_kernel", "skl2onnx", "breast_cancer",
+         "StandardScaler + SVC(kernel='linear', probability=True)",
+         lambda X, y, c: skl(make_pipeline(StandardScaler(), SVC(kernel="linear",
+                                                                 probability=True,
+                                                                 random_state=SEED)).fit(X, y),
+                             X.shape[1])),
+        ("svr_rbf", "skl2onnx", "diabetes",
+         "StandardScaler + SVR (rbf): SVMRegressor",
+         lambda X, y, c: skl(make_pipeline(StandardScaler(), SVR(C=50.0)).fit(X, y),
+                             X.shape[1])),
+        ("svr_sigmoid", "skl2onnx", "diabetes",
+         "StandardScaler + SVR(kernel='sigmoid')",
+         lambda X, y, c: skl(make_pipeline(StandardScaler(), SVR(kernel="sigmoid", C=5.0))
+                             .fit(X, y), X.shape[1])),
+        ("binarizer_logreg", "skl2onnx", "iris",
+         "Binarizer(threshold=1.5) + LogisticRegression: Binarizer",
+         lambda X, y, c: skl(make_pipeline(Binarizer(threshold=1.5),
+                                           LogisticRegression(max_iter=2000)).fit(X, y),
+                             X.shape[1])),
+        ("penguins_column_transformer", "skl2onnx", "penguins",
+         "ColumnTransformer(OneHotEncoder on island and sex, SimpleImputer + StandardScaler on "
+         "the measurements) + LogisticRegression, to_onnx(pipe, df[:1]): one input per column, "
+         "strings and float64; string labels; blank cells imputed",
+         lambda X, y, c: frame_export(make_pipeline(ColumnTransformer([
+             ("cat", OneHotEncoder(handle_unknown="ignore"), ["island", "sex"]),
+             ("num", make_pipeline(SimpleImputer(), StandardScaler()), PENGUIN_NUMERIC)]),
+             LogisticRegression(max_iter=2000)).fit(X, string_labels(y, c)),
+             X[["island", "sex"] + PENGUIN_NUMERIC])),
+        ("penguins_onehot_int_columns", "skl2onnx", "penguins",
+         "ColumnTransformer(OneHotEncoder on int64-coded island and year, SimpleImputer + "
+         "StandardScaler) + LogisticRegression, DataFrame export: int64 and float inputs",
+         lambda X, y, c: frame_export(make_pipeline(ColumnTransformer([
+             ("cat", OneHotEncoder(handle_unknown="ignore"), ["island_code", "year"]),
+             ("num", make_pipeline(SimpleImputer(), StandardScaler()), PENGUIN_NUMERIC)]),
+             LogisticRegression(max_iter=2000)).fit(X, string_labels(y, c)),
+             X[["island_code", "year"] + PENGUIN_NUMERIC])),
+        ("penguins_ordinal_tree", "skl2onnx", "penguins",
+         "ColumnTransformer(OrdinalEncoder on island and sex, SimpleImputer on the "
+         "measurements) + DecisionTreeClassifier, DataFrame export: LabelEncoder",
+         lambda X, y, c: frame_export(make_pipeline(ColumnTransformer([
+             ("cat", OrdinalEncoder(), ["island", "sex"]),
+             ("num", SimpleImputer(), PENGUIN_NUMERIC)]),
+             DecisionTreeClassifier(max_depth=4, random_state=SEED))
+             .fit(X, string_labels(y, c)), X[["island", "sex"] + PENGUIN_NUMERIC])),
+        ("penguins_onehot_string_matrix", "skl2onnx", "penguins_categories",
+         "OneHotEncoder + LogisticRegression on a string matrix (one string input, 2 columns)",
+         lambda X, y, c: skl2onnx.to_onnx(make_pipeline(OneHotEncoder(), LogisticRegression(
+             max_iter=2000)).fit(X, string_labels(y, c)), X[:1], target_opset=TARGET_OPSET)),
     ]
 
 
 # Operators Loupe does not run yet, and the cases that use them.
-REFUSED = {"svc_probability": "SVMClassifier", "imputer_logreg": "Imputer"}
+REFUSED = {}
 
 
 def node_of(model, op):
@@ -450,7 +585,9 @@ def write_provenance(entries):
         "    pip install -r tools/requirements-conformance.txt && python tools/make_conformance.py",
         "",
         "Data: scikit-learn's bundled iris, breast cancer (Wisconsin diagnostic) and diabetes",
-        f"(`load_diabetes(scaled=False)`) data sets. Every model is fitted on all rows (seed {SEED});",
+        "(`load_diabetes(scaled=False)`) data sets, and the Palmer penguins shipped inside the",
+        "`palmerpenguins` package (rows with a recorded sex; three measurement cells left blank",
+        f"in the CSV). Every model is fitted on all rows (seed {SEED});",
         f"the CSVs keep up to {MAX_ROWS} evenly spaced rows, and the expected outputs are",
         "onnxruntime's on those rows, fed as float32.",
         "",

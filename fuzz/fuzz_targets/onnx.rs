@@ -1,6 +1,7 @@
 //! The ONNX loader with its card: input is a little-endian u16 card length, the card's JSON,
 //! then the model's bytes. A model that loads is run on three rows, as `loupe predict` would,
-//! and tree ensembles are explained with TreeSHAP.
+//! and tree ensembles are explained with TreeSHAP. The seeds include the conformance corpus, so
+//! the scikit-learn encoders, imputers, SVMs and DataFrame-style inputs are mutated too.
 #![no_main]
 
 use std::path::Path;
@@ -46,6 +47,13 @@ fuzz_target!(|data: &[u8]| {
     let mut x = Array2::<f32>::zeros((3, width));
     x.row_mut(1).fill(1.0);
     x.row_mut(2).fill(-1e30);
+    // A text column is fed its categories' codes: row 0 takes the first category, the others
+    // codes no category has.
+    for (c, column) in model.input_columns().unwrap_or_default().iter().enumerate() {
+        if let Some((_, code)) = column.categories.as_ref().and_then(|cats| cats.first()) {
+            x[[0, c]] = *code;
+        }
+    }
     match model.predict(x.view()) {
         Ok(p) => {
             assert_eq!(p.nrows(), 3);

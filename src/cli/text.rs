@@ -71,15 +71,51 @@ pub fn info(model: &OnnxModel) -> String {
     for note in model.notes() {
         line("note", note.clone());
     }
+    let named_by = if model.card().feature_names.is_some() {
+        "the card"
+    } else {
+        "the graph's inputs"
+    };
     let features = match model.feature_names() {
-        Some(names) => format!("{} (named by the card): {}", names.len(), names.join(", ")),
+        Some(names) => format!(
+            "{} (named by {named_by}): {}",
+            names.len(),
+            names.join(", ")
+        ),
         None => format!("{} (matched to data columns by order)", model.n_features()),
     };
     line("features", features);
+    for (i, column) in model.input_columns().unwrap_or_default().iter().enumerate() {
+        line(
+            if i == 0 { "inputs" } else { "" },
+            input_column(model, i, column),
+        );
+    }
     if let Some(d) = &model.card().description {
         line("about", d.clone());
     }
     s
+}
+
+/// One fed column: the graph input it reaches, the data column that feeds it, its type.
+fn input_column(model: &OnnxModel, i: usize, column: &crate::model::InputColumn) -> String {
+    let source = match model.feature_names() {
+        Some(names) => format!("data column `{}`", names[i]),
+        None => format!("feature column {} by order", i + 1),
+    };
+    let kind = match &column.categories {
+        Some(cats) => {
+            let names: Vec<&str> = cats.iter().take(8).map(|(n, _)| n.as_str()).collect();
+            let more = if cats.len() > 8 { ", …" } else { "" };
+            format!(
+                "text, {} categories: {}{more}",
+                cats.len(),
+                names.join(", ")
+            )
+        }
+        None => column.elem_type.clone(),
+    };
+    format!("{} ← {source} ({kind})", column.name)
 }
 
 fn or_unknown(s: &str) -> &str {

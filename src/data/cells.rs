@@ -3,6 +3,46 @@
 //! `NaN`), and the words binary labels come as (`no`/`yes`, `False`/`True`,
 //! `negative`/`positive`).
 
+/// The categories a text column takes, each with the number it is fed to the model as.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Categories(pub Vec<(String, f32)>);
+
+impl Categories {
+    /// The code of the category `cell` names (exactly, then ignoring case).
+    pub fn code(&self, cell: &str) -> Option<f32> {
+        let found = self.0.iter().find(|(name, _)| name == cell).or_else(|| {
+            self.0
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(cell))
+        });
+        found.map(|(_, code)| *code)
+    }
+
+    /// The category fed as `code`.
+    pub fn name(&self, code: f32) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(_, c)| *c == code)
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// A cell of this column: its category's code, or why it has none.
+    pub(super) fn parse(&self, cell: &str) -> Result<f32, String> {
+        if is_missing(cell) {
+            return Err("missing value (a category is needed)".into());
+        }
+        self.code(cell).ok_or_else(|| {
+            let names: Vec<&str> = self.0.iter().take(8).map(|(n, _)| n.as_str()).collect();
+            let more = if self.0.len() > 8 { ", …" } else { "" };
+            format!(
+                "`{}` is not one of the categories the model knows ({}{more})",
+                shorten(cell),
+                names.join(", ")
+            )
+        })
+    }
+}
+
 /// Words a binary label may be written as, in class order: the first is class 0.
 const BINARY_WORDS: [(&str, &str); 3] =
     [("no", "yes"), ("false", "true"), ("negative", "positive")];

@@ -424,6 +424,7 @@ pub fn load(path: &Path, shape: &ImageShape, class_names: &[String]) -> Result<D
             images,
             skipped,
         })),
+        categories: Vec::new(),
         notes: Vec::new(),
     })
 }

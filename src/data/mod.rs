@@ -9,6 +9,7 @@ pub mod images;
 mod table;
 mod tabular;
 
+pub use cells::Categories;
 pub use images::{ImageSet, ImageShape};
 pub use table::{Limits, Table};
 pub use tabular::{Dataset, Labels, Schema, Split};

@@ -8,7 +8,7 @@ use ndarray::Array2;
 use super::cells::{
     binary_class, binary_words, class_index, is_numeric, parse_feature, parse_number, shorten,
 };
-use super::{DataError, Table};
+use super::{Categories, DataError, Table};
 
 /// Names a label column may have when the user does not say (`--label`).
 const LABEL_NAMES: [&str; 6] = ["label", "target", "class", "y", "diagnosis", "outcome"];
@@ -16,7 +16,7 @@ const LABEL_NAMES: [&str; 6] = ["label", "target", "class", "y", "diagnosis", "o
 const SPLIT_NAME: &str = "split";
 
 /// What the model expects of the data.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Schema<'a> {
     /// Number of features per row.
     pub n_features: usize,
@@ -29,6 +29,9 @@ pub struct Schema<'a> {
     /// The model handles missing values (a blank cell or `NaN` is fed as NaN); else such a cell
     /// is an error naming its row and column.
     pub missing_values: bool,
+    /// Per feature, in order: the categories of a text feature (its cells are read as their
+    /// codes), `None` for a number. Empty when every feature is a number.
+    pub categories: Vec<Option<Categories>>,
 }
 
 /// True labels, as class indices or as regression targets.
@@ -60,6 +63,9 @@ pub struct Dataset {
     pub ignored_columns: Vec<String>,
     /// For image data: the images, their paths and how they became `x`.
     pub images: Option<std::sync::Arc<super::ImageSet>>,
+    /// Per feature: the categories of a text feature (`x` holds their codes), `None` for a
+    /// number. Empty when every feature is a number.
+    pub categories: Vec<Option<Categories>>,
     /// How the file was read where a user should know (the label column found by its values,
     /// labels read as words for classes 0/1). One line each.
     pub notes: Vec<String>,
@@ -166,7 +172,7 @@ impl Dataset {
 
         let feature_ix = match schema.feature_names {
             Some(names) => by_name(table, names).map_err(invalid)?,
-            None => by_order(table, schema.n_features, label_ix, split_ix).map_err(invalid)?,
+            None => by_order(table, &schema, label_ix, split_ix).map_err(invalid)?,
         };
         if feature_ix.len() != schema.n_features {
             return Err(invalid(format!(
@@ -177,10 +183,15 @@ impl Dataset {
         }
 
         let mut x = Array2::zeros((table.n_rows(), feature_ix.len()));
+        let kind = |f: usize| schema.categories.get(f).and_then(|c| c.as_ref());
         for r in 0..table.n_rows() {
             for (f, &c) in feature_ix.iter().enumerate() {
-                x[[r, f]] = parse_feature(table.cell(r, c), schema.missing_values)
-                    .map_err(|reason| cell_error(table, r, c, reason))?;
+                let cell = table.cell(r, c);
+                x[[r, f]] = match kind(f) {
+                    Some(categories) => categories.parse(cell),
+                    None => parse_feature(cell, schema.missing_values),
+                }
+                .map_err(|reason| cell_error(table, r, c, reason))?;
             }
         }
         let labels = label_ix
@@ -216,6 +227,7 @@ impl Dataset {
                 .map(|c| table.header[c].clone())
                 .collect(),
             images: None,
+            categories: schema.categories.clone(),
             notes,
         })
     }
@@ -225,7 +237,7 @@ fn by_name(table: &Table, names: &[String]) -> Result<Vec<usize>, String> {
     let missing: Vec<&String> = names.iter().filter(|n| table.column(n).is_none()).collect();
     if !missing.is_empty() {
         return Err(format!(
-            "{} column{} the model card names {} missing: {}",
+            "{} column{} the model takes {} missing: {}",
             missing.len(),
             if missing.len() == 1 { "" } else { "s" },
             if missing.len() == 1 { "is" } else { "are" },
@@ -236,16 +248,19 @@ fn by_name(table: &Table, names: &[String]) -> Result<Vec<usize>, String> {
 }
 
 /// Without names from the card: every numeric column but the label and split, in header order,
-/// and there must be exactly as many as the model takes.
+/// and there must be exactly as many as the model takes. A model with text features takes
+/// every column but the label and split.
 fn by_order(
     table: &Table,
-    n_features: usize,
+    schema: &Schema,
     label_ix: Option<usize>,
     split_ix: Option<usize>,
 ) -> Result<Vec<usize>, String> {
+    let n_features = schema.n_features;
+    let takes_text = schema.categories.iter().any(Option::is_some);
     let numeric: Vec<usize> = (0..table.header.len())
         .filter(|&c| Some(c) != label_ix && Some(c) != split_ix)
-        .filter(|&c| (0..table.n_rows()).any(|r| is_numeric(table.cell(r, c))))
+        .filter(|&c| takes_text || (0..table.n_rows()).any(|r| is_numeric(table.cell(r, c))))
         .collect();
     if numeric.len() == n_features {
         return Ok(numeric);
@@ -379,6 +394,7 @@ mod tests {
             class_names: classes,
             label_column: None,
             missing_values: false,
+            categories: Vec::new(),
         }
     }
 
@@ -459,7 +475,7 @@ mod tests {
             Dataset::from_table(&table("a,b\n1,2\n"), schema(2, Some(&names), &c)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "t.csv: 1 column the model card names is missing: `zz`"
+            "t.csv: 1 column the model takes is missing: `zz`"
         );
     }
 

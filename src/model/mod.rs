@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use ndarray::Array2;
 
 pub use card::ModelCard;
-pub use onnx::OnnxModel;
+pub use onnx::{InputColumn, OnnxModel};
 pub use signature::Signature;
 
 /// What the model predicts.

@@ -210,7 +210,21 @@ pub fn schema_for<'a>(model: &'a OnnxModel, label: Option<&'a str>) -> Schema<'a
         class_names: model.task().class_names(),
         label_column: label,
         missing_values: model.handles_missing_values(),
+        categories: categories_of(model),
     }
+}
+
+/// The categories of each of `model`'s text columns (see [`Schema::categories`]).
+pub fn categories_of(model: &OnnxModel) -> Vec<Option<crate::data::Categories>> {
+    model
+        .input_columns()
+        .map(|columns| {
+            columns
+                .iter()
+                .map(|c| c.categories.clone().map(crate::data::Categories))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The shape of `model`'s input images, from its card's `image` entry and its input shape.

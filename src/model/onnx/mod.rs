@@ -5,6 +5,8 @@
 //! dimension → optimised runnable plan. The prepared proto also yields the [`Signature`] shown by
 //! `loupe info`, the task and the class names.
 //!
+//! - `inputs`: a graph whose inputs are not one float matrix (a DataFrame export, text
+//!   categories) rewritten to take one, a column per data column.
 //! - `prepare`: the proto made ready for tract (ZipMap cut off, graph pruned, sizes checked).
 //! - `scores`: what the score output holds, from the operator that made it, checked on the
 //!   model's outputs for probe rows.
@@ -13,6 +15,7 @@
 //! - `predict`: running the plans on rows, batch by batch in parallel.
 //! - `variants`: other models made from the same file (the randomisation check).
 
+mod inputs;
 mod plan;
 mod predict;
 mod prepare;
@@ -30,6 +33,7 @@ use super::card::ModelCard;
 use super::signature::Signature;
 use super::trees::TreeEnsemble;
 use super::{ModelError, ScoreKind, Task};
+pub use inputs::InputColumn;
 use plan::{Plans, cam_plan, check_declared_width, plans};
 use prepare::{onnx_with_loupe_ops, prepare_graph};
 use task::task_for;
@@ -64,6 +68,13 @@ pub struct OnnxModel {
     bytes: Arc<[u8]>,
     /// What loading found that a user should know (see [`OnnxModel::notes`]).
     notes: Vec<String>,
+    /// The fed columns of a graph whose inputs were rewritten to one matrix.
+    columns: Option<Vec<InputColumn>>,
+    /// Their names, when they are the graph's inputs, one column each: data are then matched
+    /// by name (see [`OnnxModel::feature_names`]).
+    input_names: Option<Vec<String>>,
+    /// An `Imputer` replaces NaN.
+    imputes_missing: bool,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -157,6 +168,13 @@ impl OnnxModel {
             cam_plan,
             bytes: Arc::from(bytes),
             notes: Vec::new(),
+            input_names: prepared
+                .columns
+                .as_ref()
+                .filter(|(named, _)| *named)
+                .map(|(_, c)| c.iter().map(|c| c.name.clone()).collect()),
+            columns: prepared.columns.map(|(_, c)| c),
+            imputes_missing: prepared.imputes_missing,
         };
         model.check_scores(said_by.as_ref())?;
         Ok(model)
@@ -167,8 +185,27 @@ impl OnnxModel {
         if self.score_kind == ScoreKind::Regression {
             return Ok(());
         }
-        let probe = scores::probe_rows(self.n_features());
-        let raw = self.run_raw(probe.iter().copied().collect(), probe.nrows())?;
+        let mut probe = scores::probe_rows(self.n_features());
+        // A category's column takes codes: each probe row gets one of the model's categories.
+        for (c, column) in self.columns.iter().flatten().enumerate() {
+            if let Some(cats) = column.categories.as_ref().filter(|c| !c.is_empty()) {
+                for (r, v) in probe.column_mut(c).iter_mut().enumerate() {
+                    *v = cats[r % cats.len()].1;
+                }
+            }
+        }
+        let raw = match self.run_raw(probe.iter().copied().collect(), probe.nrows()) {
+            Ok(raw) => raw,
+            // Integer columns an encoder refuses unknown values of cannot be probed with made-up
+            // rows; the scores are then taken as the graph declares them.
+            Err(e) if self.columns.is_some() => {
+                self.notes.push(format!(
+                    "the scores were not checked on probe rows (the model refused them: {e})"
+                ));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let (kind, note) =
             scores::settle(self.score_kind, said_by, &self.score_output, raw.view())?;
         self.score_kind = kind;
@@ -192,7 +229,14 @@ impl OnnxModel {
     /// tree ensemble, whose nodes say which way a missing value goes (Loupe's own evaluator
     /// follows them, as onnxruntime does).
     pub fn handles_missing_values(&self) -> bool {
-        self.trees.is_ok()
+        self.trees.is_ok() || self.imputes_missing
+    }
+
+    /// The columns Loupe feeds a graph whose inputs are not one float matrix (one per
+    /// DataFrame column, or a text or integer matrix), each with the input it reaches; `None`
+    /// for a model that takes one float matrix as it is.
+    pub fn input_columns(&self) -> Option<&[InputColumn]> {
+        self.columns.as_deref()
     }
 
     /// Why [`Self::trees`] is `None`, or a description of the ensemble.
@@ -253,9 +297,13 @@ impl OnnxModel {
         &self.row_shape
     }
 
-    /// Feature names from the card, if it gives them.
+    /// Feature names from the card, else the graph's input names when the model takes one
+    /// input per column.
     pub fn feature_names(&self) -> Option<&[String]> {
-        self.card.feature_names.as_deref()
+        self.card
+            .feature_names
+            .as_deref()
+            .or(self.input_names.as_deref())
     }
 
     /// Number of columns [`Self::predict`] returns: classes, or regression outputs.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tract_onnx::pb::{self, GraphProto, ModelProto, NodeProto};
 
+use super::inputs::InputColumn;
 use super::scores::{Claim, Producer, declared_kind, node_name, producer_of};
 use super::task::{ML_CLASSIFIERS, choose_score_output, class_labels, operator_hint};
 use crate::model::card::ModelCard;
@@ -37,6 +38,11 @@ pub(super) struct Prepared {
     /// Class labels stored in the graph (ZipMap or classifier attributes).
     pub(super) labels: Option<Vec<String>>,
     pub(super) trees: Result<Arc<TreeEnsemble>, String>,
+    /// The columns of a graph whose inputs were rewritten to one matrix, and whether they
+    /// can be matched to the data by name (one column per input).
+    pub(super) columns: Option<(bool, Vec<InputColumn>)>,
+    /// An `Imputer` replaces NaN: missing values may be fed.
+    pub(super) imputes_missing: bool,
 }
 
 impl Prepared {
@@ -56,8 +62,11 @@ pub(super) fn prepare_graph(
         .graph
         .as_mut()
         .ok_or_else(|| ModelError::NotOnnx("the file holds no graph".into()))?;
-    let input = single_input(graph)?;
-    let row_shape = row_shape(input, card)?;
+    let binding = super::inputs::bind(graph)?;
+    let row_shape = match &binding {
+        None => row_shape(super::inputs::graph_inputs(graph)[0], card)?,
+        Some(b) => vec![b.columns.len()],
+    };
 
     let mut labels = None;
     let mut zipmap_inputs = HashMap::new();
@@ -114,8 +123,16 @@ pub(super) fn prepare_graph(
         )));
     }
     let trees = direct_trees(graph, &score);
+    let imputes_missing = graph.node.iter().any(|n| {
+        n.op_type == "Imputer"
+            && n.attribute
+                .iter()
+                .any(|a| a.name == "replaced_value_float" && a.f.is_nan())
+    });
     Ok(Prepared {
         row_shape,
+        columns: binding.map(|b| (b.names_columns(), b.columns)),
+        imputes_missing,
         score,
         producer,
         fed_zipmap,
@@ -171,27 +188,6 @@ fn direct_trees(graph: &GraphProto, score: &str) -> Result<Arc<TreeEnsemble>, St
         ));
     }
     TreeEnsemble::from_node(node).map(Arc::new)
-}
-
-fn single_input(graph: &GraphProto) -> Result<&pb::ValueInfoProto, ModelError> {
-    let initialised: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let inputs: Vec<&pb::ValueInfoProto> = graph
-        .input
-        .iter()
-        .filter(|i| !initialised.contains(i.name.as_str()))
-        .collect();
-    match inputs.as_slice() {
-        [one] => Ok(one),
-        [] => Err(ModelError::Invalid("the model has no input".into())),
-        many => Err(ModelError::Invalid(format!(
-            "the model has {} inputs ({}); Loupe explains models with one tensor input",
-            many.len(),
-            many.iter()
-                .map(|i| format!("`{}`", i.name))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
 }
 
 /// The per-row input shape: every dimension but the first (the batch) must be known, from the

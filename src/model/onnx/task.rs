@@ -92,12 +92,9 @@ pub(super) fn operator_hint(op: &str) -> &'static str {
         "TreeEnsembleClassifier" | "TreeEnsembleRegressor" => {
             "tree ensembles need Loupe's own tree evaluator"
         }
-        "SVMClassifier" | "SVMRegressor" => {
-            "Loupe does not run support vector machines yet (skl2onnx exports every SVM with \
-             this operator)"
-        }
-        "Imputer" | "OneHotEncoder" | "LabelEncoder" | "DictVectorizer" | "FeatureVectorizer" => {
-            "do this preprocessing before export and feed Loupe the numeric features"
+        "DictVectorizer" => {
+            "it reads dictionaries: export the pipeline from a DataFrame (one input per column) \
+             or a matrix instead"
         }
         _ => "re-export the model with standard ONNX operators",
     }
