@@ -103,14 +103,7 @@ fn region_model() -> OnnxModel {
 }
 
 fn shape() -> ImageShape {
-    ImageShape {
-        width: SIDE,
-        height: SIDE,
-        channels: 3,
-        channels_first: true,
-        mean: vec![0.0; 3],
-        std: vec![1.0; 3],
-    }
+    ImageShape::from_layout(None, None, None, &[3, SIDE, SIDE]).unwrap()
 }
 
 /// Noise images with a bright region (so the class is "on").

@@ -639,3 +639,28 @@ fn torchs_dynamo_export_loads_and_matches_onnxruntime() {
     let worst = run_conformance_case(&conformance_case("torch_dynamo_mlp")).unwrap();
     assert!(worst <= 1e-5, "{worst:e} from onnxruntime");
 }
+
+#[test]
+fn an_image_model_without_a_card_is_read_as_images_of_its_input_size() {
+    let bytes = std::fs::read(sample("lesions_cnn.onnx")).unwrap();
+    let model = OnnxModel::from_bytes(&bytes, None, "lesions_cnn.onnx", None).unwrap();
+    let image = model.image().expect("a 3×64×64 input is an image");
+    assert!(model.image_from_graph());
+    assert_eq!(
+        (
+            image.width,
+            image.height,
+            image.channels,
+            image.layout.as_deref()
+        ),
+        (Some(64), Some(64), Some(3), Some("NCHW"))
+    );
+    let shape = loupe::session::image_shape(&model).unwrap().unwrap();
+    assert_eq!(
+        (shape.mean.clone(), shape.std.clone()),
+        (vec![0.0; 3], vec![1.0; 3])
+    );
+    // A tabular model is not.
+    let tabular = OnnxModel::load(&sample("breast_cancer_mlp.onnx")).unwrap();
+    assert!(tabular.image().is_none() && !tabular.image_from_graph());
+}

@@ -84,7 +84,7 @@ fn model_chip(ui: &mut egui::Ui, session: &Session) {
     let sig = model.signature();
     let classes = model.task().class_names();
     let input = match model.row_shape() {
-        [c, h, w] if model.card().image.is_some() => format!("{h}×{w}×{c} images"),
+        [c, h, w] if model.image().is_some() => format!("{h}×{w}×{c} images"),
         _ => format!("{} features", model.n_features()),
     };
     let summary = if classes.is_empty() {

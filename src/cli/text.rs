@@ -85,6 +85,9 @@ pub fn info(model: &OnnxModel) -> String {
         None => format!("{} (matched to data columns by order)", model.n_features()),
     };
     line("features", features);
+    if let Some(image) = model.image() {
+        line("images", image_line(model, image));
+    }
     for (i, column) in model.input_columns().unwrap_or_default().iter().enumerate() {
         line(
             if i == 0 { "inputs" } else { "" },
@@ -95,6 +98,39 @@ pub fn info(model: &OnnxModel) -> String {
         line("about", d.clone());
     }
     s
+}
+
+/// How images become the input: size, layout, resize and normalisation, or what is missing.
+fn image_line(model: &OnnxModel, image: &crate::model::card::ImageSpec) -> String {
+    let size = match model.row_shape() {
+        [a, b, c] if image.layout.as_deref() == Some("NHWC") => {
+            format!("{a}×{b}, {c} channel(s), NHWC")
+        }
+        [a, b, c] => format!("{b}×{c}, {a} channel(s), NCHW"),
+        other => format!("{other:?}"),
+    };
+    if model.image_from_graph() {
+        return format!(
+            "{size}, read from the graph; pixels fed as 0–1 with no normalisation, photos of \
+             other sizes stretched: if the model was trained otherwise, give `image.mean`, \
+             `image.std` and `image.resize` in a card"
+        );
+    }
+    let resize = match (image.resize.as_deref(), image.resize_shorter) {
+        (Some(r), Some(n)) => format!("{r} from {n}"),
+        (Some(r), None) => r.to_string(),
+        (None, _) => "stretch".into(),
+    };
+    let numbers = |v: &Option<Vec<f32>>, default: &str| match v {
+        Some(v) => format!("{v:?}"),
+        None => default.to_string(),
+    };
+    format!(
+        "{size}; resize {resize} ({}); mean {}, std {}",
+        image.interpolation.as_deref().unwrap_or("bilinear"),
+        numbers(&image.mean, "0"),
+        numbers(&image.std, "1")
+    )
 }
 
 /// One fed column: the graph input it reaches, the data column that feeds it, its type.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use image::{ImageReader, Limits, RgbImage};
 use ndarray::Array2;
 
+pub use super::resize::{Filter, Resize, fit_image};
 use super::{DataError, Dataset, Labels, Split, Table};
 
 /// The largest image decoded, in pixels (a decompression bomb claims far more).
@@ -31,6 +32,9 @@ pub struct ImageShape {
     pub channels_first: bool,
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
+    /// How an image of another size reaches `width` × `height`.
+    pub resize: Resize,
+    pub filter: Filter,
 }
 
 impl ImageShape {
@@ -80,7 +84,18 @@ impl ImageShape {
             channels_first: !nhwc,
             mean: per_channel(mean, 0.0, "mean")?,
             std,
+            resize: Resize::default(),
+            filter: Filter::default(),
         })
+    }
+
+    /// The same shape, photos of other sizes brought to it by `resize` with `filter`.
+    pub fn resized(self, resize: Resize, filter: Filter) -> ImageShape {
+        ImageShape {
+            resize,
+            filter,
+            ..self
+        }
     }
 
     /// Values per image.
@@ -132,32 +147,26 @@ pub struct ImageSet {
 }
 
 /// Reads one image, refusing huge ones by their header, at the model's size as RGB.
-pub fn read_image(path: &Path, width: usize, height: usize) -> Result<RgbImage, String> {
+pub fn read_image(path: &Path, shape: &ImageShape) -> Result<RgbImage, String> {
     decode_image(
         || {
             let file = std::fs::File::open(path)?;
             Ok(ImageReader::new(std::io::BufReader::new(file)))
         },
-        width,
-        height,
+        shape,
     )
 }
 
 /// Decodes an image held in memory (as [`read_image`] does a file).
-pub fn read_image_bytes(bytes: &[u8], width: usize, height: usize) -> Result<RgbImage, String> {
-    decode_image(
-        || Ok(ImageReader::new(std::io::Cursor::new(bytes))),
-        width,
-        height,
-    )
+pub fn read_image_bytes(bytes: &[u8], shape: &ImageShape) -> Result<RgbImage, String> {
+    decode_image(|| Ok(ImageReader::new(std::io::Cursor::new(bytes))), shape)
 }
 
 /// Reads the header from one reader, refuses huge or empty images, then decodes from a second
 /// reader under `image`'s allocation limits and resizes to `width`×`height`.
 fn decode_image<R: std::io::BufRead + std::io::Seek>(
     open: impl Fn() -> std::io::Result<ImageReader<R>>,
-    width: usize,
-    height: usize,
+    shape: &ImageShape,
 ) -> Result<RgbImage, String> {
     let guessed = || -> Result<ImageReader<R>, String> {
         open()
@@ -186,19 +195,13 @@ fn decode_image<R: std::io::BufRead + std::io::Seek>(
     let image = reader
         .decode()
         .map_err(|e| format!("not a readable image: {e}"))?;
-    let rgb = image.to_rgb8();
-    Ok(
-        if rgb.width() as usize == width && rgb.height() as usize == height {
-            rgb
-        } else {
-            image::imageops::resize(
-                &rgb,
-                width as u32,
-                height as u32,
-                image::imageops::FilterType::Triangle,
-            )
-        },
-    )
+    Ok(fit_image(
+        &image.to_rgb8(),
+        shape.width as u32,
+        shape.height as u32,
+        shape.resize,
+        shape.filter,
+    ))
 }
 
 /// One image to load: its path, label text and split.
@@ -352,7 +355,7 @@ pub fn load(path: &Path, shape: &ImageShape, class_names: &[String]) -> Result<D
         use rayon::prelude::*;
         entries
             .par_iter()
-            .map(|e| read_image(&e.path, shape.width, shape.height))
+            .map(|e| read_image(&e.path, shape))
             .collect()
     };
     let mut kept = Vec::new();
@@ -475,7 +478,8 @@ mod tests {
         }
         let path = dir.path().join("bomb.png");
         std::fs::write(&path, png).unwrap();
-        let err = read_image(&path, 8, 8).unwrap_err();
+        let shape = ImageShape::from_layout(None, None, None, &[3, 8, 8]).unwrap();
+        let err = read_image(&path, &shape).unwrap_err();
         assert!(err.contains("100000×100000"), "{err}");
     }
 
@@ -509,6 +513,8 @@ mod tests {
             channels_first: true,
             mean: vec![0.0; 3],
             std: vec![1.0; 3],
+            resize: Default::default(),
+            filter: Default::default(),
         };
         let err = load(&dir.join("list.csv"), &shape, &["a".to_string()])
             .unwrap_err()

@@ -6,6 +6,7 @@
 
 mod cells;
 pub mod images;
+mod resize;
 mod table;
 mod tabular;
 

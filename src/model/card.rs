@@ -43,6 +43,16 @@ pub struct ImageSpec {
     pub layout: Option<String>,
     pub mean: Option<Vec<f32>>,
     pub std: Option<Vec<f32>>,
+    /// How a photo of another size reaches the input size, as the training pipeline did:
+    /// `stretch` (the default), `center_crop` (the shorter side scaled to `resize_shorter`,
+    /// then the centre cut out: torchvision's `Resize(256)` + `CenterCrop(224)`) or `pad`
+    /// (scaled to fit, the rest black).
+    pub resize: Option<String>,
+    /// For `center_crop`: the shorter side's length before the crop (default: the input's
+    /// larger side, a crop of the whole centre square).
+    pub resize_shorter: Option<u32>,
+    /// `nearest`, `bilinear` (the default), `bicubic` or `lanczos`.
+    pub interpolation: Option<String>,
 }
 
 impl ModelCard {

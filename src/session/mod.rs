@@ -229,16 +229,18 @@ pub fn categories_of(model: &OnnxModel) -> Vec<Option<crate::data::Categories>> 
 
 /// The shape of `model`'s input images, from its card's `image` entry and its input shape.
 pub fn image_shape(model: &OnnxModel) -> Result<Option<crate::data::ImageShape>, String> {
-    let Some(spec) = &model.card().image else {
+    let Some(spec) = model.image() else {
         return Ok(None);
     };
+    let resize = crate::data::images::Resize::named(spec.resize.as_deref(), spec.resize_shorter)?;
+    let filter = crate::data::images::Filter::named(spec.interpolation.as_deref())?;
     crate::data::ImageShape::from_layout(
         spec.layout.as_deref(),
         spec.mean.as_deref(),
         spec.std.as_deref(),
         model.row_shape(),
     )
-    .map(Some)
+    .map(|shape| Some(shape.resized(resize, filter)))
 }
 
 /// Reads a CSV (or an image folder or list, for an image model) and matches it to `model`.
@@ -247,7 +249,7 @@ pub fn load_data(
     origin: &Origin,
     label: Option<&str>,
 ) -> anyhow::Result<Dataset> {
-    if let (Origin::File(path), Some(_)) = (origin, &model.card().image)
+    if let (Origin::File(path), Some(_)) = (origin, model.image())
         && crate::data::images::is_image_data(path)
     {
         let shape = image_shape(model)

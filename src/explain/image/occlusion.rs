@@ -49,7 +49,7 @@ impl MethodSpec for Spec {
         &[WINDOW, STRIDE]
     }
     fn cost(&self, fit: &Fit, params: &ParamValues, _budget: usize, _background: usize) -> u64 {
-        let Some(spec) = &fit.model.card().image else {
+        let Some(spec) = fit.model.image() else {
             return 0;
         };
         let nhwc = spec

@@ -232,6 +232,8 @@ mod tests {
             channels_first: true,
             mean: vec![0.0],
             std: vec![1.0],
+            resize: Default::default(),
+            filter: Default::default(),
         };
         let s = grid_segments(&shape, 4);
         assert_eq!(s.iter().copied().max(), Some(15));

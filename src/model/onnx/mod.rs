@@ -29,7 +29,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 
-use super::card::ModelCard;
+use super::card::{ImageSpec, ModelCard};
 use super::signature::Signature;
 use super::trees::TreeEnsemble;
 use super::{ModelError, ScoreKind, Task};
@@ -75,6 +75,27 @@ pub struct OnnxModel {
     input_names: Option<Vec<String>>,
     /// An `Imputer` replaces NaN.
     imputes_missing: bool,
+    /// How images become the input: the card's entry, else read from the graph.
+    image: Option<ImageSpec>,
+    /// [`Self::image`] was read from the graph: no normalisation is known.
+    image_from_graph: bool,
+}
+
+/// The image entry an input row of `row_shape` implies: channels × height × width, or height ×
+/// width × channels, with 1 or 3 channels (NCHW when both ends could be).
+fn image_from_graph(row_shape: &[usize]) -> Option<ImageSpec> {
+    let (layout, c, h, w) = match *row_shape {
+        [c, h, w] if (c == 1 || c == 3) && h > 3 && w > 3 => ("NCHW", c, h, w),
+        [h, w, c] if (c == 1 || c == 3) && h > 3 && w > 3 => ("NHWC", c, h, w),
+        _ => return None,
+    };
+    Some(ImageSpec {
+        width: Some(w as u32),
+        height: Some(h as u32),
+        channels: Some(c as u32),
+        layout: Some(layout.into()),
+        ..ImageSpec::default()
+    })
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -151,6 +172,9 @@ impl OnnxModel {
         };
         let (score_kind, said_by) = prepared.declared(raw_columns, &card);
         let task = task_for(score_kind, raw_columns, &card, prepared.labels)?;
+        let graph_image = image_from_graph(&prepared.row_shape);
+        let image_read_from_graph = card.image.is_none() && graph_image.is_some();
+        let image = card.image.clone().or(graph_image);
         let mut model = OnnxModel {
             name: name.to_string(),
             sha256: crate::hex(&Sha256::digest(bytes)),
@@ -175,6 +199,8 @@ impl OnnxModel {
                 .map(|(_, c)| c.iter().map(|c| c.name.clone()).collect()),
             columns: prepared.columns.map(|(_, c)| c),
             imputes_missing: prepared.imputes_missing,
+            image_from_graph: image_read_from_graph,
+            image,
         };
         model.check_scores(said_by.as_ref())?;
         Ok(model)
@@ -295,6 +321,18 @@ impl OnnxModel {
     /// Shape of one input row without the batch dimension.
     pub fn row_shape(&self) -> &[usize] {
         &self.row_shape
+    }
+
+    /// How images become the model's input: the card's `image` entry, else — for an input of
+    /// one image per row (1 or 3 channels, first or last, of a fixed size) — read from the
+    /// graph, with no normalisation. `None` for a tabular model.
+    pub fn image(&self) -> Option<&ImageSpec> {
+        self.image.as_ref()
+    }
+
+    /// [`Self::image`] was read from the graph, not a card: the normalisation is not known.
+    pub fn image_from_graph(&self) -> bool {
+        self.image_from_graph
     }
 
     /// Feature names from the card, else the graph's input names when the model takes one
