@@ -275,7 +275,8 @@ fn by_order(
 }
 
 /// Without a label column named like one: the one column that is not a feature (not named by
-/// the card; without a card, not numeric) and not the split, whose every value names one of the
+/// the card; without a card, not numeric — or words such as yes/no when there is one numeric
+/// column too many) and not the split, whose every value names one of the
 /// model's classes (or is a binary word for one). `None` when there is no such column, or more
 /// than one.
 fn label_by_values(table: &Table, schema: &Schema, split_ix: Option<usize>) -> Option<usize> {
@@ -283,9 +284,20 @@ fn label_by_values(table: &Table, schema: &Schema, split_ix: Option<usize>) -> O
         return None;
     }
     let rows = 0..table.n_rows();
+    let numeric = |c: usize| rows.clone().any(|r| is_numeric(table.cell(r, c)));
+    // One numeric column more than the model takes: a column of yes/no words (read as
+    // booleans, so numeric) may be the label.
+    let one_too_many = (0..table.header.len())
+        .filter(|&c| Some(c) != split_ix && numeric(c))
+        .count()
+        == schema.n_features + 1;
+    let words = |c: usize| {
+        rows.clone()
+            .all(|r| !table.cell(r, c).is_empty() && table.cell(r, c).parse::<f64>().is_err())
+    };
     let not_feature = |c: usize| match schema.feature_names {
         Some(names) => !names.iter().any(|n| *n == table.header[c]),
-        None => !rows.clone().any(|r| is_numeric(table.cell(r, c))),
+        None => !numeric(c) || (one_too_many && words(c)),
     };
     let pair = |c: usize| binary_words(rows.clone().map(|r| table.cell(r, c)), schema.class_names);
     let names_classes = |c: usize| {
@@ -535,6 +547,25 @@ mod tests {
         let d = Dataset::from_table(&table("a,b\n1,\nNaN,2\n"), s).unwrap();
         assert!(d.x[[0, 1]].is_nan() && d.x[[1, 0]].is_nan());
         assert_eq!(d.x[[1, 1]], 2.0);
+    }
+
+    #[test]
+    fn an_oddly_named_yes_no_column_one_too_many_is_the_label_not_a_feature() {
+        // `work`: no name like a label, and yes/no cells read as booleans would make it a third
+        // feature of a two-feature model.
+        let numbers = vec!["0".to_string(), "1".to_string()];
+        let d = Dataset::from_table(
+            &table("a,b,work\n1,2,no\n3,4,yes\n"),
+            schema(2, None, &numbers),
+        )
+        .unwrap();
+        assert_eq!(d.label_column.as_deref(), Some("work"));
+        assert_eq!(d.labels, Some(Labels::Classes(vec![0, 1])));
+        assert_eq!(d.feature_names, ["a", "b"]);
+        // With as many numeric columns as features, a yes/no column stays a feature.
+        let d = Dataset::from_table(&table("a,work\n1,no\n3,yes\n"), schema(2, None, &numbers))
+            .unwrap();
+        assert_eq!(d.feature_names, ["a", "work"]);
     }
 
     #[test]
