@@ -666,7 +666,7 @@ fn explaining_rows_with_missing_cells_writes_null_by_the_schema_and_reads_back()
     assert!(values.iter().all(|v| v.is_finite()));
     let file: loupe::export::attributions::AttributionsFile =
         serde_json::from_value(json.clone()).unwrap();
-    assert!(file.rows[0].data[5].is_nan());
+    assert!(file.rows[0].data[5].is_missing());
 }
 
 #[test]
@@ -719,4 +719,52 @@ fn a_folder_opened_with_a_model_without_an_image_card_gets_a_reason() {
         "{err}"
     );
     assert!(!err.contains("os error"), "{err}");
+}
+
+#[test]
+fn a_text_feature_is_written_as_its_category_in_json_and_csv() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let (model, data) = (sample("penguins_pipeline.onnx"), sample("penguins.parquet"));
+    let json = explain_json(&[
+        "explain",
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+        "--rows",
+        "0",
+        "--background",
+        "10",
+    ]);
+    assert!(
+        jsonschema::validator_for(&schema).unwrap().is_valid(&json),
+        "{json}"
+    );
+    // Row 0 is a male penguin from Torgersen (sample_models/penguins.csv).
+    let row = &json["rows"][0];
+    assert_eq!(row["data"][0], "Torgersen");
+    assert_eq!(row["data"][1], "male");
+    assert!(row["data"][2].is_number());
+    assert_eq!(json["method"], "exact");
+    let o = loupe(&[
+        "explain",
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+        "--rows",
+        "0",
+        "--background",
+        "10",
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        csv.lines().any(|l| l.starts_with("0,island,Torgersen,")),
+        "{csv}"
+    );
 }

@@ -6,6 +6,8 @@
 
 mod cells;
 pub mod images;
+mod labels;
+pub mod parquet;
 mod resize;
 mod table;
 mod tabular;

@@ -43,13 +43,17 @@ impl Limits {
 }
 
 /// What to do past a limit; named in every refusal.
-const WAY_OUT: &str =
+pub(super) const WAY_OUT: &str =
     "explain a sample of the rows, or shard the work with `loupe explain --shard`";
 
 impl Table {
-    /// Reads a CSV file from disk.
+    /// Reads a CSV file — or a Parquet file (`.parquet`, `.pq`), as the same text cells — from
+    /// disk.
     pub fn from_path(path: &Path) -> Result<Table, DataError> {
         let limits = Limits::DEFAULT;
+        if super::parquet::is_parquet(path) {
+            return super::parquet::read(path, limits);
+        }
         let file = std::fs::File::open(path).map_err(|e| DataError::Read {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -164,6 +168,38 @@ impl Table {
         })
     }
 
+    /// A table of `header` and the cells in `text`, cell `i` ending at `ends[i]`, row `r`
+    /// called line `lines[r]` in messages.
+    pub(super) fn from_parts(
+        source: &str,
+        header: Vec<String>,
+        text: String,
+        ends: Vec<u32>,
+        lines: Vec<u64>,
+    ) -> Result<Table, DataError> {
+        let invalid = |reason: String| DataError::Invalid {
+            file: source.to_string(),
+            reason,
+        };
+        if header.is_empty() {
+            return Err(invalid("the file has no columns".into()));
+        }
+        if let Some(dup) = first_duplicate(&header) {
+            return Err(invalid(format!("the file names column `{dup}` twice")));
+        }
+        if lines.is_empty() {
+            return Err(invalid("the file has no rows".into()));
+        }
+        debug_assert_eq!(ends.len(), header.len() * lines.len());
+        Ok(Table {
+            source: source.to_string(),
+            header,
+            text,
+            ends,
+            lines,
+        })
+    }
+
     /// Number of rows (the header not counted).
     pub fn n_rows(&self) -> usize {
         self.lines.len()
@@ -187,7 +223,7 @@ impl Table {
 }
 
 /// `n` bytes for people: "3.2 GB", "512 MB", "80 kB".
-fn size(n: u64) -> String {
+pub(super) fn size(n: u64) -> String {
     match n {
         n if n >= 1_000_000_000 => format!("{:.1} GB", n as f64 / 1e9),
         n if n >= 1_000_000 => format!("{:.0} MB", n as f64 / 1e6),

@@ -56,24 +56,50 @@ pub struct RowRecord {
     pub output_value: f64,
     pub values: Vec<f64>,
     pub std_err: Option<Vec<f64>>,
-    /// The row's feature values; a missing value (NaN) is written `null`.
-    #[serde(with = "missing_as_null")]
-    pub data: Vec<f32>,
+    /// The row's feature values: numbers, a category's text, `null` for a missing value.
+    pub data: Vec<Cell>,
     pub model_calls: u64,
 }
 
-/// Feature values with missing ones (NaN) as JSON `null`, which has no NaN; read back as NaN.
-mod missing_as_null {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+/// One feature value as the data hold it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Cell {
+    Number(f32),
+    /// A category, as written in the data.
+    Text(String),
+    /// A missing value (JSON has no NaN).
+    Missing,
+}
 
-    pub fn serialize<S: Serializer>(values: &[f32], s: S) -> Result<S::Ok, S::Error> {
-        let values: Vec<Option<f32>> = values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect();
-        values.serialize(s)
+impl Cell {
+    /// Feature `f`'s value `v` in `data`: its category's text for a text feature, a missing
+    /// value for NaN.
+    pub fn of(data: &crate::data::Dataset, f: usize, v: f32) -> Cell {
+        if let Some(name) = data.category_name(f, v) {
+            return Cell::Text(name.to_string());
+        }
+        if v.is_nan() {
+            Cell::Missing
+        } else {
+            Cell::Number(v)
+        }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
-        let values = Vec::<Option<f32>>::deserialize(d)?;
-        Ok(values.into_iter().map(|v| v.unwrap_or(f32::NAN)).collect())
+    /// True for a missing value.
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Cell::Missing)
+    }
+}
+
+impl std::fmt::Display for Cell {
+    /// As the long CSV writes it: the number, the category, or `NaN` for a missing value.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Number(v) => write!(f, "{v}"),
+            Cell::Text(t) => f.write_str(t),
+            Cell::Missing => f.write_str("NaN"),
+        }
     }
 }
 
@@ -157,7 +183,15 @@ impl AttributionsFile {
                     output_value: e.attribution.output_value,
                     values: e.attribution.values.clone(),
                     std_err: e.attribution.std_err.clone(),
-                    data: dataset.map(|d| d.x.row(e.row).to_vec()).unwrap_or_default(),
+                    data: dataset
+                        .map(|d| {
+                            let row = d.x.row(e.row);
+                            row.iter()
+                                .enumerate()
+                                .map(|(f, &v)| Cell::of(d, f, v))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                     model_calls: e.model_calls,
                 }
             })

@@ -1,0 +1,200 @@
+//! The mixed-type sample (penguins: island and sex as text, four measurements; a scikit-learn
+//! ColumnTransformer pipeline exported from a DataFrame): predictions against onnxruntime's,
+//! raw-column Shapley values against brute-force enumeration over the raw columns, sampled
+//! methods' intervals against exact, and the Parquet copy against the CSV.
+
+mod common;
+
+use common::sample;
+
+use loupe::data::{Dataset, Table};
+use loupe::explain::exact::Exact;
+use loupe::explain::game::{NoProgress, Predict};
+use loupe::explain::kernel::KernelShap;
+use loupe::explain::permutation::PermutationShap;
+use loupe::explain::run::{RowExplanation, explain_rows};
+use loupe::explain::{Background, BackgroundMethod, Explainer, Link};
+use loupe::model::OnnxModel;
+use ndarray::Array2;
+
+fn model() -> OnnxModel {
+    OnnxModel::load(&sample("penguins_pipeline.onnx")).unwrap()
+}
+
+fn data(model: &OnnxModel, file: &str) -> Dataset {
+    let table = Table::from_path(&sample(file)).unwrap();
+    Dataset::from_table(&table, loupe::session::schema_for(model, None)).unwrap()
+}
+
+fn explain(
+    model: &OnnxModel,
+    data: &Dataset,
+    rows: &[usize],
+    explainer: &dyn Explainer,
+    bg: &Background,
+    seed: u64,
+) -> Vec<RowExplanation> {
+    explain_rows(
+        model,
+        data.x.view(),
+        rows,
+        &|_| vec![1],
+        explainer,
+        bg,
+        Link::Identity,
+        seed,
+        &NoProgress,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_pipeline_predicts_as_onnxruntime_on_text_categories() {
+    let model = model();
+    let data = data(&model, "penguins.csv");
+    assert_eq!(data.feature_names[..2], ["island", "sex"]);
+    let island = data.categories[0].as_ref().expect("island is a category");
+    assert_eq!(island.name(data.x[[0, 0]]), Some("Torgersen"));
+    let got = model.predict(data.x.view()).unwrap();
+    let text = std::fs::read_to_string(sample("penguins_pipeline.expected.csv")).unwrap();
+    let mut worst = 0f64;
+    for (r, line) in text.lines().skip(1).enumerate() {
+        for (c, v) in line.split(',').skip(1).enumerate() {
+            worst = worst.max((got[[r, c]] as f64 - v.parse::<f64>().unwrap()).abs());
+        }
+    }
+    assert!(worst < 1e-5, "{worst}");
+}
+
+/// Shapley values of the raw columns by the definition: every subset of columns, each
+/// hybrid row taking the explained row's values (a category's code, whatever the graph
+/// encodes it as) for the subset and a background row's for the rest.
+fn brute_force(model: &dyn Predict, x: &[f32], bg: &Background, target: usize) -> Vec<f64> {
+    let m = x.len();
+    let factorial = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
+    let value = |subset: usize| -> f64 {
+        let rows = Array2::from_shape_fn((bg.len(), m), |(b, j)| {
+            if subset >> j & 1 == 1 {
+                x[j]
+            } else {
+                bg.rows[[b, j]]
+            }
+        });
+        let out = model.predict(rows.view()).unwrap();
+        (0..bg.len())
+            .map(|b| bg.weights[b] * out[[b, target]] as f64)
+            .sum()
+    };
+    let v: Vec<f64> = (0..1usize << m).map(value).collect();
+    (0..m)
+        .map(|i| {
+            (0..1usize << m)
+                .filter(|s| s >> i & 1 == 0)
+                .map(|s| {
+                    let size = s.count_ones() as usize;
+                    factorial(size) * factorial(m - size - 1) / factorial(m)
+                        * (v[s | 1 << i] - v[s])
+                })
+                .sum()
+        })
+        .collect()
+}
+
+#[test]
+fn exact_raw_column_shapley_values_equal_brute_force_and_add_up() {
+    let model = model();
+    let data = data(&model, "penguins.csv");
+    let bg = Background::pick(data.x.view(), 30, BackgroundMethod::Random, 3).unwrap();
+    // Rows from each island and species.
+    let rows = [0, 60, 150, 220, 300];
+    for e in explain(&model, &data, &rows, &Exact, &bg, 0) {
+        let truth = brute_force(&model, data.x.row(e.row).as_slice().unwrap(), &bg, 1);
+        for (j, (a, b)) in e.attribution.values.iter().zip(&truth).enumerate() {
+            assert!((a - b).abs() < 1e-6, "row {} column {j}: {a} vs {b}", e.row);
+        }
+        let a = &e.attribution;
+        let gap = a.values.iter().sum::<f64>() - (a.output_value - a.base_value);
+        assert!(gap.abs() < 1e-6, "row {}: additivity off by {gap}", e.row);
+    }
+}
+
+#[test]
+fn sampled_methods_cover_the_exact_raw_column_values() {
+    let model = model();
+    let data = data(&model, "penguins.csv");
+    let bg = Background::pick(data.x.view(), 40, BackgroundMethod::Random, 0).unwrap();
+    let rows: Vec<usize> = (0..30).map(|i| i * 11).collect();
+    let exact = explain(&model, &data, &rows, &Exact, &bg, 0);
+    // Budgets that sample (6 columns have 62 proper coalitions).
+    let methods: [(&str, Box<dyn Explainer>); 2] = [
+        (
+            "kernel",
+            Box::new(KernelShap {
+                budget: 24,
+                tolerance: None,
+            }),
+        ),
+        (
+            "permutation",
+            Box::new(PermutationShap {
+                budget: 120,
+                tolerance: None,
+            }),
+        ),
+    ];
+    for (name, method) in &methods {
+        let got = explain(&model, &data, &rows, method.as_ref(), &bg, 7);
+        let (mut covered, mut total) = (0, 0);
+        for (g, e) in got.iter().zip(&exact) {
+            let err = g.attribution.std_err.as_ref().unwrap();
+            for (j, err) in err.iter().enumerate() {
+                let gap = (g.attribution.values[j] - e.attribution.values[j]).abs();
+                total += 1;
+                covered += usize::from(gap <= 1.96 * err + 1e-9);
+            }
+        }
+        let coverage = covered as f64 / total as f64;
+        println!("{name}: 95% interval coverage {coverage:.3}");
+        assert!(coverage >= 0.9, "{name}: coverage {coverage:.3}");
+    }
+}
+
+#[test]
+fn the_parquet_copy_gives_identical_rows_predictions_and_attributions() {
+    let model = model();
+    let (csv, parquet) = (
+        data(&model, "penguins.csv"),
+        data(&model, "penguins.parquet"),
+    );
+    assert_eq!(csv.x, parquet.x);
+    assert_eq!(csv.labels, parquet.labels);
+    assert_eq!(csv.split, parquet.split);
+    assert_eq!(csv.categories, parquet.categories);
+    assert_eq!(
+        model.predict(csv.x.view()).unwrap(),
+        model.predict(parquet.x.view()).unwrap()
+    );
+    let bg = Background::pick(csv.x.view(), 20, BackgroundMethod::Random, 1).unwrap();
+    let a = explain(&model, &csv, &[5, 9], &Exact, &bg, 0);
+    let b = explain(&model, &parquet, &[5, 9], &Exact, &bg, 0);
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!(a.attribution.values, b.attribution.values);
+    }
+}
+
+#[test]
+fn a_category_the_model_does_not_know_is_named_with_the_ones_it_does() {
+    let model = model();
+    let text = std::fs::read_to_string(sample("penguins.csv"))
+        .unwrap()
+        .replacen("Torgersen", "Atlantis", 1);
+    let table = Table::from_reader("penguins.csv", text.as_bytes()).unwrap();
+    let err = Dataset::from_table(&table, loupe::session::schema_for(&model, None))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "penguins.csv: row 0 (line 2), column `island`: `Atlantis` is not one of the \
+         categories the model knows (Biscoe, Dream, Torgersen)"
+    );
+}
