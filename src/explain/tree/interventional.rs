@@ -8,16 +8,53 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::tables::LeafTables;
 use super::{State, TreeShap, check_width};
 use crate::explain::{Background, ExplainError, Link};
 use crate::model::trees::{Node, TreeEnsemble};
 
+/// How interventional TreeSHAP meets the background.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// Whichever of the two the sizes of the trees and the background make faster.
+    Auto,
+    /// One walk per tree and group of background rows: O(rows × groups).
+    Groups,
+    /// Tables per leaf of the background's patterns: O(rows + background).
+    Tables,
+}
+
+impl Algorithm {
+    /// The algorithm's name in notes.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Algorithm::Auto => "automatic",
+            Algorithm::Groups => "one walk per tree and group of background rows",
+            Algorithm::Tables => "leaf tables of background patterns",
+        }
+    }
+}
+
+/// Rows a table build must pay for itself within to be chosen.
+const PAYBACK_ROWS: f64 = 256.0;
+
 impl TreeShap {
-    /// Interventional TreeSHAP against `background`.
+    /// Interventional TreeSHAP against `background`, with the faster algorithm.
     pub fn interventional(
         trees: Arc<TreeEnsemble>,
         background: &Background,
         link: Link,
+    ) -> Result<TreeShap, ExplainError> {
+        Self::interventional_with(trees, background, link, Algorithm::Auto)
+    }
+
+    /// Interventional TreeSHAP against `background` with `algorithm` (tables fall back to
+    /// walks when a leaf has too many distinct path features).
+    pub fn interventional_with(
+        trees: Arc<TreeEnsemble>,
+        background: &Background,
+        link: Link,
+        algorithm: Algorithm,
     ) -> Result<TreeShap, ExplainError> {
         Self::check(&trees, link)?;
         check_width(&trees, background.rows.ncols())?;
@@ -60,7 +97,22 @@ impl TreeShap {
                 }
                 groups
             })
-            .collect();
+            .collect::<Vec<Vec<(usize, f64)>>>();
+        // A walk visits about twice the depth in nodes; the tables cost one lookup per leaf.
+        let walk_row: f64 = groups.iter().map(|g| g.len() as f64).sum::<f64>()
+            * 2.0
+            * (trees.max_depth + 1) as f64;
+        let use_tables = match algorithm {
+            Algorithm::Groups => false,
+            Algorithm::Tables => true,
+            Algorithm::Auto => LeafTables::cost(&trees, n_bg)
+                .is_some_and(|(build, row)| row < walk_row && build <= PAYBACK_ROWS * walk_row),
+        };
+        let tables = if use_tables {
+            LeafTables::new(&trees, &directions, &background.weights)
+        } else {
+            None
+        };
         Ok(TreeShap {
             trees,
             link,
@@ -69,6 +121,7 @@ impl TreeShap {
                 weights: background.weights.clone(),
                 groups,
                 mean_raw,
+                tables,
             },
         })
     }
@@ -114,7 +167,7 @@ pub(super) fn attribute(
 
 /// `coef[a][b] = (a−1)!·b!/(a+b)!` for a ≥ 1: the Shapley value of each of the `a` features a
 /// leaf needs present, in a game where it also needs `b` features absent.
-fn coefficients(n: usize) -> Vec<Vec<f64>> {
+pub(super) fn coefficients(n: usize) -> Vec<Vec<f64>> {
     let fact = |k: usize| (1..=k).map(|i| i as f64).product::<f64>();
     (0..=n)
         .map(|a| {
@@ -240,6 +293,55 @@ mod tests {
                 assert!((got[t].base_value + sum - got[t].output_value).abs() < 1e-9);
                 let base = [0.25, -1.0][t];
                 assert!((got[t].output_value - base - e.raw(&x)[t]).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn leaf_tables_equal_walks_and_enumeration() {
+        let m = 9;
+        for (trees, depth, n_bg, seed) in [(6, 4, 5, 3), (10, 6, 40, 4), (3, 8, 120, 5)] {
+            let e = Arc::new(random_ensemble(m, trees, depth, seed));
+            let data = random_rows(n_bg + 6, m, seed + 10);
+            let weights: Vec<f64> = (0..n_bg).map(|i| (1 + i % 3) as f64).collect();
+            let total: f64 = weights.iter().sum();
+            let background = Background {
+                rows: data.slice(ndarray::s![..n_bg, ..]).to_owned(),
+                weights: weights.iter().map(|w| w / total).collect(),
+            };
+            let walks =
+                TreeShap::interventional_with(e.clone(), &background, Link::Identity, Algorithm::Groups)
+                    .unwrap();
+            let tables =
+                TreeShap::interventional_with(e.clone(), &background, Link::Identity, Algorithm::Tables)
+                    .unwrap();
+            assert_eq!(walks.algorithm(), Some(Algorithm::Groups));
+            assert_eq!(tables.algorithm(), Some(Algorithm::Tables));
+            for r in n_bg..n_bg + 6 {
+                let x = data.row(r).to_vec();
+                let a = walks.raw_attributions(&x);
+                let b = tables.raw_attributions(&x);
+                for (p, q) in a.iter().zip(&b) {
+                    assert!((p - q).abs() < 1e-9, "row {r}: {p} vs {q}");
+                }
+                if r == n_bg {
+                    let want = brute_shapley(m, |s| {
+                        background
+                            .rows
+                            .rows()
+                            .into_iter()
+                            .zip(&background.weights)
+                            .map(|(z, w)| {
+                                let h: Vec<f32> =
+                                    (0..m).map(|j| if s[j] { x[j] } else { z[j] }).collect();
+                                w * e.raw(&h)[1]
+                            })
+                            .sum()
+                    });
+                    for (j, want_j) in want.iter().enumerate() {
+                        assert!((b[j * 2 + 1] - want_j).abs() < 1e-9, "feature {j}");
+                    }
+                }
             }
         }
     }
