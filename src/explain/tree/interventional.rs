@@ -59,17 +59,7 @@ impl TreeShap {
         Self::check(&trees, link)?;
         check_width(&trees, background.rows.ncols())?;
         let n_bg = background.len();
-        let mut directions = vec![false; trees.nodes.len() * n_bg];
-        directions
-            .par_chunks_mut(n_bg)
-            .zip(trees.nodes.par_iter())
-            .for_each(|(dirs, node)| {
-                if !node.is_leaf() {
-                    for (d, z) in dirs.iter_mut().zip(background.rows.rows()) {
-                        *d = node.goes_true(z[node.feature as usize]);
-                    }
-                }
-            });
+        let directions = directions(&trees, background);
         let mut mean_raw = vec![0f64; trees.n_targets];
         for (z, &w) in background.rows.rows().into_iter().zip(&background.weights) {
             let z = z.to_vec();
@@ -77,36 +67,11 @@ impl TreeShap {
                 *m += w * r;
             }
         }
-        let groups = (0..trees.n_trees())
-            .into_par_iter()
-            .map(|tree| {
-                let start = trees.roots[tree] as usize;
-                let end = trees
-                    .roots
-                    .get(tree + 1)
-                    .map_or(trees.nodes.len(), |&r| r as usize);
-                let mut index: std::collections::HashMap<Vec<bool>, usize> = Default::default();
-                let mut groups: Vec<(usize, f64)> = Vec::new();
-                for (b, &w) in background.weights.iter().enumerate() {
-                    let key: Vec<bool> = (start..end).map(|i| directions[i * n_bg + b]).collect();
-                    let g = *index.entry(key).or_insert_with(|| {
-                        groups.push((b, 0.0));
-                        groups.len() - 1
-                    });
-                    groups[g].1 += w;
-                }
-                groups
-            })
-            .collect::<Vec<Vec<(usize, f64)>>>();
-        // A walk visits about twice the depth in nodes; the tables cost one lookup per leaf.
-        let walk_row: f64 = groups.iter().map(|g| g.len() as f64).sum::<f64>()
-            * 2.0
-            * (trees.max_depth + 1) as f64;
+        let groups = groups(&trees, &directions, &background.weights);
         let use_tables = match algorithm {
             Algorithm::Groups => false,
             Algorithm::Tables => true,
-            Algorithm::Auto => LeafTables::cost(&trees, n_bg)
-                .is_some_and(|(build, row)| row < walk_row && build <= PAYBACK_ROWS * walk_row),
+            Algorithm::Auto => tables_pay(&trees, n_bg, &groups),
         };
         let tables = if use_tables {
             LeafTables::new(&trees, &directions, &background.weights)
@@ -125,6 +90,73 @@ impl TreeShap {
             },
         })
     }
+
+    /// The algorithm [`TreeShap::interventional`] uses for `trees` against `background`.
+    pub fn interventional_algorithm(trees: &TreeEnsemble, background: &Background) -> Algorithm {
+        let directions = directions(trees, background);
+        let groups = groups(trees, &directions, &background.weights);
+        if tables_pay(trees, background.len(), &groups) {
+            Algorithm::Tables
+        } else {
+            Algorithm::Groups
+        }
+    }
+}
+
+/// Which way each background row goes at each node: `node * rows + row`.
+fn directions(trees: &TreeEnsemble, background: &Background) -> Vec<bool> {
+    let n_bg = background.len();
+    let mut directions = vec![false; trees.nodes.len() * n_bg];
+    directions
+        .par_chunks_mut(n_bg)
+        .zip(trees.nodes.par_iter())
+        .for_each(|(dirs, node)| {
+            if !node.is_leaf() {
+                for (d, z) in dirs.iter_mut().zip(background.rows.rows()) {
+                    *d = node.goes_true(z[node.feature as usize]);
+                }
+            }
+        });
+    directions
+}
+
+/// Per tree, the background rows that go the same way at every one of its nodes, as (one of
+/// them, their total weight).
+fn groups(trees: &TreeEnsemble, directions: &[bool], weights: &[f64]) -> Vec<Vec<(usize, f64)>> {
+    let n_bg = weights.len();
+    (0..trees.n_trees())
+        .into_par_iter()
+        .map(|tree| {
+            let start = trees.roots[tree] as usize;
+            let end = trees
+                .roots
+                .get(tree + 1)
+                .map_or(trees.nodes.len(), |&r| r as usize);
+            let mut index: std::collections::HashMap<Vec<bool>, usize> = Default::default();
+            let mut groups: Vec<(usize, f64)> = Vec::new();
+            for (b, &w) in weights.iter().enumerate() {
+                let key: Vec<bool> = (start..end).map(|i| directions[i * n_bg + b]).collect();
+                let g = *index.entry(key).or_insert_with(|| {
+                    groups.push((b, 0.0));
+                    groups.len() - 1
+                });
+                groups[g].1 += w;
+            }
+            groups
+        })
+        .collect()
+}
+
+/// Whether the leaf tables are faster than the walks per group (`groups`) per row, and pay for
+/// their build within [`PAYBACK_ROWS`] rows. The choice depends on the trees and the background
+/// only, never on the rows explained, so every shard of a run makes the same one.
+fn tables_pay(trees: &TreeEnsemble, n_bg: usize, groups: &[Vec<(usize, f64)>]) -> bool {
+    // A walk visits about twice the depth in nodes; the tables cost one lookup per leaf.
+    let walk_row: f64 = groups.iter().map(|g| g.len() as f64).sum::<f64>()
+        * 2.0
+        * (trees.max_depth + 1) as f64;
+    LeafTables::cost(trees, n_bg)
+        .is_some_and(|(build, row)| row < walk_row && build <= PAYBACK_ROWS * walk_row)
 }
 
 /// Adds the attributions of row `x` to `phi` (features × targets, row-major): one walk per tree
