@@ -23,7 +23,10 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: bench_big_background MODEL DATA ROWS SEEDS");
     };
     let session = Session::load(&Source::files(model.into(), Some(data.into()), None))?;
-    let dataset = session.data.clone().ok_or_else(|| anyhow::anyhow!("no data"))?;
+    let dataset = session
+        .data
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no data"))?;
     let split = dataset.split.clone().unwrap_or_default();
     let train: Vec<usize> = (0..dataset.len())
         .filter(|&r| split.get(r) == Some(&Split::Train))

@@ -92,8 +92,12 @@ fn main() -> anyhow::Result<()> {
             )?;
             let micros = start.elapsed().as_secs_f64() * 1e6 / rows.len() as f64;
             for e in out {
-                let values: Vec<String> =
-                    e.attribution.values.iter().map(|v| format!("{v:.9e}")).collect();
+                let values: Vec<String> = e
+                    .attribution
+                    .values
+                    .iter()
+                    .map(|v| format!("{v:.9e}"))
+                    .collect();
                 println!(
                     "{method},{budget},{seed},{},{},{micros:.1},{}",
                     e.row,

@@ -56,8 +56,7 @@ fn main() -> anyhow::Result<()> {
         let mut chosen = None;
         for _ in 0..3 {
             let start = Instant::now();
-            let shap =
-                TreeShap::interventional_with(trees.clone(), &background, link, algorithm)?;
+            let shap = TreeShap::interventional_with(trees.clone(), &background, link, algorithm)?;
             let prepared = start.elapsed().as_secs_f64();
             values = (0..x.nrows())
                 .into_par_iter()

@@ -223,7 +223,9 @@ fn largest_remainder(shares: &[f64], total: usize) -> Vec<usize> {
     let mut out: Vec<usize> = shares.iter().map(|x| x.floor() as usize).collect();
     let given: usize = out.iter().sum();
     let mut by_remainder: Vec<usize> = (0..shares.len()).collect();
-    by_remainder.sort_by(|&a, &b| (shares[b] - shares[b].floor()).total_cmp(&(shares[a] - shares[a].floor())));
+    by_remainder.sort_by(|&a, &b| {
+        (shares[b] - shares[b].floor()).total_cmp(&(shares[a] - shares[a].floor()))
+    });
     for &i in by_remainder.iter().take(total.saturating_sub(given)) {
         out[i] += 1;
     }
@@ -345,7 +347,11 @@ mod tests {
         let sizes: Vec<usize> = d.strata[0].sizes.iter().map(|x| x.0).collect();
         assert_eq!(sizes, vec![5, 6]);
         assert_eq!(d.max_pairs(), (2072 - 24 - 132 - 440 - 990) / 2);
-        assert!(Design::new(&SizeWeights::new(4), 100, Allocation::Kernel).strata.is_empty());
+        assert!(
+            Design::new(&SizeWeights::new(4), 100, Allocation::Kernel)
+                .strata
+                .is_empty()
+        );
     }
 
     #[test]
@@ -386,8 +392,9 @@ mod tests {
         let mut drawer = Drawer::new(6, d.strata.len());
         let mut rng = crate::explain::row_rng(1, 0);
         for (i, stratum) in d.strata.iter().enumerate() {
-            let pairs: HashSet<Vec<usize>> =
-                (0..stratum.target).map(|_| drawer.draw(i, stratum, &mut rng)).collect();
+            let pairs: HashSet<Vec<usize>> = (0..stratum.target)
+                .map(|_| drawer.draw(i, stratum, &mut rng))
+                .collect();
             assert_eq!(pairs.len(), stratum.target);
         }
     }

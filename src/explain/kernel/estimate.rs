@@ -34,7 +34,14 @@ impl RestSample<'_> {
 
     /// The pair's residuals (r_in for members of z, r_out for the rest), halved: its term is
     /// the vector with r_in at z's members and r_out elsewhere.
-    fn residual(&self, i: usize, control: &[f64], control_sum: f64, t: usize, base: f64) -> (f64, f64) {
+    fn residual(
+        &self,
+        i: usize,
+        control: &[f64],
+        control_sum: f64,
+        t: usize,
+        base: f64,
+    ) -> (f64, f64) {
         let inside: f64 = self.members[i].iter().map(|&j| control[j]).sum();
         let v = &self.values[i];
         (
@@ -84,8 +91,8 @@ impl RestSample<'_> {
             let s = self.stratum[i];
             let members = &self.members[i];
             let (r_in, r_out) = self.residual(i, control, control_sum, t, base);
-            let mean = (members.len() as f64 * r_in + (m - members.len()) as f64 * r_out)
-                / m as f64;
+            let mean =
+                (members.len() as f64 * r_in + (m - members.len()) as f64 * r_out) / m as f64;
             for &j in members {
                 is_member[j] = true;
             }

@@ -266,4 +266,3 @@ fn masks_of(m: usize, coalitions: &[Vec<usize>]) -> Array2<bool> {
     }
     masks
 }
-

@@ -152,9 +152,8 @@ fn groups(trees: &TreeEnsemble, directions: &[bool], weights: &[f64]) -> Vec<Vec
 /// only, never on the rows explained, so every shard of a run makes the same one.
 fn tables_pay(trees: &TreeEnsemble, n_bg: usize, groups: &[Vec<(usize, f64)>]) -> bool {
     // A walk visits about twice the depth in nodes; the tables cost one lookup per leaf.
-    let walk_row: f64 = groups.iter().map(|g| g.len() as f64).sum::<f64>()
-        * 2.0
-        * (trees.max_depth + 1) as f64;
+    let walk_row: f64 =
+        groups.iter().map(|g| g.len() as f64).sum::<f64>() * 2.0 * (trees.max_depth + 1) as f64;
     LeafTables::cost(trees, n_bg)
         .is_some_and(|(build, row)| row < walk_row && build <= PAYBACK_ROWS * walk_row)
 }
@@ -341,12 +340,20 @@ mod tests {
                 rows: data.slice(ndarray::s![..n_bg, ..]).to_owned(),
                 weights: weights.iter().map(|w| w / total).collect(),
             };
-            let walks =
-                TreeShap::interventional_with(e.clone(), &background, Link::Identity, Algorithm::Groups)
-                    .unwrap();
-            let tables =
-                TreeShap::interventional_with(e.clone(), &background, Link::Identity, Algorithm::Tables)
-                    .unwrap();
+            let walks = TreeShap::interventional_with(
+                e.clone(),
+                &background,
+                Link::Identity,
+                Algorithm::Groups,
+            )
+            .unwrap();
+            let tables = TreeShap::interventional_with(
+                e.clone(),
+                &background,
+                Link::Identity,
+                Algorithm::Tables,
+            )
+            .unwrap();
             assert_eq!(walks.algorithm(), Some(Algorithm::Groups));
             assert_eq!(tables.algorithm(), Some(Algorithm::Tables));
             for r in n_bg..n_bg + 6 {

@@ -115,7 +115,8 @@ impl LeafTables {
                         if w != 0.0 {
                             let only_x = xp & !zp;
                             let only_z = zp & !xp;
-                            let (a, b) = (only_x.count_ones() as usize, only_z.count_ones() as usize);
+                            let (a, b) =
+                                (only_x.count_ones() as usize, only_z.count_ones() as usize);
                             if a + b > 0 {
                                 let (cx, cz) = (w * coef[a][b], w * coef[b][a]);
                                 for (i, r) in row.iter_mut().enumerate() {
