@@ -130,7 +130,14 @@ def main():
     parser.add_argument("--background", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--features", default="8,12,16")
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw the plot and tables from --out/results.json")
     args = parser.parse_args()
+    if args.replot:
+        results = json.loads((args.out / "results.json").read_text())
+        plot(results, args.out / "error_vs_evaluations.png")
+        tables(results)
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
     data = load_breast_cancer()
@@ -213,8 +220,38 @@ def main():
                     f"{c['budget']}: {c['mse_median']:.2e}" for c in curve), flush=True)
             results["cases"].append(case)
             print(f"  ({time.perf_counter() - start:.0f} s)", flush=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+            # Written after every case, so a long run keeps what it has measured.
+            (args.out / "results.json").write_text(json.dumps(results, indent=1))
     plot(results, args.out / "error_vs_evaluations.png")
+    tables(results)
+
+
+def evaluations_to_reach(curve, target):
+    """Budget at which a curve reaches `target` MSE, interpolated in log-log (None beyond)."""
+    points = [(c["budget"], c["mse_median"]) for c in curve]
+    for (b0, e0), (b1, e1) in zip(points, points[1:]):
+        if e0 >= target >= e1 and e0 > e1:
+            t = (np.log(e0) - np.log(target)) / (np.log(e0) - np.log(e1))
+            return float(np.exp(np.log(b0) + t * (np.log(b1) - np.log(b0))))
+    if points and points[0][1] <= target:
+        return float(points[0][0])
+    return None
+
+
+def tables(results):
+    """Markdown: MSE per budget, and coalitions to reach shap KernelExplainer's largest-budget MSE."""
+    for case in results["cases"]:
+        budgets = [c["budget"] for c in next(iter(case["methods"].values()))]
+        print(f"\n{case['model'].upper()}, {case['features']} features: median MSE (mean abs error)\n")
+        print("| | " + " | ".join(str(b) for b in budgets) + " | to reach shap kernel at "
+              f"{budgets[-1]} |")
+        print("|---|" + "---:|" * (len(budgets) + 1))
+        target = case["methods"]["shap kernel"][-1]["mse_median"]
+        for method, curve in case["methods"].items():
+            reach = evaluations_to_reach(curve, target)
+            cells = [f"{c['mse_median']:.2e} ({c['mae_mean']:.1e})" for c in curve]
+            reach = f"{reach:.0f} ({reach / budgets[-1]:.2f}×)" if reach else "—"
+            print(f"| {method} | " + " | ".join(cells) + f" | {reach} |")
 
 
 def plot(results, path):
@@ -224,7 +261,8 @@ def plot(results, path):
     import matplotlib.pyplot as plt
 
     cases = results["cases"]
-    fig, axes = plt.subplots(2, len(cases) // 2, figsize=(4.2 * len(cases) // 2, 7.5), squeeze=False)
+    columns = (len(cases) + 1) // 2
+    fig, axes = plt.subplots(2, columns, figsize=(4.2 * columns, 7.5), squeeze=False)
     for i, case in enumerate(cases):
         ax = axes[i % 2][i // 2]
         for method, curve in case["methods"].items():
