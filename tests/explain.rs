@@ -7,7 +7,7 @@ mod common;
 use common::{sample, sample_data};
 
 use loupe::explain::game::{NoProgress, Predict};
-use loupe::explain::kernel::KernelShap;
+use loupe::explain::kernel::{Allocation, KernelSampler, KernelShap};
 use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::{RowExplanation, explain_rows};
 use loupe::explain::{Background, BackgroundMethod, Explainer, Link, exact::Exact};
@@ -300,8 +300,8 @@ fn sampled_methods_are_close_to_exact_and_their_intervals_cover_it() {
         Link::Identity,
         0,
     );
-    let cases: [(&str, Box<dyn Explainer>, f64); 2] = [
-        // Budgets below the default so sampling really happens for both.
+    let cases: [(&str, Box<dyn Explainer>, f64); 4] = [
+        // Budgets below the default so sampling really happens for all.
         (
             "kernel",
             Box::new(KernelShap {
@@ -309,6 +309,23 @@ fn sampled_methods_are_close_to_exact_and_their_intervals_cover_it() {
                 tolerance: None,
             }),
             0.015,
+        ),
+        (
+            "kernel, shap's design",
+            Box::new(KernelSampler {
+                budget: 1200,
+                tolerance: None,
+                allocation: Allocation::Kernel,
+            }),
+            0.015,
+        ),
+        (
+            "kernel, small budget",
+            Box::new(KernelShap {
+                budget: 200,
+                tolerance: None,
+            }),
+            0.04,
         ),
         (
             "permutation",

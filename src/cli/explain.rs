@@ -103,6 +103,9 @@ fn explain_rows(plan: &ExplainPlan) -> anyhow::Result<()> {
             exact_link.name()
         );
     }
+    if let Some(algorithm) = session.tree_algorithm(settings, &background) {
+        eprintln!("note: interventional TreeSHAP by {}", algorithm.describe());
+    }
     let started = std::time::Instant::now();
     let bar = TerminalProgress::new(plan.rows.len() as u64);
     let explanations = session.explain(&plan.rows, settings, &background, &bar)?;

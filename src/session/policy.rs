@@ -3,7 +3,8 @@
 //! scale a tree model is explained in.
 
 use super::Session;
-use crate::explain::{Link, Method, Targets};
+use crate::explain::tree::Algorithm;
+use crate::explain::{Background, ExplainSettings, Link, Method, Targets, TreeMode, TreeShap};
 use crate::model::Task;
 
 /// What a class is explained for.
@@ -82,6 +83,23 @@ impl Session {
                 exact_link: margin,
             }
         })
+    }
+}
+
+impl Session {
+    /// The algorithm interventional TreeSHAP uses when `settings` explain rows against
+    /// `background` (chosen from the sizes of the trees and the background); `None` when
+    /// these settings do not run interventional TreeSHAP.
+    pub fn tree_algorithm(
+        &self,
+        settings: &ExplainSettings,
+        background: &Background,
+    ) -> Option<Algorithm> {
+        let trees = self.model.trees()?;
+        let runs_tree = settings.resolved_method(&self.model).name() == "tree"
+            && settings.tree_mode == TreeMode::Interventional
+            && trees.margin_link() == Some(settings.link);
+        runs_tree.then(|| TreeShap::interventional_algorithm(trees, background))
     }
 }
 

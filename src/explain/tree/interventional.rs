@@ -8,31 +8,58 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::tables::LeafTables;
 use super::{State, TreeShap, check_width};
 use crate::explain::{Background, ExplainError, Link};
 use crate::model::trees::{Node, TreeEnsemble};
 
+/// How interventional TreeSHAP meets the background.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// Whichever of the two the sizes of the trees and the background make faster.
+    Auto,
+    /// One walk per tree and group of background rows: O(rows × groups).
+    Groups,
+    /// Tables per leaf of the background's patterns: O(rows + background).
+    Tables,
+}
+
+impl Algorithm {
+    /// The algorithm's name in notes.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Algorithm::Auto => "automatic",
+            Algorithm::Groups => "one walk per tree and group of background rows",
+            Algorithm::Tables => "leaf tables of background patterns",
+        }
+    }
+}
+
+/// Rows a table build must pay for itself within to be chosen.
+const PAYBACK_ROWS: f64 = 256.0;
+
 impl TreeShap {
-    /// Interventional TreeSHAP against `background`.
+    /// Interventional TreeSHAP against `background`, with the faster algorithm.
     pub fn interventional(
         trees: Arc<TreeEnsemble>,
         background: &Background,
         link: Link,
     ) -> Result<TreeShap, ExplainError> {
+        Self::interventional_with(trees, background, link, Algorithm::Auto)
+    }
+
+    /// Interventional TreeSHAP against `background` with `algorithm` (tables fall back to
+    /// walks when a leaf has too many distinct path features).
+    pub fn interventional_with(
+        trees: Arc<TreeEnsemble>,
+        background: &Background,
+        link: Link,
+        algorithm: Algorithm,
+    ) -> Result<TreeShap, ExplainError> {
         Self::check(&trees, link)?;
         check_width(&trees, background.rows.ncols())?;
         let n_bg = background.len();
-        let mut directions = vec![false; trees.nodes.len() * n_bg];
-        directions
-            .par_chunks_mut(n_bg)
-            .zip(trees.nodes.par_iter())
-            .for_each(|(dirs, node)| {
-                if !node.is_leaf() {
-                    for (d, z) in dirs.iter_mut().zip(background.rows.rows()) {
-                        *d = node.goes_true(z[node.feature as usize]);
-                    }
-                }
-            });
+        let directions = directions(&trees, background);
         let mut mean_raw = vec![0f64; trees.n_targets];
         for (z, &w) in background.rows.rows().into_iter().zip(&background.weights) {
             let z = z.to_vec();
@@ -40,27 +67,17 @@ impl TreeShap {
                 *m += w * r;
             }
         }
-        let groups = (0..trees.n_trees())
-            .into_par_iter()
-            .map(|tree| {
-                let start = trees.roots[tree] as usize;
-                let end = trees
-                    .roots
-                    .get(tree + 1)
-                    .map_or(trees.nodes.len(), |&r| r as usize);
-                let mut index: std::collections::HashMap<Vec<bool>, usize> = Default::default();
-                let mut groups: Vec<(usize, f64)> = Vec::new();
-                for (b, &w) in background.weights.iter().enumerate() {
-                    let key: Vec<bool> = (start..end).map(|i| directions[i * n_bg + b]).collect();
-                    let g = *index.entry(key).or_insert_with(|| {
-                        groups.push((b, 0.0));
-                        groups.len() - 1
-                    });
-                    groups[g].1 += w;
-                }
-                groups
-            })
-            .collect();
+        let groups = groups(&trees, &directions, &background.weights);
+        let use_tables = match algorithm {
+            Algorithm::Groups => false,
+            Algorithm::Tables => true,
+            Algorithm::Auto => tables_pay(&trees, n_bg, &groups),
+        };
+        let tables = if use_tables {
+            LeafTables::new(&trees, &directions, &background.weights)
+        } else {
+            None
+        };
         Ok(TreeShap {
             trees,
             link,
@@ -69,9 +86,76 @@ impl TreeShap {
                 weights: background.weights.clone(),
                 groups,
                 mean_raw,
+                tables,
             },
         })
     }
+
+    /// The algorithm [`TreeShap::interventional`] uses for `trees` against `background`.
+    pub fn interventional_algorithm(trees: &TreeEnsemble, background: &Background) -> Algorithm {
+        let directions = directions(trees, background);
+        let groups = groups(trees, &directions, &background.weights);
+        if tables_pay(trees, background.len(), &groups) {
+            Algorithm::Tables
+        } else {
+            Algorithm::Groups
+        }
+    }
+}
+
+/// Which way each background row goes at each node: `node * rows + row`.
+fn directions(trees: &TreeEnsemble, background: &Background) -> Vec<bool> {
+    let n_bg = background.len();
+    let mut directions = vec![false; trees.nodes.len() * n_bg];
+    directions
+        .par_chunks_mut(n_bg)
+        .zip(trees.nodes.par_iter())
+        .for_each(|(dirs, node)| {
+            if !node.is_leaf() {
+                for (d, z) in dirs.iter_mut().zip(background.rows.rows()) {
+                    *d = node.goes_true(z[node.feature as usize]);
+                }
+            }
+        });
+    directions
+}
+
+/// Per tree, the background rows that go the same way at every one of its nodes, as (one of
+/// them, their total weight).
+fn groups(trees: &TreeEnsemble, directions: &[bool], weights: &[f64]) -> Vec<Vec<(usize, f64)>> {
+    let n_bg = weights.len();
+    (0..trees.n_trees())
+        .into_par_iter()
+        .map(|tree| {
+            let start = trees.roots[tree] as usize;
+            let end = trees
+                .roots
+                .get(tree + 1)
+                .map_or(trees.nodes.len(), |&r| r as usize);
+            let mut index: std::collections::HashMap<Vec<bool>, usize> = Default::default();
+            let mut groups: Vec<(usize, f64)> = Vec::new();
+            for (b, &w) in weights.iter().enumerate() {
+                let key: Vec<bool> = (start..end).map(|i| directions[i * n_bg + b]).collect();
+                let g = *index.entry(key).or_insert_with(|| {
+                    groups.push((b, 0.0));
+                    groups.len() - 1
+                });
+                groups[g].1 += w;
+            }
+            groups
+        })
+        .collect()
+}
+
+/// Whether the leaf tables are faster than the walks per group (`groups`) per row, and pay for
+/// their build within [`PAYBACK_ROWS`] rows. The choice depends on the trees and the background
+/// only, never on the rows explained, so every shard of a run makes the same one.
+fn tables_pay(trees: &TreeEnsemble, n_bg: usize, groups: &[Vec<(usize, f64)>]) -> bool {
+    // A walk visits about twice the depth in nodes; the tables cost one lookup per leaf.
+    let walk_row: f64 =
+        groups.iter().map(|g| g.len() as f64).sum::<f64>() * 2.0 * (trees.max_depth + 1) as f64;
+    LeafTables::cost(trees, n_bg)
+        .is_some_and(|(build, row)| row < walk_row && build <= PAYBACK_ROWS * walk_row)
 }
 
 /// Adds the attributions of row `x` to `phi` (features × targets, row-major): one walk per tree
@@ -114,7 +198,7 @@ pub(super) fn attribute(
 
 /// `coef[a][b] = (a−1)!·b!/(a+b)!` for a ≥ 1: the Shapley value of each of the `a` features a
 /// leaf needs present, in a game where it also needs `b` features absent.
-fn coefficients(n: usize) -> Vec<Vec<f64>> {
+pub(super) fn coefficients(n: usize) -> Vec<Vec<f64>> {
     let fact = |k: usize| (1..=k).map(|i| i as f64).product::<f64>();
     (0..=n)
         .map(|a| {
@@ -240,6 +324,63 @@ mod tests {
                 assert!((got[t].base_value + sum - got[t].output_value).abs() < 1e-9);
                 let base = [0.25, -1.0][t];
                 assert!((got[t].output_value - base - e.raw(&x)[t]).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn leaf_tables_equal_walks_and_enumeration() {
+        let m = 9;
+        for (trees, depth, n_bg, seed) in [(6, 4, 5, 3), (10, 6, 40, 4), (3, 8, 120, 5)] {
+            let e = Arc::new(random_ensemble(m, trees, depth, seed));
+            let data = random_rows(n_bg + 6, m, seed + 10);
+            let weights: Vec<f64> = (0..n_bg).map(|i| (1 + i % 3) as f64).collect();
+            let total: f64 = weights.iter().sum();
+            let background = Background {
+                rows: data.slice(ndarray::s![..n_bg, ..]).to_owned(),
+                weights: weights.iter().map(|w| w / total).collect(),
+            };
+            let walks = TreeShap::interventional_with(
+                e.clone(),
+                &background,
+                Link::Identity,
+                Algorithm::Groups,
+            )
+            .unwrap();
+            let tables = TreeShap::interventional_with(
+                e.clone(),
+                &background,
+                Link::Identity,
+                Algorithm::Tables,
+            )
+            .unwrap();
+            assert_eq!(walks.algorithm(), Some(Algorithm::Groups));
+            assert_eq!(tables.algorithm(), Some(Algorithm::Tables));
+            for r in n_bg..n_bg + 6 {
+                let x = data.row(r).to_vec();
+                let a = walks.raw_attributions(&x);
+                let b = tables.raw_attributions(&x);
+                for (p, q) in a.iter().zip(&b) {
+                    assert!((p - q).abs() < 1e-9, "row {r}: {p} vs {q}");
+                }
+                if r == n_bg {
+                    let want = brute_shapley(m, |s| {
+                        background
+                            .rows
+                            .rows()
+                            .into_iter()
+                            .zip(&background.weights)
+                            .map(|(z, w)| {
+                                let h: Vec<f32> =
+                                    (0..m).map(|j| if s[j] { x[j] } else { z[j] }).collect();
+                                w * e.raw(&h)[1]
+                            })
+                            .sum()
+                    });
+                    for (j, want_j) in want.iter().enumerate() {
+                        assert!((b[j * 2 + 1] - want_j).abs() < 1e-9, "feature {j}");
+                    }
+                }
             }
         }
     }

@@ -20,6 +20,9 @@
 
 mod interventional;
 mod path_dependent;
+mod tables;
+
+pub use interventional::Algorithm;
 
 use std::sync::Arc;
 
@@ -114,7 +117,7 @@ impl TreeEnsemble {
     }
 
     /// Factor on every leaf value: 1/trees for an averaging ensemble.
-    fn leaf_scale(&self) -> f64 {
+    pub(crate) fn leaf_scale(&self) -> f64 {
         match self.aggregate {
             Aggregate::Average => 1.0 / self.n_trees().max(1) as f64,
             _ => 1.0,
@@ -146,6 +149,8 @@ enum State {
         groups: Vec<Vec<(usize, f64)>>,
         /// E over the background of each raw sum.
         mean_raw: Vec<f64>,
+        /// Per leaf, the Shapley coefficients for each pattern of the row, when they are used.
+        tables: Option<tables::LeafTables>,
     },
     PathDependent {
         /// Per node, the share of its parent's cover that reaches it.
@@ -185,6 +190,10 @@ impl TreeShap {
         let mut phi = vec![0f64; x.len() * t.n_targets];
         match &self.state {
             State::Interventional {
+                tables: Some(tables),
+                ..
+            } => tables.attribute(t, x, &mut phi),
+            State::Interventional {
                 directions,
                 weights,
                 groups,
@@ -195,6 +204,18 @@ impl TreeShap {
             }
         }
         phi
+    }
+
+    /// The interventional algorithm in use (`None` for path-dependent TreeSHAP).
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        match &self.state {
+            State::Interventional { tables, .. } => Some(if tables.is_some() {
+                Algorithm::Tables
+            } else {
+                Algorithm::Groups
+            }),
+            State::PathDependent { .. } => None,
+        }
     }
 
     /// E of each raw sum under this explainer's reference (background or covers).

@@ -1,0 +1,99 @@
+//! A large background against its k-means summary: KernelSHAP (the default design and budget)
+//! with 1,000 background rows, and with a 100-row k-means summary of them, both scored against
+//! a long run on the 1,000-row game (the values a user asks for when passing 1,000 rows).
+//!
+//!     cargo run --release --example bench_big_background -- sample_models/breast_cancer_mlp.onnx \
+//!         sample_models/breast_cancer.csv 5 5
+//!
+//! The 1,000 rows are drawn with replacement from the training rows (seed 0; the data set has
+//! 426); the explained rows are the first ROWS test rows, class 0's probability; SEEDS seeds.
+
+use std::time::Instant;
+
+use loupe::data::Split;
+use loupe::explain::kernel::KernelShap;
+use loupe::explain::run::explain_rows;
+use loupe::explain::{Background, BackgroundMethod, Link, NoProgress};
+use loupe::session::{Session, Source};
+use rand::{Rng, SeedableRng};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [model, data, rows, seeds] = args.as_slice() else {
+        anyhow::bail!("usage: bench_big_background MODEL DATA ROWS SEEDS");
+    };
+    let session = Session::load(&Source::files(model.into(), Some(data.into()), None))?;
+    let dataset = session
+        .data
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no data"))?;
+    let split = dataset.split.clone().unwrap_or_default();
+    let train: Vec<usize> = (0..dataset.len())
+        .filter(|&r| split.get(r) == Some(&Split::Train))
+        .collect();
+    let test: Vec<usize> = (0..dataset.len())
+        .filter(|&r| split.get(r) == Some(&Split::Test))
+        .take(rows.parse()?)
+        .collect();
+    let seeds: u64 = seeds.parse()?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let picks: Vec<usize> = (0..1000)
+        .map(|_| train[rng.random_range(0..train.len())])
+        .collect();
+    let big = Background::all(dataset.x.select(ndarray::Axis(0), &picks).view())?;
+    let summary = Background::pick(big.rows.view(), 100, BackgroundMethod::Kmeans, 0)?;
+    let m = session.model.n_features();
+    let budget = 2 * m + 2048;
+    let x = dataset.x.view();
+    let run = |bg: &Background, budget: usize, seed: u64| {
+        let kernel = KernelShap {
+            budget,
+            tolerance: None,
+        };
+        let start = Instant::now();
+        let out = explain_rows(
+            session.model.as_ref(),
+            x,
+            &test,
+            &|_| vec![0],
+            &kernel,
+            bg,
+            Link::Identity,
+            seed,
+            &NoProgress,
+        )
+        .expect("explain");
+        (start.elapsed().as_secs_f64() / test.len() as f64, out)
+    };
+    let long = 1 << 17;
+    let (t_truth, truth) = run(&big, long, 1000);
+    let worst_se = truth
+        .iter()
+        .flat_map(|e| e.attribution.std_err.clone().unwrap_or_default())
+        .fold(0.0f64, f64::max);
+    println!(
+        "{m} features, {} explained rows, background 1000 rows; reference: budget {long} \
+         ({t_truth:.1} s/row, largest std err {worst_se:.2e}); budget {budget}",
+        test.len()
+    );
+    for (name, bg) in [("1000 rows", &big), ("100-row k-means", &summary)] {
+        let (mut times, mut errors) = (Vec::new(), Vec::new());
+        for seed in 0..seeds {
+            let (t, out) = run(bg, budget, seed);
+            times.push(t);
+            for (e, r) in out.iter().zip(&truth) {
+                for (a, b) in e.attribution.values.iter().zip(&r.attribution.values) {
+                    errors.push((a - b).abs());
+                }
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        let mae = errors.iter().sum::<f64>() / errors.len() as f64;
+        let max = errors.iter().copied().fold(0.0, f64::max);
+        println!(
+            "{name:<16} {:8.1} ms/row (median of {seeds})  mean abs error {mae:.2e}  max {max:.2e}",
+            times[times.len() / 2] * 1e3
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,282 @@
+"""Error against model evaluations of sampled Shapley estimators, Loupe's and
+the Python packages', on one value function: the benchmark behind the curves
+in BENCHMARKS.md.
+
+Run from the repository root, after a release build of the example:
+
+    pip install -r tools/bench-requirements.txt
+    cargo build --release --example bench_sampling
+    python tools/bench_sampling.py --work /tmp/bench_sampling --out docs/bench
+
+Models: scikit-learn's breast cancer data (it ships with scikit-learn),
+the first M features (M = 8, 12, 16), split 75/25 with seed 0; a
+StandardScaler + MLPClassifier(16, 8) and a GradientBoostingClassifier(100
+trees, depth 3), each exported with skl2onnx (no ZipMap). The explained
+output is P(benign), as is (identity link).
+
+Value function: v(S) = mean over the background (the first --background
+training rows, equal weights) of f(x_S, b_¬S), for the first --rows test rows.
+Every estimator sees exactly this game: Loupe's through its example
+`bench_sampling` (same model file, rows and background), shap's and shapiq's
+through onnxruntime on the same hybrid rows. Ground truth: Loupe's exact
+enumeration of all 2^M coalitions (tested against brute force in
+tests/explain.rs); the additivity of every estimate is checked against it.
+
+Estimators, each at the same budgets of coalition evaluations per row and
+over --seeds seeds:
+* Loupe `kernel` (the default: leverage allocation, stratified sizes without
+  replacement, paired, regression-adjusted), Loupe's `kernel` with shap's
+  design (Allocation::Kernel), Loupe `permutation`;
+* shap KernelExplainer (nsamples=budget, l1_reg=False) and
+  PermutationExplainer (max_evals=budget, Independent masker);
+* shapiq KernelSHAP with the pairing trick, and KernelSHAP with the pairing
+  trick and equal weights on every coalition size (Leverage SHAP's sampling;
+  shapiq's own LeverageSHAP and RegressionMSR need shapiq >= 1.5, which needs
+  Python >= 3.12).
+
+Writes results.json (median over seeds of the mean squared error over rows ×
+features, and the mean absolute error) and error_vs_evaluations.png to --out.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import shap
+import shapiq
+from importlib.metadata import version
+from skl2onnx import convert_sklearn
+from skl2onnx.common.data_types import FloatTensorType
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
+BUDGETS = {8: [32, 64, 128], 12: [128, 256, 512, 1024], 16: [256, 512, 1024, 2048, 4096]}
+LOUPE = Path(os.environ.get("LOUPE_BENCH_SAMPLING", "target/release/examples/bench_sampling"))
+LOUPE_METHODS = ["kernel", "kernel-shap-design", "permutation"]
+
+
+def models():
+    return {
+        "mlp": lambda: make_pipeline(
+            StandardScaler(), MLPClassifier((16, 8), max_iter=2000, random_state=0)
+        ),
+        "gbt": lambda: GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=0),
+    }
+
+
+class Game:
+    """v(S) for one row, every coalition's hybrid rows in one onnxruntime call."""
+
+    def __init__(self, session, x, background):
+        self.session, self.x, self.bg = session, x, background
+        self.calls = 0
+
+    def __call__(self, coalitions):
+        coalitions = np.asarray(coalitions, dtype=bool)
+        n, m = coalitions.shape
+        hybrid = np.where(coalitions[:, None, :], self.x[None, None, :], self.bg[None, :, :])
+        hybrid = hybrid.reshape(-1, m).astype(np.float32)
+        out = self.session.run(None, {"input": hybrid})[1][:, 1]
+        self.calls += n
+        return out.reshape(n, len(self.bg)).mean(axis=1).astype(np.float64)
+
+
+def predict_fn(session):
+    return lambda x: session.run(None, {"input": np.asarray(x, dtype=np.float32)})[1][:, 1]
+
+
+def python_estimates(name, budget, seed, session, rows, background, m):
+    out = []
+    for x in rows:
+        game = Game(session, x, background)
+        if name == "shap kernel":
+            np.random.seed(seed)
+            explainer = shap.KernelExplainer(predict_fn(session), background)
+            v = explainer.shap_values(x[None, :], nsamples=budget, l1_reg=False, silent=True)
+            v = np.asarray(v).reshape(-1)[:m]
+        elif name == "shap permutation":
+            masker = shap.maskers.Independent(background, max_samples=len(background))
+            explainer = shap.PermutationExplainer(predict_fn(session), masker, seed=seed)
+            v = explainer(x[None, :], max_evals=budget).values[0]
+        else:
+            weights = np.ones(m + 1) if name == "shapiq leverage weights" else None
+            approximator = shapiq.approximator.KernelSHAP(
+                n=m, pairing_trick=True, sampling_weights=weights, random_state=seed
+            )
+            iv = approximator.approximate(budget, game)
+            v = np.array([iv[(j,)] for j in range(m)])
+        out.append(np.asarray(v, dtype=np.float64))
+    return np.array(out)
+
+
+PYTHON_METHODS = ["shap kernel", "shap permutation", "shapiq kernel", "shapiq leverage weights"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--rows", type=int, default=4)
+    parser.add_argument("--background", type=int, default=20)
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--features", default="8,12,16")
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw the plot and tables from --out/results.json")
+    args = parser.parse_args()
+    if args.replot:
+        results = json.loads((args.out / "results.json").read_text())
+        plot(results, args.out / "error_vs_evaluations.png")
+        tables(results)
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    data = load_breast_cancer()
+    x_all = data.data.astype(np.float32)
+    y = data.target
+    results = {
+        "versions": {p: version(p) for p in ["shap", "shapiq", "scikit-learn", "onnxruntime"]},
+        "rows": args.rows,
+        "background": args.background,
+        "seeds": args.seeds,
+        "cases": [],
+    }
+    for m in [int(f) for f in args.features.split(",")]:
+        x_train, x_test, y_train, _ = train_test_split(
+            x_all[:, :m], y, test_size=0.25, random_state=0, stratify=y
+        )
+        rows, background = x_test[: args.rows], x_train[: args.background]
+        for model_name, make in models().items():
+            estimator = make().fit(x_train, y_train)
+            options = {id(estimator): {"zipmap": False}}
+            if model_name == "mlp":
+                options = {id(estimator.steps[-1][1]): {"zipmap": False}}
+            onx = convert_sklearn(
+                estimator,
+                initial_types=[("input", FloatTensorType([None, m]))],
+                target_opset=TARGET_OPSET,
+                options=options,
+            )
+            stem = args.work / f"{model_name}{m}"
+            model_path = stem.with_suffix(".onnx")
+            model_path.write_bytes(onx.SerializeToString())
+            np.savetxt(f"{stem}_x.csv", rows, delimiter=",", fmt="%.9g")
+            np.savetxt(f"{stem}_bg.csv", background, delimiter=",", fmt="%.9g")
+            session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+            budgets = BUDGETS[m]
+            start = time.perf_counter()
+            lines = subprocess.run(
+                [str(LOUPE), str(model_path), f"{stem}_x.csv", f"{stem}_bg.csv", "1",
+                 ",".join(["exact"] + LOUPE_METHODS), ",".join(map(str, budgets)),
+                 str(args.seeds)],
+                check=True, capture_output=True, text=True,
+            ).stdout.splitlines()
+            estimates = {}
+            for line in lines:
+                f = line.split(",")
+                key = ("loupe " + f[0], int(f[1]), int(f[2]))
+                estimates.setdefault(key, {})[int(f[3])] = (np.array(f[6:], float), float(f[5]))
+            exact = np.array([estimates[("loupe exact", 0, 0)][r][0] for r in range(len(rows))])
+            case = {"model": model_name, "features": m, "methods": {}}
+            methods = ["loupe " + n for n in LOUPE_METHODS] + PYTHON_METHODS
+            for method in methods:
+                curve = []
+                for budget in budgets:
+                    mse, mae, micros = [], [], []
+                    for seed in range(args.seeds):
+                        if method.startswith("loupe"):
+                            got = estimates[(method, budget, seed)]
+                            values = np.array([got[r][0] for r in range(len(rows))])
+                            micros.append(got[0][1])
+                        else:
+                            t0 = time.perf_counter()
+                            values = python_estimates(
+                                method, budget, seed, session, rows, background, m
+                            )
+                            micros.append((time.perf_counter() - t0) * 1e6 / len(rows))
+                        # Every estimator is additive: the same game, the same totals.
+                        gap = np.abs(values.sum(1) - exact.sum(1)).max()
+                        assert gap < 1e-4, (method, budget, seed, gap)
+                        err = values - exact
+                        mse.append(float(np.mean(err**2)))
+                        mae.append(float(np.mean(np.abs(err))))
+                    curve.append({
+                        "budget": budget,
+                        "mse_median": float(np.median(mse)),
+                        "mae_mean": float(np.mean(mae)),
+                        "us_per_row": float(np.median(micros)),
+                    })
+                case["methods"][method] = curve
+                print(f"{model_name}{m} {method:28s} " + "  ".join(
+                    f"{c['budget']}: {c['mse_median']:.2e}" for c in curve), flush=True)
+            results["cases"].append(case)
+            print(f"  ({time.perf_counter() - start:.0f} s)", flush=True)
+            # Written after every case, so a long run keeps what it has measured.
+            (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    plot(results, args.out / "error_vs_evaluations.png")
+    tables(results)
+
+
+def evaluations_to_reach(curve, target):
+    """Budget at which a curve reaches `target` MSE, interpolated in log-log (None beyond)."""
+    points = [(c["budget"], c["mse_median"]) for c in curve]
+    for (b0, e0), (b1, e1) in zip(points, points[1:]):
+        if e0 >= target >= e1 and e0 > e1:
+            t = (np.log(e0) - np.log(target)) / (np.log(e0) - np.log(e1))
+            return float(np.exp(np.log(b0) + t * (np.log(b1) - np.log(b0))))
+    if points and points[0][1] <= target:
+        return float(points[0][0])
+    return None
+
+
+def tables(results):
+    """Markdown: MSE per budget, and coalitions to reach shap KernelExplainer's largest-budget MSE."""
+    for case in results["cases"]:
+        budgets = [c["budget"] for c in next(iter(case["methods"].values()))]
+        print(f"\n{case['model'].upper()}, {case['features']} features: median MSE (mean abs error)\n")
+        print("| | " + " | ".join(str(b) for b in budgets) + " | to reach shap kernel at "
+              f"{budgets[-1]} |")
+        print("|---|" + "---:|" * (len(budgets) + 1))
+        target = case["methods"]["shap kernel"][-1]["mse_median"]
+        for method, curve in case["methods"].items():
+            reach = evaluations_to_reach(curve, target)
+            cells = [f"{c['mse_median']:.2e} ({c['mae_mean']:.1e})" for c in curve]
+            reach = f"{reach:.0f} ({reach / budgets[-1]:.2f}×)" if reach else "—"
+            print(f"| {method} | " + " | ".join(cells) + f" | {reach} |")
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = results["cases"]
+    columns = (len(cases) + 1) // 2
+    fig, axes = plt.subplots(2, columns, figsize=(4.2 * columns, 7.5), squeeze=False)
+    for i, case in enumerate(cases):
+        ax = axes[i % 2][i // 2]
+        for method, curve in case["methods"].items():
+            style = "-o" if method.startswith("loupe") else "--s"
+            ax.loglog([c["budget"] for c in curve], [c["mse_median"] for c in curve], style,
+                      label=method, markersize=3)
+        ax.set_title(f"{case['model'].upper()}, {case['features']} features")
+        ax.set_xlabel("coalition evaluations per row")
+        ax.set_ylabel("MSE vs exact (median over seeds)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
