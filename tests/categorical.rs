@@ -130,7 +130,7 @@ fn sampled_methods_cover_the_exact_raw_column_values() {
         (
             "kernel",
             Box::new(KernelShap {
-                budget: 24,
+                budget: 40,
                 tolerance: None,
             }),
         ),
