@@ -85,16 +85,33 @@ pub fn nearest(
     current: usize,
     steps: usize,
     pair_features: &[usize],
+    categorical: &[bool],
 ) -> Result<Option<Counterfactual>, ModelError> {
-    let m = x.len();
-    let spread = spreads(reference);
+    let mut spread = spreads(reference);
+    // A category is searched among the categories seen, each change counting as one spread.
+    let is_category = |j: usize| categorical.get(j).copied().unwrap_or(false);
+    for (j, s) in spread.iter_mut().enumerate() {
+        if is_category(j) {
+            s.0 = 1.0;
+        }
+    }
+    let values = |j: usize, steps: usize| -> Vec<f32> {
+        if is_category(j) {
+            let mut seen: Vec<f32> = reference.column(j).to_vec();
+            seen.sort_by(f32::total_cmp);
+            seen.dedup();
+            seen
+        } else {
+            grid(spread[j].1, spread[j].2, steps)
+        }
+    };
     let mut candidates: Vec<Vec<Change>> = Vec::new();
-    for j in 0..m {
-        for to in grid(spread[j].1, spread[j].2, steps) {
-            if to != x[j] {
+    for (j, &from) in x.iter().enumerate() {
+        for to in values(j, steps) {
+            if to != from {
                 candidates.push(vec![Change {
                     feature: j,
-                    from: x[j],
+                    from,
                     to,
                 }]);
             }
@@ -107,8 +124,8 @@ pub fn nearest(
     let mut pairs = Vec::new();
     for (a, &i) in pair_features.iter().enumerate() {
         for &j in &pair_features[a + 1..] {
-            for ti in grid(spread[i].1, spread[i].2, coarse) {
-                for tj in grid(spread[j].1, spread[j].2, coarse) {
+            for ti in values(i, coarse) {
+                for tj in values(j, coarse) {
                     pairs.push(vec![
                         Change {
                             feature: i,
@@ -190,9 +207,17 @@ mod tests {
         // Both features range over 0..4; x = (1, 0.5): class 0. x1 must pass 1 (grid: 1.1, a
         // change of 0.6), x0 must pass 2 (2.1, a change of 1.1): x1 wins.
         let reference = Array2::from_shape_fn((41, 2), |(r, _)| r as f32 * 0.1);
-        let found = nearest(&Threshold, &[1.0, 0.5], reference.view(), 0, 40, &[0, 1])
-            .unwrap()
-            .unwrap();
+        let found = nearest(
+            &Threshold,
+            &[1.0, 0.5],
+            reference.view(),
+            0,
+            40,
+            &[0, 1],
+            &[],
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(found.class, 1);
         assert_eq!(found.changes.len(), 1);
         assert_eq!(found.changes[0].feature, 1);
@@ -216,13 +241,13 @@ mod tests {
             }
         }
         let reference = Array2::from_shape_fn((41, 2), |(r, _)| r as f32 * 0.1);
-        let found = nearest(&Both, &[0.5, 0.5], reference.view(), 0, 40, &[0, 1])
+        let found = nearest(&Both, &[0.5, 0.5], reference.view(), 0, 40, &[0, 1], &[])
             .unwrap()
             .unwrap();
         assert_eq!(found.changes.len(), 2);
         assert!(found.changes.iter().all(|c| c.to > 2.0));
         assert!(
-            nearest(&Both, &[0.5, 0.5], reference.view(), 0, 40, &[0])
+            nearest(&Both, &[0.5, 0.5], reference.view(), 0, 40, &[0], &[])
                 .unwrap()
                 .is_none()
         );

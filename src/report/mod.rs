@@ -173,10 +173,17 @@ impl Report {
         let x: Vec<f32> = data.x.row(row).to_vec();
         let all_ranges = ranges(data, class_names.len(), &x);
         let percentiles: Vec<f64> = all_ranges.iter().map(|r| r.percentile).collect();
+        let value_texts: Vec<String> = (0..x.len())
+            .map(|j| words::data_value(card, data, j, x[j]))
+            .collect();
         let summary = summary::summarize(&summary::SummaryInput {
             card,
             feature_names: &data.feature_names,
-            values: &x,
+            values: &value_texts,
+            categorical: &all_ranges
+                .iter()
+                .map(|r| r.category.is_some())
+                .collect::<Vec<_>>(),
             percentiles: &percentiles,
             class: target.map(|c| class_names[c].as_str()),
             output: a.output_value,
@@ -214,6 +221,9 @@ impl Report {
         let (counterfactual, counterfactual_detail) = match predictions.predicted.get(row) {
             Some(&current) => {
                 let pairs: Vec<usize> = order.iter().copied().take(COUNTERFACTUAL_PAIRS).collect();
+                let categorical: Vec<bool> = (0..x.len())
+                    .map(|j| data.categories.get(j).is_some_and(Option::is_some))
+                    .collect();
                 let found = counterfactual::nearest(
                     &*session.model,
                     &x,
@@ -221,6 +231,7 @@ impl Report {
                     current,
                     COUNTERFACTUAL_STEPS,
                     &pairs,
+                    &categorical,
                 )?;
                 let words = match &found {
                     Some(cf) => counterfactual_words(session, data, cf),
@@ -276,7 +287,13 @@ pub fn ranges(data: &Dataset, n_classes: usize, x: &[f32]) -> Vec<Range> {
     let reference = data.training_rows();
     let classes = data.reference_classes();
     (0..x.len())
-        .map(|j| Range::new(reference.view(), classes.as_deref(), n_classes, j, x[j]))
+        .map(|j| {
+            let range = Range::new(reference.view(), classes.as_deref(), n_classes, j, x[j]);
+            match data.category_name(j, x[j]) {
+                Some(category) => range.of_category(reference.view(), classes.as_deref(), category),
+                None => range,
+            }
+        })
         .collect()
 }
 
@@ -346,8 +363,8 @@ fn counterfactual_words(session: &Session, data: &Dataset, cf: &Counterfactual) 
             format!(
                 "{} were {} instead of {}",
                 words::feature(card, name),
-                words::value(card, name, c.to),
-                words::value(card, name, c.from)
+                words::data_value(card, data, c.feature, c.to),
+                words::data_value(card, data, c.feature, c.from)
             )
         })
         .collect();

@@ -55,6 +55,18 @@ pub fn html(report: &Report) -> Result<String, RenderError> {
     let e = escape;
     let mut ranges = String::new();
     for (name, r) in &report.ranges {
+        if let Some(category) = &r.category {
+            // A category: its share of the reference rows, no band.
+            ranges.push_str(&format!(
+                "<tr><td>{}</td><td class=\"bar\"></td><td class=\"num\">{}</td><td class=\"num\">—</td>\
+                 <td class=\"num\">{:.0}% share</td><td>{}</td></tr>\n",
+                e(name),
+                e(category),
+                r.percentile,
+                e(&by_class_text(report, r)),
+            ));
+            continue;
+        }
         ranges.push_str(&format!(
             "<tr><td>{}</td><td class=\"bar\"><div class=\"track\"><div class=\"band\" \
              style=\"left:{:.1}%;width:{:.1}%\"></div><div class=\"mark{}\" style=\"left:{:.1}%\"></div>\
@@ -321,11 +333,19 @@ fn draw_page<DB: DrawingBackend>(
             ],
             RGBColor(mark.0, mark.1, mark.2).filled(),
         ))?;
+        let (shown, place) = match &r.category {
+            Some(category) => (
+                category.clone(),
+                format!("{:.0}% of the reference", r.percentile),
+            ),
+            None => (
+                words::number(r.value as f64),
+                format!("{:.0}th percentile", r.percentile),
+            ),
+        };
         root.draw(&Text::new(
             format!(
-                "{} · {:.0}th percentile{}",
-                words::number(r.value as f64),
-                r.percentile,
+                "{shown} · {place}{}",
                 if r.by_class.is_empty() {
                     String::new()
                 } else {

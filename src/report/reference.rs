@@ -20,8 +20,11 @@ pub struct Range {
     /// The value's mid-rank percentile in the reference.
     pub percentile: f64,
     /// The same within each class of the reference (class index, percentile); empty without
-    /// labels.
+    /// labels. For a category: its share of each class's reference rows.
     pub by_class: Vec<(usize, f64)>,
+    /// For a text feature: the value's category; `percentile` is then its share (in percent)
+    /// of the reference rows.
+    pub category: Option<String>,
 }
 
 /// The `q` quantile (0..1) of sorted values, by linear interpolation.
@@ -72,6 +75,47 @@ impl Range {
             max: sorted.last().copied().unwrap_or(f32::NAN),
             percentile: percentile_rank(sorted.iter().copied(), value),
             by_class,
+            category: None,
+        }
+    }
+
+    /// The range of a category: its share of the reference rows (and of each class's), in
+    /// place of percentiles.
+    pub fn of_category(
+        self,
+        reference: ArrayView2<f32>,
+        classes: Option<&[usize]>,
+        category: &str,
+    ) -> Range {
+        let column = reference.column(self.feature);
+        let share = |rows: &mut dyn Iterator<Item = f32>| {
+            let (hits, n) = rows.fold((0usize, 0usize), |(h, n), v| {
+                (h + usize::from(v == self.value), n + 1)
+            });
+            if n == 0 {
+                0.0
+            } else {
+                100.0 * hits as f64 / n as f64
+            }
+        };
+        let percentile = share(&mut column.iter().copied());
+        let by_class = self
+            .by_class
+            .iter()
+            .map(|&(c, _)| {
+                let mut of_class = column
+                    .iter()
+                    .zip(classes.unwrap_or_default())
+                    .filter(|(_, k)| **k == c)
+                    .map(|(v, _)| *v);
+                (c, share(&mut of_class))
+            })
+            .collect();
+        Range {
+            percentile,
+            by_class,
+            category: Some(category.to_string()),
+            ..self
         }
     }
 

@@ -19,9 +19,11 @@ not what causes the outcome.";
 pub struct SummaryInput<'a> {
     pub card: &'a ModelCard,
     pub feature_names: &'a [String],
-    /// The row's values.
-    pub values: &'a [f32],
-    /// Each value's percentile in the reference data.
+    /// The row's values in words (a number with its unit, or a category).
+    pub values: &'a [String],
+    /// Which features are categories: their `percentiles` are shares of the reference rows.
+    pub categorical: &'a [bool],
+    /// Each value's percentile in the reference data (a category's share).
     pub percentiles: &'a [f64],
     /// The explained class's name, or `None` for a regression value.
     pub class: Option<&'a str>,
@@ -75,15 +77,26 @@ pub fn summarize(s: &SummaryInput) -> String {
     let mut first = true;
     let mut clause = |j: usize| {
         let name = &s.feature_names[j];
-        let mut c = format!(
-            "{} {} — {}",
-            words::feature(s.card, name),
-            words::value(s.card, name, s.values[j]),
-            standing(s.percentiles[j])
-        );
-        if first && !standing(s.percentiles[j]).starts_with("about") {
-            c.push_str(&format!(" of {subjects} in the reference data"));
-        }
+        let mut c = if s.categorical.get(j).copied().unwrap_or(false) {
+            // "island Dream — 37% of the reference penguins"
+            format!(
+                "{} {} — {:.0}% of the reference {subjects}",
+                words::feature(s.card, name),
+                s.values[j],
+                s.percentiles[j]
+            )
+        } else {
+            let mut c = format!(
+                "{} {} — {}",
+                words::feature(s.card, name),
+                s.values[j],
+                standing(s.percentiles[j])
+            );
+            if first && !standing(s.percentiles[j]).starts_with("about") {
+                c.push_str(&format!(" of {subjects} in the reference data"));
+            }
+            c
+        };
         first = false;
         let uncertain = s
             .std_err
@@ -154,7 +167,8 @@ mod tests {
         let text = summarize(&SummaryInput {
             card: &card,
             feature_names: &names,
-            values: &[0.18, 1420.0, 14.1, 3.0],
+            values: &["0.18", "1,420 µm²", "14.1", "3"].map(String::from),
+            categorical: &[],
             percentiles: &[94.2, 97.0, 20.0, 50.0],
             class: Some("malignant"),
             output: 0.923,
@@ -176,6 +190,33 @@ mod tests {
     }
 
     #[test]
+    fn a_category_is_named_with_its_share_of_the_reference() {
+        let card = ModelCard {
+            subject: Some("penguin".into()),
+            ..Default::default()
+        };
+        let names: Vec<String> = ["island", "bill"].map(String::from).to_vec();
+        let text = summarize(&SummaryInput {
+            card: &card,
+            feature_names: &names,
+            values: &["Dream", "44 mm"].map(String::from),
+            categorical: &[true, false],
+            percentiles: &[37.0, 80.0],
+            class: Some("Chinstrap"),
+            output: 0.9,
+            base: 0.2,
+            attributions: &[0.5, 0.2],
+            std_err: None,
+        });
+        assert!(
+            text.contains(
+                "island Dream — 37% of the reference penguins (raised the estimate by 50 points)"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn many_small_contributions_are_said_when_they_outweigh_the_named_ones() {
         let card = ModelCard::default();
         let names: Vec<String> = (0..10).map(|j| format!("m{j}")).collect();
@@ -184,7 +225,8 @@ mod tests {
         let text = summarize(&SummaryInput {
             card: &card,
             feature_names: &names,
-            values: &[1.0; 10],
+            values: &vec!["1".to_string(); 10],
+            categorical: &[],
             percentiles: &[50.0; 10],
             class: Some("yes"),
             output: 0.9,

@@ -83,6 +83,15 @@ pub fn feature(card: &ModelCard, name: &str) -> String {
 }
 
 /// A feature's value with its unit: `1,420 µm²`.
+/// Feature `f`'s value `v` in `data`'s words: its category for a text feature, else the number
+/// with the card's unit.
+pub fn data_value(card: &ModelCard, data: &crate::data::Dataset, f: usize, v: f32) -> String {
+    match data.category_name(f, v) {
+        Some(category) => category.to_string(),
+        None => value(card, &data.feature_names[f], v),
+    }
+}
+
 pub fn value(card: &ModelCard, name: &str, v: f32) -> String {
     match card.unit(name) {
         Some(u) => format!("{} {u}", number(v as f64)),
