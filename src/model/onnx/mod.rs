@@ -13,6 +13,7 @@
 //! - `predict`: running the plans on rows, batch by batch in parallel.
 //! - `variants`: other models made from the same file (the randomisation check).
 
+mod gradients;
 mod plan;
 mod predict;
 mod prepare;
@@ -30,6 +31,7 @@ use super::card::ModelCard;
 use super::signature::Signature;
 use super::trees::TreeEnsemble;
 use super::{ModelError, ScoreKind, Task};
+pub use gradients::{Gradients, Wrt};
 use plan::{Plans, cam_plan, check_declared_width, plans};
 use prepare::{onnx_with_loupe_ops, prepare_graph};
 use task::task_for;
@@ -64,6 +66,8 @@ pub struct OnnxModel {
     bytes: Arc<[u8]>,
     /// What loading found that a user should know (see [`OnnxModel::notes`]).
     notes: Vec<String>,
+    /// The graph read for gradients, or why it cannot be differentiated.
+    grad: Result<Arc<crate::model::grad::Graph>, String>,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -138,6 +142,17 @@ impl OnnxModel {
             Some(layer) => Some(cam_plan(original, layer, &prepared.row_shape, &onnx, dir)?),
             None => None,
         };
+        let opset = proto
+            .opset_import
+            .iter()
+            .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+            .map_or(13, |o| o.version);
+        let grad = proto
+            .graph
+            .as_ref()
+            .ok_or_else(|| "the file holds no graph".to_string())
+            .and_then(|g| crate::model::grad::Graph::from_proto(g, &prepared.score, opset))
+            .map(Arc::new);
         let (score_kind, said_by) = prepared.declared(raw_columns, &card);
         let task = task_for(score_kind, raw_columns, &card, prepared.labels)?;
         let mut model = OnnxModel {
@@ -157,6 +172,7 @@ impl OnnxModel {
             cam_plan,
             bytes: Arc::from(bytes),
             notes: Vec::new(),
+            grad,
         };
         model.check_scores(said_by.as_ref())?;
         Ok(model)
