@@ -264,7 +264,9 @@ from_str_by_name!(
     [
         super::image::Baseline::Zero,
         super::image::Baseline::Mean,
-        super::image::Baseline::Blur
+        super::image::Baseline::Blur,
+        super::image::Baseline::Black,
+        super::image::Baseline::Noise
     ]
 );
 from_str_by_name!(

@@ -207,7 +207,9 @@ pub fn matmul<T: Real>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, String
         let b2 = b.view().into_dimensionality::<ndarray::Ix2>().map_err(|e| e.to_string())?;
         let mut shape = lead.to_vec();
         shape.push(n);
-        return a2.dot(&b2).into_shape_with_order(IxDyn(&shape)).map_err(|e| e.to_string());
+        return standard(a2.dot(&b2).into_dyn())
+            .into_shape_with_order(IxDyn(&shape))
+            .map_err(|e| e.to_string());
     }
     if a.ndim() != b.ndim() || a.shape()[..a.ndim() - 2] != b.shape()[..b.ndim() - 2] {
         return Err(format!("multiplies {:?} by {:?} with broadcasting", a.shape(), b.shape()));

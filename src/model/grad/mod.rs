@@ -119,7 +119,7 @@ impl Graph {
             }
             let op = ops::read(n, opset).map_err(|why| {
                 format!(
-                    "gradients: operator `{}` (node `{label}`) {why}",
+                    "operator `{}` (node `{label}`) {why}",
                     n.op_type
                 )
             })?;
