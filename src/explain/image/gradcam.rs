@@ -87,7 +87,15 @@ pub fn cam(
     progress: &dyn Progress,
 ) -> Result<Cam, ExplainError> {
     let layer = model.card().cam_layer.as_deref();
-    let g = gradients(model, 1, x.len(), target, Wrt::Layer(layer), &|_, im| im.copy_from_slice(x), progress)?;
+    let g = gradients(
+        model,
+        1,
+        x.len(),
+        target,
+        Wrt::Layer(layer),
+        &|_, im| im.copy_from_slice(x),
+        progress,
+    )?;
     let [k, h, w] = g.shape[..] else {
         return Err(ExplainError::Invalid(format!(
             "layer `{}` has shape {:?} per image; Grad-CAM needs channels × height × width",
@@ -105,7 +113,11 @@ pub fn cam(
                 .map(|&gv| {
                     let gv = gv as f64;
                     let (g2, g3) = (gv * gv, gv * gv * gv);
-                    let aij = if gv != 0.0 { g2 / (2.0 * g2 + sum_a * g3 + 1e-7) } else { 0.0 };
+                    let aij = if gv != 0.0 {
+                        g2 / (2.0 * g2 + sum_a * g3 + 1e-7)
+                    } else {
+                        0.0
+                    };
                     gv.max(0.0) * aij
                 })
                 .sum::<f64>()

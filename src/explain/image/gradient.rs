@@ -75,7 +75,8 @@ pub(super) fn checked_scores(
     ours: f64,
     progress: &dyn Progress,
 ) -> Result<(f64, f64), ExplainError> {
-    let fill = |r: usize, image: &mut [f32]| image.copy_from_slice(if r == 0 { x } else { baseline });
+    let fill =
+        |r: usize, image: &mut [f32]| image.copy_from_slice(if r == 0 { x } else { baseline });
     let s = scores(model, 2, x.len(), target, &fill, progress)?;
     if (s[0] - ours).abs() > 1e-3 * s[0].abs().max(1.0) {
         return Err(ExplainError::Model(ModelError::Invalid(format!(
@@ -167,7 +168,15 @@ impl ImageExplainer for Plain {
         progress: &dyn Progress,
     ) -> Result<SaliencyMap, ExplainError> {
         let (x, shape) = (input.x, input.shape);
-        let g = gradients(model, 1, x.len(), input.target, Wrt::Input, &|_, im| im.copy_from_slice(x), progress)?;
+        let g = gradients(
+            model,
+            1,
+            x.len(),
+            input.target,
+            Wrt::Input,
+            &|_, im| im.copy_from_slice(x),
+            progress,
+        )?;
         let base = input.baseline.image(x, shape);
         let (base_value, output_value) =
             checked_scores(model, x, &base, input.target, g.scores[0], progress)?;
@@ -177,7 +186,12 @@ impl ImageExplainer for Plain {
                 per_pixel(&gv, shape, max_abs)
             }
             Plain::GradientTimesInput => {
-                let gx: Vec<f64> = g.grads.iter().zip(x).map(|(&d, &v)| d as f64 * v as f64).collect();
+                let gx: Vec<f64> = g
+                    .grads
+                    .iter()
+                    .zip(x)
+                    .map(|(&d, &v)| d as f64 * v as f64)
+                    .collect();
                 per_pixel(&gx, shape, sum)
             }
         };
@@ -280,11 +294,14 @@ impl ImageExplainer for SmoothGrad {
         let (x, shape) = (input.x, input.shape);
         let (lo, hi) = x
             .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
         let sigma = self.noise * (hi - lo).max(0.0) as f64;
         let seed = input.seed;
         let fill = |i: usize, image: &mut [f32]| {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed.wrapping_add(i as u64 * 0x9E37_79B9));
+            let mut rng =
+                rand_chacha::ChaCha8Rng::seed_from_u64(seed.wrapping_add(i as u64 * 0x9E37_79B9));
             for (o, &v) in image.iter_mut().zip(x) {
                 // Box–Muller: a standard normal draw.
                 let (u, w): (f64, f64) = (rng.random::<f64>().max(f64::MIN_POSITIVE), rng.random());
@@ -306,12 +323,24 @@ impl ImageExplainer for SmoothGrad {
             0 => per_pixel(&mean, shape, max_abs),
             1 => per_pixel(&square, shape, max_of),
             _ => {
-                let var: Vec<f64> = square.iter().zip(&mean).map(|(s, m)| (s - m * m).max(0.0)).collect();
+                let var: Vec<f64> = square
+                    .iter()
+                    .zip(&mean)
+                    .map(|(s, m)| (s - m * m).max(0.0))
+                    .collect();
                 per_pixel(&var, shape, max_of)
             }
         };
         // The score on the image itself, checked as for every gradient map.
-        let own = gradients(model, 1, len, input.target, Wrt::Input, &|_, im| im.copy_from_slice(x), progress)?;
+        let own = gradients(
+            model,
+            1,
+            len,
+            input.target,
+            Wrt::Input,
+            &|_, im| im.copy_from_slice(x),
+            progress,
+        )?;
         let base = input.baseline.image(x, shape);
         let (base_value, output_value) =
             checked_scores(model, x, &base, input.target, own.scores[0], progress)?;

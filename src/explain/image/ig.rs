@@ -140,7 +140,15 @@ impl ImageExplainer for IntegratedGradients {
             }
         };
         let len = x.len();
-        let g = gradients(model, points.len() + 1, len, input.target, Wrt::Input, &fill, progress)?;
+        let g = gradients(
+            model,
+            points.len() + 1,
+            len,
+            input.target,
+            Wrt::Input,
+            &fill,
+            progress,
+        )?;
         let mut avg = vec![0f64; len];
         for (draw, &(_, w)) in g.grads.chunks_exact(len).skip(1).zip(&points) {
             for (a, &d) in avg.iter_mut().zip(draw) {

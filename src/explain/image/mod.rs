@@ -102,9 +102,14 @@ impl Baseline {
                 for y in 0..shape.height {
                     for xx in 0..shape.width {
                         for c in 0..shape.channels {
-                            let pixel = if self == Baseline::Noise { rng.random::<f32>() } else { 0.0 };
+                            let pixel = if self == Baseline::Noise {
+                                rng.random::<f32>()
+                            } else {
+                                0.0
+                            };
                             let (m, s) = (norm(&shape.mean, c, 0.0), norm(&shape.std, c, 1.0));
-                            out[shape.index(y, xx, c)] = (pixel - m) / if s != 0.0 { s } else { 1.0 };
+                            out[shape.index(y, xx, c)] =
+                                (pixel - m) / if s != 0.0 { s } else { 1.0 };
                         }
                     }
                 }

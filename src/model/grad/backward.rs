@@ -5,8 +5,8 @@ use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
 use super::conv;
 use super::forward::{
-    self, Args, bn_affine, clip_bounds, f, gemm_ab, legacy_shape, matmul, pad_spec,
-    reduce_axes, scaler_affine, slice_spec, t2,
+    self, Args, bn_affine, clip_bounds, f, gemm_ab, legacy_shape, matmul, pad_spec, reduce_axes,
+    scaler_affine, slice_spec, t2,
 };
 use super::ops::Op;
 use super::tensor::{Real, Value, axis, standard, unbroadcast};
@@ -37,19 +37,29 @@ pub fn vjp<T: Real>(
     // Elementwise: the output gradient times the derivative at each input value.
     let local = |d: &dyn Fn(T) -> T| -> Result<ArrayD<T>, String> {
         let mut out = g.clone();
-        ndarray::Zip::from(&mut out).and(x()?).for_each(|o, &v| *o = *o * d(v));
+        ndarray::Zip::from(&mut out)
+            .and(x()?)
+            .for_each(|o, &v| *o *= d(v));
         Ok(out)
     };
     let from_y = |d: &dyn Fn(T) -> T| -> Result<ArrayD<T>, String> {
         let mut out = g.clone();
-        ndarray::Zip::from(&mut out).and(y()?).for_each(|o, &v| *o = *o * d(v));
+        ndarray::Zip::from(&mut out)
+            .and(y()?)
+            .for_each(|o, &v| *o *= d(v));
         Ok(out)
     };
     let (zero, one) = (T::zero(), T::one());
     let first = match op {
         Op::Conv { window, group } => {
             let x = x()?;
-            Some(conv::conv_input_grad(&g, x.shape(), f(args, 1)?, window, *group)?)
+            Some(conv::conv_input_grad(
+                &g,
+                x.shape(),
+                f(args, 1)?,
+                window,
+                *group,
+            )?)
         }
         Op::Gemm {
             alpha,
@@ -95,22 +105,36 @@ pub fn vjp<T: Real>(
         Op::Neg => Some(g.mapv(|v| -v)),
         Op::Relu => Some(local(&|v| if v > zero { one } else { zero })?),
         Op::LeakyRelu(a) => Some(local(&|v| if v >= zero { one } else { T::of(*a) })?),
-        Op::Elu(a) => Some(local(&|v| if v >= zero { one } else { T::of(*a) * v.exp() })?),
+        Op::Elu(a) => Some(local(&|v| {
+            if v >= zero { one } else { T::of(*a) * v.exp() }
+        })?),
         Op::Sigmoid => Some(from_y(&|s| s * (one - s))?),
         Op::Tanh => Some(from_y(&|t| one - t * t)?),
         Op::Exp => Some(from_y(&|e| e)?),
         Op::Log => Some(local(&|v| one / v)?),
         Op::Sqrt => Some(from_y(&|r| T::of(0.5) / r)?),
         Op::Abs => Some(local(&|v| if v == zero { zero } else { v.signum() })?),
-        Op::Erf => Some(local(&|v| T::of(2.0 / std::f64::consts::PI.sqrt()) * (-v * v).exp())?),
+        Op::Erf => Some(local(&|v| {
+            T::of(2.0 / std::f64::consts::PI.sqrt()) * (-v * v).exp()
+        })?),
         Op::Softplus => Some(local(&|v| one / (one + (-v).exp()))?),
         Op::Clip { .. } => {
             let (lo, hi) = clip_bounds(op, args);
-            Some(local(&|v| if v.as_f64() < lo || v.as_f64() > hi { zero } else { one })?)
+            Some(local(&|v| {
+                if v.as_f64() < lo || v.as_f64() > hi {
+                    zero
+                } else {
+                    one
+                }
+            })?)
         }
         Op::HardSigmoid { alpha, beta } => Some(local(&|v| {
             let z = T::of(*alpha) * v + T::of(*beta);
-            if z > zero && z < one { T::of(*alpha) } else { zero }
+            if z > zero && z < one {
+                T::of(*alpha)
+            } else {
+                zero
+            }
         })?),
         Op::HardSwish => Some(local(&|v| {
             let three = T::of(3.0);
@@ -123,14 +147,19 @@ pub fn vjp<T: Real>(
             }
         })?),
         Op::Gelu { tanh } => {
-            let pdf = |v: T| T::of((-v.as_f64() * v.as_f64() / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt());
+            let pdf = |v: T| {
+                T::of((-v.as_f64() * v.as_f64() / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt())
+            };
             if *tanh {
                 let c = (2.0 / std::f64::consts::PI).sqrt();
                 Some(local(&|v| {
                     let v = v.as_f64();
                     let u = c * (v + 0.044715 * v * v * v);
                     let t = u.tanh();
-                    T::of(0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * v * v))
+                    T::of(
+                        0.5 * (1.0 + t)
+                            + 0.5 * v * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * v * v),
+                    )
                 })?)
             } else {
                 Some(local(&|v| {
@@ -172,7 +201,11 @@ pub fn vjp<T: Real>(
                     }
                 }
             }
-            Some(if legacy_view { reshaped(out, yv.shape())? } else { out })
+            Some(if legacy_view {
+                reshaped(out, yv.shape())?
+            } else {
+                out
+            })
         }
         Op::BatchNorm { epsilon } => {
             let x = x()?;
@@ -183,17 +216,32 @@ pub fn vjp<T: Real>(
         Op::AveragePool {
             window,
             count_include_pad,
-        } => Some(conv::pool(x()?, window, false, *count_include_pad, Some(&g))?),
+        } => Some(conv::pool(
+            x()?,
+            window,
+            false,
+            *count_include_pad,
+            Some(&g),
+        )?),
         Op::GlobalAveragePool => {
             let x = x()?;
             let cells: usize = x.shape()[2..].iter().product();
             let share = g.mapv(|v| v / T::of(cells.max(1) as f64));
-            Some(share.broadcast(x.raw_dim()).ok_or("cannot spread the gradient")?.to_owned())
+            Some(
+                share
+                    .broadcast(x.raw_dim())
+                    .ok_or("cannot spread the gradient")?
+                    .to_owned(),
+            )
         }
         Op::GlobalMaxPool => {
             let (x, yv) = (x()?, y()?);
-            let ysp = yv.broadcast(x.raw_dim()).ok_or("cannot spread the gradient")?;
-            let gsp = g.broadcast(x.raw_dim()).ok_or("cannot spread the gradient")?;
+            let ysp = yv
+                .broadcast(x.raw_dim())
+                .ok_or("cannot spread the gradient")?;
+            let gsp = g
+                .broadcast(x.raw_dim())
+                .ok_or("cannot spread the gradient")?;
             // The first maximum of each plane takes the gradient.
             let mut out = ArrayD::<T>::zeros(x.raw_dim());
             let (n, c) = (x.shape()[0], x.shape()[1]);
@@ -201,8 +249,18 @@ pub fn vjp<T: Real>(
                 for ch in 0..c {
                     let plane = x.index_axis(Axis(0), i);
                     let plane = plane.index_axis(Axis(0), ch);
-                    let m = ysp.index_axis(Axis(0), i).index_axis(Axis(0), ch).iter().next().copied();
-                    let gv = gsp.index_axis(Axis(0), i).index_axis(Axis(0), ch).iter().next().copied();
+                    let m = ysp
+                        .index_axis(Axis(0), i)
+                        .index_axis(Axis(0), ch)
+                        .iter()
+                        .next()
+                        .copied();
+                    let gv = gsp
+                        .index_axis(Axis(0), i)
+                        .index_axis(Axis(0), ch)
+                        .iter()
+                        .next()
+                        .copied();
                     let at = m.and_then(|m| plane.iter().position(|&v| v == m));
                     if let (Some(gv), Some(at)) = (gv, at) {
                         let mut o = out.index_axis_mut(Axis(0), i);
@@ -228,7 +286,11 @@ pub fn vjp<T: Real>(
             if *mean {
                 gk.mapv_inplace(|v| v / T::of(count.max(1) as f64));
             }
-            Some(gk.broadcast(x.raw_dim()).ok_or("cannot spread the gradient")?.to_owned())
+            Some(
+                gk.broadcast(x.raw_dim())
+                    .ok_or("cannot spread the gradient")?
+                    .to_owned(),
+            )
         }
         Op::Flatten(_) | Op::Reshape { .. } | Op::Squeeze(_) | Op::Unsqueeze(_) => {
             let shape = args[0].ok_or("input 0 is missing")?.shape().to_vec();
@@ -295,7 +357,11 @@ pub fn vjp<T: Real>(
                 .collect();
             let scalar = idx.shape().is_empty();
             for (k, &p) in picks.iter().enumerate() {
-                let part = if scalar { g.view() } else { g.index_axis(Axis(ax), k) };
+                let part = if scalar {
+                    g.view()
+                } else {
+                    g.index_axis(Axis(ax), k)
+                };
                 let mut slot = out.index_axis_mut(Axis(ax), p);
                 slot += &part;
             }

@@ -32,7 +32,11 @@ pub struct Geometry {
 impl Geometry {
     /// `window` (with `kernel` when the window has none) over an `h × w` input.
     pub fn new(window: &Window, kernel: [usize; 2], h: usize, w: usize) -> Result<Self, String> {
-        let k = if window.kernel == [0, 0] { kernel } else { window.kernel };
+        let k = if window.kernel == [0, 0] {
+            kernel
+        } else {
+            window.kernel
+        };
         let [sh, sw] = window.strides;
         let [dh, dw] = window.dilations;
         if sh == 0 || sw == 0 || dh == 0 || dw == 0 {
@@ -56,7 +60,9 @@ impl Geometry {
             let span = (k - 1) * d + 1;
             let padded = n + p0 + p1;
             if padded < span {
-                return Err(format!("a window of {span} does not fit an input of {padded}"));
+                return Err(format!(
+                    "a window of {span} does not fit an input of {padded}"
+                ));
             }
             let mut o = if window.ceil_mode {
                 (padded - span).div_ceil(s) + 1
@@ -107,7 +113,9 @@ impl Geometry {
 fn dims4(a: &ArrayD<impl Clone>, what: &str) -> Result<[usize; 4], String> {
     match a.shape() {
         &[n, c, h, w] => Ok([n, c, h, w]),
-        s => Err(format!("{what} has shape {s:?}; gradients cover 2-D images (NCHW)")),
+        s => Err(format!(
+            "{what} has shape {s:?}; gradients cover 2-D images (NCHW)"
+        )),
     }
 }
 
@@ -117,7 +125,9 @@ fn chunk(p: usize, images: usize) -> usize {
     if images >= threads {
         p.max(1)
     } else {
-        p.div_ceil((2 * threads).div_ceil(images)).max(64).min(p.max(1))
+        p.div_ceil((2 * threads).div_ceil(images))
+            .max(64)
+            .min(p.max(1))
     }
 }
 
@@ -224,7 +234,10 @@ pub fn conv<T: Real>(
         if b.len() != m {
             return Err(format!("the bias has {} values for {m} channels", b.len()));
         }
-        let b = b.view().into_shape_with_order(IxDyn(&[1, m, 1, 1])).map_err(|e| e.to_string())?;
+        let b = b
+            .view()
+            .into_shape_with_order(IxDyn(&[1, m, 1, 1]))
+            .map_err(|e| e.to_string())?;
         y += &b;
     }
     Ok(y)
@@ -251,70 +264,84 @@ pub fn conv_input_grad<T: Real>(
     let mut dx = ArrayD::<T>::zeros(IxDyn(x_shape));
     let depthwise = cg == 1 && mg == 1;
     let threads = rayon::current_num_threads().max(1);
-    let per = if n >= threads { c } else { c.div_ceil(2 * threads.div_ceil(n)).max(1) };
+    let per = if n >= threads {
+        c
+    } else {
+        c.div_ceil(2 * threads.div_ceil(n)).max(1)
+    };
     dx.axis_iter_mut(Axis(0))
         .into_par_iter()
         .enumerate()
         .for_each(|(img, mut dxn)| {
             let gyn = &gys[img * m * p..(img + 1) * m * p];
             let dxn = dxn.as_slice_mut().unwrap_or_default();
-            dxn.par_chunks_mut(per * h * wd).enumerate().for_each(|(chunk_i, dxc)| {
-                let c0 = chunk_i * per;
-                let c1 = (c0 + per).min(c);
-                let mut cur = c0;
-                while cur < c1 {
-                    let gi = cur / cg;
-                    let end = c1.min((gi + 1) * cg);
-                    let dxr = &mut dxc[(cur - c0) * h * wd..(end - c0) * h * wd];
-                    if depthwise {
-                        let plane = &gyn[gi * p..(gi + 1) * p];
-                        let kern = &ws[gi * kk..(gi + 1) * kk];
-                        for oy in 0..g.oh {
-                            for ox in 0..g.ow {
-                                let gv = plane[oy * g.ow + ox];
-                                for i in 0..kh {
-                                    for j in 0..kw {
-                                        if let Some((yy, xx)) = g.at(oy, ox, i, j) {
-                                            dxr[yy * wd + xx] += kern[i * kw + j] * gv;
+            dxn.par_chunks_mut(per * h * wd)
+                .enumerate()
+                .for_each(|(chunk_i, dxc)| {
+                    let c0 = chunk_i * per;
+                    let c1 = (c0 + per).min(c);
+                    let mut cur = c0;
+                    while cur < c1 {
+                        let gi = cur / cg;
+                        let end = c1.min((gi + 1) * cg);
+                        let dxr = &mut dxc[(cur - c0) * h * wd..(end - c0) * h * wd];
+                        if depthwise {
+                            let plane = &gyn[gi * p..(gi + 1) * p];
+                            let kern = &ws[gi * kk..(gi + 1) * kk];
+                            for oy in 0..g.oh {
+                                for ox in 0..g.ow {
+                                    let gv = plane[oy * g.ow + ox];
+                                    for i in 0..kh {
+                                        for j in 0..kw {
+                                            if let Some((yy, xx)) = g.at(oy, ox, i, j) {
+                                                dxr[yy * wd + xx] += kern[i * kw + j] * gv;
+                                            }
                                         }
                                     }
                                 }
                             }
-                        }
-                    } else {
-                        let (l0, l1) = (cur - gi * cg, end - gi * cg);
-                        let wg = ArrayView2::from_shape((mg, k), &ws[gi * mg * k..(gi + 1) * mg * k])
-                            .expect("weight shape");
-                        let wt = wg.slice(s![.., l0 * kk..l1 * kk]).reversed_axes();
-                        let gyg = ArrayView2::from_shape((mg, p), &gyn[gi * mg * p..(gi + 1) * mg * p])
-                            .expect("gradient shape");
-                        if g.plain_1x1() {
-                            let mut out = ArrayViewMut2::from_shape((end - cur, p), dxr)
-                                .expect("input shape");
-                            general_mat_mul(T::one(), &wt, &gyg, T::zero(), &mut out);
                         } else {
-                            let rows = (l1 - l0) * kk;
-                            let mut dcol = ndarray::Array2::<T>::zeros((rows, p));
-                            general_mat_mul(T::one(), &wt, &gyg, T::zero(), &mut dcol);
-                            let dcol = dcol.as_slice().unwrap_or_default();
-                            for cl in 0..(l1 - l0) {
-                                let plane = &mut dxr[cl * h * wd..(cl + 1) * h * wd];
-                                for i in 0..kh {
-                                    for j in 0..kw {
-                                        let row = &dcol[(cl * kk + i * kw + j) * p..][..p];
-                                        for (q, &v) in row.iter().enumerate() {
-                                            if let Some((yy, xx)) = g.at(q / g.ow, q % g.ow, i, j) {
-                                                plane[yy * wd + xx] += v;
+                            let (l0, l1) = (cur - gi * cg, end - gi * cg);
+                            let wg = ArrayView2::from_shape(
+                                (mg, k),
+                                &ws[gi * mg * k..(gi + 1) * mg * k],
+                            )
+                            .expect("weight shape");
+                            let wt = wg.slice(s![.., l0 * kk..l1 * kk]).reversed_axes();
+                            let gyg = ArrayView2::from_shape(
+                                (mg, p),
+                                &gyn[gi * mg * p..(gi + 1) * mg * p],
+                            )
+                            .expect("gradient shape");
+                            if g.plain_1x1() {
+                                let mut out = ArrayViewMut2::from_shape((end - cur, p), dxr)
+                                    .expect("input shape");
+                                general_mat_mul(T::one(), &wt, &gyg, T::zero(), &mut out);
+                            } else {
+                                let rows = (l1 - l0) * kk;
+                                let mut dcol = ndarray::Array2::<T>::zeros((rows, p));
+                                general_mat_mul(T::one(), &wt, &gyg, T::zero(), &mut dcol);
+                                let dcol = dcol.as_slice().unwrap_or_default();
+                                for cl in 0..(l1 - l0) {
+                                    let plane = &mut dxr[cl * h * wd..(cl + 1) * h * wd];
+                                    for i in 0..kh {
+                                        for j in 0..kw {
+                                            let row = &dcol[(cl * kk + i * kw + j) * p..][..p];
+                                            for (q, &v) in row.iter().enumerate() {
+                                                if let Some((yy, xx)) =
+                                                    g.at(q / g.ow, q % g.ow, i, j)
+                                                {
+                                                    plane[yy * wd + xx] += v;
+                                                }
                                             }
                                         }
                                     }
                                 }
                             }
                         }
+                        cur = end;
                     }
-                    cur = end;
-                }
-            });
+                });
         });
     Ok(dx)
 }
@@ -339,7 +366,11 @@ pub fn pool<T: Real>(
         (0..k)
             .filter(|&i| {
                 let v = o * s + i * d;
-                if count_include_pad { v < n + p0 + p1 } else { v >= p0 && v < p0 + n }
+                if count_include_pad {
+                    v < n + p0 + p1
+                } else {
+                    v >= p0 && v < p0 + n
+                }
             })
             .count()
     };
@@ -353,63 +384,67 @@ pub fn pool<T: Real>(
     match grad {
         None => {
             let mut y = vec![T::zero(); n * c * plane_out];
-            y.par_chunks_mut(plane_out).enumerate().for_each(|(pi, out)| {
-                let plane = &xs[pi * plane_in..(pi + 1) * plane_in];
-                for oy in 0..g.oh {
-                    for ox in 0..g.ow {
-                        let mut acc = if max { T::neg_infinity() } else { T::zero() };
-                        for i in 0..g.kh {
-                            for j in 0..g.kw {
-                                if let Some((yy, xx)) = g.at(oy, ox, i, j) {
-                                    let v = plane[yy * w + xx];
-                                    acc = if max { acc.max(v) } else { acc + v };
+            y.par_chunks_mut(plane_out)
+                .enumerate()
+                .for_each(|(pi, out)| {
+                    let plane = &xs[pi * plane_in..(pi + 1) * plane_in];
+                    for oy in 0..g.oh {
+                        for ox in 0..g.ow {
+                            let mut acc = if max { T::neg_infinity() } else { T::zero() };
+                            for i in 0..g.kh {
+                                for j in 0..g.kw {
+                                    if let Some((yy, xx)) = g.at(oy, ox, i, j) {
+                                        let v = plane[yy * w + xx];
+                                        acc = if max { acc.max(v) } else { acc + v };
+                                    }
                                 }
                             }
+                            out[oy * g.ow + ox] = if max { acc } else { acc / divisor(oy, ox) };
                         }
-                        out[oy * g.ow + ox] = if max { acc } else { acc / divisor(oy, ox) };
                     }
-                }
-            });
+                });
             ArrayD::from_shape_vec(IxDyn(&[n, c, g.oh, g.ow]), y).map_err(|e| e.to_string())
         }
         Some(gy) => {
             let gy = standard(gy.clone());
             let gys = gy.as_slice().unwrap_or_default();
             let mut dx = vec![T::zero(); n * c * plane_in];
-            dx.par_chunks_mut(plane_in).enumerate().for_each(|(pi, dplane)| {
-                let plane = &xs[pi * plane_in..(pi + 1) * plane_in];
-                let gplane = &gys[pi * plane_out..(pi + 1) * plane_out];
-                for oy in 0..g.oh {
-                    for ox in 0..g.ow {
-                        let gv = gplane[oy * g.ow + ox];
-                        if max {
-                            let mut best: Option<(usize, T)> = None;
-                            for i in 0..g.kh {
-                                for j in 0..g.kw {
-                                    if let Some((yy, xx)) = g.at(oy, ox, i, j) {
-                                        let v = plane[yy * w + xx];
-                                        if best.is_none_or(|(_, b)| v > b) {
-                                            best = Some((yy * w + xx, v));
+            dx.par_chunks_mut(plane_in)
+                .enumerate()
+                .for_each(|(pi, dplane)| {
+                    let plane = &xs[pi * plane_in..(pi + 1) * plane_in];
+                    let gplane = &gys[pi * plane_out..(pi + 1) * plane_out];
+                    for oy in 0..g.oh {
+                        for ox in 0..g.ow {
+                            let gv = gplane[oy * g.ow + ox];
+                            if max {
+                                let mut best: Option<(usize, T)> = None;
+                                for i in 0..g.kh {
+                                    for j in 0..g.kw {
+                                        if let Some((yy, xx)) = g.at(oy, ox, i, j) {
+                                            let v = plane[yy * w + xx];
+                                            if best.is_none_or(|(_, b)| v > b) {
+                                                best = Some((yy * w + xx, v));
+                                            }
                                         }
                                     }
                                 }
-                            }
-                            if let Some((at, _)) = best {
-                                dplane[at] += gv;
-                            }
-                        } else {
-                            let share = gv / divisor(oy, ox);
-                            for i in 0..g.kh {
-                                for j in 0..g.kw {
-                                    if let Some((yy, xx)) = g.at(oy, ox, i, j) {
-                                        dplane[yy * w + xx] += share;
+                                if let Some((at, _)) = best {
+                                    dplane[at] += gv;
+                                }
+                            } else {
+                                let share = gv / divisor(oy, ox);
+                                for i in 0..g.kh {
+                                    for j in 0..g.kw {
+                                        if let Some((yy, xx)) = g.at(oy, ox, i, j) {
+                                            dplane[yy * w + xx] += share;
+                                        }
                                     }
                                 }
                             }
                         }
                     }
-                }
-            });
+                });
             ArrayD::from_shape_vec(IxDyn(&[n, c, h, w]), dx).map_err(|e| e.to_string())
         }
     }

@@ -77,7 +77,10 @@ pub fn softmax<T: Real>(x: &ArrayD<T>, axis: usize, log: bool) -> ArrayD<T> {
 
 /// The matrix view of a legacy (opset < 13) softmax input: rows × the product from `axis`.
 pub fn legacy_shape(shape: &[usize], axis: usize) -> [usize; 2] {
-    [shape[..axis].iter().product(), shape[axis..].iter().product()]
+    [
+        shape[..axis].iter().product(),
+        shape[axis..].iter().product(),
+    ]
 }
 
 /// The output shape of Reshape.
@@ -98,7 +101,7 @@ pub fn reshape_dims(from: &[usize], to: &[i64], allowzero: bool) -> Result<Vec<u
     }
     if let Some(i) = infer {
         let rest: usize = out.iter().product();
-        if rest == 0 || total % rest != 0 {
+        if rest == 0 || !total.is_multiple_of(rest) {
             return Err(format!("cannot reshape {from:?} to {to:?}"));
         }
         out[i] = total / rest;
@@ -111,7 +114,10 @@ pub fn reshape_dims(from: &[usize], to: &[i64], allowzero: bool) -> Result<Vec<u
 
 /// The axes a reduction runs over.
 pub fn reduce_axes<T: Real>(op: &Op, args: &Args<T>, rank: usize) -> Result<Vec<usize>, String> {
-    let Op::Reduce { axes, noop_empty, .. } = op else {
+    let Op::Reduce {
+        axes, noop_empty, ..
+    } = op
+    else {
         return Ok(vec![]);
     };
     let given = axes.clone().or_else(|| opt_ints(args, 1));
@@ -158,22 +164,40 @@ pub fn slice_spec<T: Real>(
             let v = if v < 0 { v + n } else { v };
             v.clamp(0, n)
         };
-        let (s, e) = (clamp(starts[k]), clamp(*ends.get(k).ok_or("has fewer ends than starts")?));
+        let (s, e) = (
+            clamp(starts[k]),
+            clamp(*ends.get(k).ok_or("has fewer ends than starts")?),
+        );
         out.push((ax, s as isize, e.max(s) as isize, step as isize));
     }
     Ok(out)
 }
 
 /// Pad's (begin, end) per axis.
-pub fn pad_spec<T: Real>(op: &Op, args: &Args<T>, rank: usize) -> Result<Vec<(usize, usize)>, String> {
+pub fn pad_spec<T: Real>(
+    op: &Op,
+    args: &Args<T>,
+    rank: usize,
+) -> Result<Vec<(usize, usize)>, String> {
     let Op::Pad { pads, .. } = op else {
         return Ok(vec![]);
     };
-    let pads = pads.clone().or_else(|| opt_ints(args, 1)).ok_or("has no pads")?;
-    let axes = opt_ints(args, 3).map(|a| a.iter().map(|&a| axis(a, rank)).collect::<Result<Vec<_>, _>>()).transpose()?;
+    let pads = pads
+        .clone()
+        .or_else(|| opt_ints(args, 1))
+        .ok_or("has no pads")?;
+    let axes = opt_ints(args, 3)
+        .map(|a| {
+            a.iter()
+                .map(|&a| axis(a, rank))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
     let axes = axes.unwrap_or_else(|| (0..rank).collect());
     if pads.len() != 2 * axes.len() || pads.iter().any(|&p| p < 0) {
-        return Err(format!("has pads {pads:?}; gradients cover non-negative pads"));
+        return Err(format!(
+            "has pads {pads:?}; gradients cover non-negative pads"
+        ));
     }
     let mut out = vec![(0, 0); rank];
     for (k, &a) in axes.iter().enumerate() {
@@ -198,13 +222,22 @@ pub fn matmul<T: Real>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, String
     }
     let (k, n) = (b.shape()[b.ndim() - 2], b.shape()[b.ndim() - 1]);
     if a.shape()[a.ndim() - 1] != k {
-        return Err(format!("cannot multiply {:?} by {:?}", a.shape(), b.shape()));
+        return Err(format!(
+            "cannot multiply {:?} by {:?}",
+            a.shape(),
+            b.shape()
+        ));
     }
     let lead = &a.shape()[..a.ndim() - 1];
     if b.ndim() == 2 {
         let rows: usize = lead.iter().product();
-        let a2 = standard(a.clone()).into_shape_with_order((rows, k)).map_err(|e| e.to_string())?;
-        let b2 = b.view().into_dimensionality::<ndarray::Ix2>().map_err(|e| e.to_string())?;
+        let a2 = standard(a.clone())
+            .into_shape_with_order((rows, k))
+            .map_err(|e| e.to_string())?;
+        let b2 = b
+            .view()
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| e.to_string())?;
         let mut shape = lead.to_vec();
         shape.push(n);
         return standard(a2.dot(&b2).into_dyn())
@@ -212,12 +245,20 @@ pub fn matmul<T: Real>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, String
             .map_err(|e| e.to_string());
     }
     if a.ndim() != b.ndim() || a.shape()[..a.ndim() - 2] != b.shape()[..b.ndim() - 2] {
-        return Err(format!("multiplies {:?} by {:?} with broadcasting", a.shape(), b.shape()));
+        return Err(format!(
+            "multiplies {:?} by {:?} with broadcasting",
+            a.shape(),
+            b.shape()
+        ));
     }
     let m = a.shape()[a.ndim() - 2];
     let batch: usize = a.shape()[..a.ndim() - 2].iter().product();
-    let a3 = standard(a.clone()).into_shape_with_order((batch, m, k)).map_err(|e| e.to_string())?;
-    let b3 = standard(b.clone()).into_shape_with_order((batch, k, n)).map_err(|e| e.to_string())?;
+    let a3 = standard(a.clone())
+        .into_shape_with_order((batch, m, k))
+        .map_err(|e| e.to_string())?;
+    let b3 = standard(b.clone())
+        .into_shape_with_order((batch, k, n))
+        .map_err(|e| e.to_string())?;
     let mut out = ndarray::Array3::<T>::zeros((batch, m, n));
     for i in 0..batch {
         out.index_axis_mut(Axis(0), i)
@@ -225,7 +266,8 @@ pub fn matmul<T: Real>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, String
     }
     let mut shape = lead.to_vec();
     shape.push(n);
-    out.into_shape_with_order(IxDyn(&shape)).map_err(|e| e.to_string())
+    out.into_shape_with_order(IxDyn(&shape))
+        .map_err(|e| e.to_string())
 }
 
 /// Transposes the last two axes.
@@ -237,22 +279,45 @@ pub fn t2<T: Real>(a: &ArrayD<T>) -> ArrayD<T> {
 }
 
 /// Gemm's operands, transposed as asked.
-pub fn gemm_ab<T: Real>(op: &Op, a: &ArrayD<T>, b: &ArrayD<T>) -> Result<(ArrayD<T>, ArrayD<T>), String> {
-    let Op::Gemm { trans_a, trans_b, .. } = op else {
+pub fn gemm_ab<T: Real>(
+    op: &Op,
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+) -> Result<(ArrayD<T>, ArrayD<T>), String> {
+    let Op::Gemm {
+        trans_a, trans_b, ..
+    } = op
+    else {
         return Err("not a Gemm".into());
     };
     if a.ndim() != 2 || b.ndim() != 2 {
         return Err("has operands that are not matrices".into());
     }
-    Ok((if *trans_a { t2(a) } else { a.clone() }, if *trans_b { t2(b) } else { b.clone() }))
+    Ok((
+        if *trans_a { t2(a) } else { a.clone() },
+        if *trans_b { t2(b) } else { b.clone() },
+    ))
 }
 
 /// BatchNormalization as per-channel `x · a + b`: (a, b) shaped to broadcast over `rank`.
-pub fn bn_affine<T: Real>(args: &Args<T>, epsilon: f64, rank: usize) -> Result<(ArrayD<T>, ArrayD<T>), String> {
+pub fn bn_affine<T: Real>(
+    args: &Args<T>,
+    epsilon: f64,
+    rank: usize,
+) -> Result<(ArrayD<T>, ArrayD<T>), String> {
     let (scale, bias, mean, var) = (f(args, 1)?, f(args, 2)?, f(args, 3)?, f(args, 4)?);
     let eps = T::of(epsilon);
-    let a: Vec<T> = scale.iter().zip(var).map(|(&s, &v)| s / (v + eps).sqrt()).collect();
-    let b: Vec<T> = bias.iter().zip(mean).zip(&a).map(|((&b, &m), &a)| b - m * a).collect();
+    let a: Vec<T> = scale
+        .iter()
+        .zip(var)
+        .map(|(&s, &v)| s / (v + eps).sqrt())
+        .collect();
+    let b: Vec<T> = bias
+        .iter()
+        .zip(mean)
+        .zip(&a)
+        .map(|((&b, &m), &a)| b - m * a)
+        .collect();
     let mut shape = vec![1; rank.max(2)];
     shape[1] = a.len();
     let r = |v: Vec<T>| ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| e.to_string());
@@ -260,7 +325,11 @@ pub fn bn_affine<T: Real>(args: &Args<T>, epsilon: f64, rank: usize) -> Result<(
 }
 
 /// Scaler's offset and scale shaped to broadcast over the last axis.
-pub fn scaler_affine<T: Real>(offset: &[f64], scale: &[f64], width: usize) -> (ArrayD<T>, ArrayD<T>) {
+pub fn scaler_affine<T: Real>(
+    offset: &[f64],
+    scale: &[f64],
+    width: usize,
+) -> (ArrayD<T>, ArrayD<T>) {
     let pick = |v: &[f64], i: usize, d: f64| match v.len() {
         0 => d,
         1 => v[0],
@@ -276,15 +345,24 @@ pub fn clip_bounds<T: Real>(op: &Op, args: &Args<T>) -> (f64, f64) {
     let Op::Clip { min, max } = op else {
         return (f64::NEG_INFINITY, f64::INFINITY);
     };
-    (opt_scalar(args, 1).unwrap_or(*min), opt_scalar(args, 2).unwrap_or(*max))
+    (
+        opt_scalar(args, 1).unwrap_or(*min),
+        opt_scalar(args, 2).unwrap_or(*max),
+    )
 }
 
 /// The value of one node.
 pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
-    let unary = |g: &dyn Fn(T) -> T| -> Result<Vec<Value<T>>, String> { floats(f(args, 0)?.mapv(g)) };
+    let unary =
+        |g: &dyn Fn(T) -> T| -> Result<Vec<Value<T>>, String> { floats(f(args, 0)?.mapv(g)) };
     match op {
         Op::Conv { window, group } => {
-            let bias = args.get(2).copied().flatten().map(Value::float).transpose()?;
+            let bias = args
+                .get(2)
+                .copied()
+                .flatten()
+                .map(Value::float)
+                .transpose()?;
             floats(conv::conv(f(args, 0)?, f(args, 1)?, bias, window, *group)?)
         }
         Op::Gemm { alpha, beta, .. } => {
@@ -297,7 +375,9 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
         }
         Op::MatMul => floats(matmul(f(args, 0)?, f(args, 1)?)?),
         Op::Add | Op::Sub | Op::Mul | Op::Div => {
-            if let (Some(Value::I(a)), Some(Value::I(b))) = (args[0], args.get(1).copied().flatten()) {
+            if let (Some(Value::I(a)), Some(Value::I(b))) =
+                (args[0], args.get(1).copied().flatten())
+            {
                 let r = match op {
                     Op::Add => a + b,
                     Op::Sub => a - b,
@@ -318,7 +398,13 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
         Op::Neg => unary(&|v| -v),
         Op::Relu => unary(&|v| v.max(T::zero())),
         Op::LeakyRelu(a) => unary(&|v| if v >= T::zero() { v } else { v * T::of(*a) }),
-        Op::Elu(a) => unary(&|v| if v >= T::zero() { v } else { T::of(*a) * (v.exp() - T::one()) }),
+        Op::Elu(a) => unary(&|v| {
+            if v >= T::zero() {
+                v
+            } else {
+                T::of(*a) * (v.exp() - T::one())
+            }
+        }),
         Op::Sigmoid => unary(&|v| T::one() / (T::one() + (-v).exp())),
         Op::Tanh => unary(&|v| v.tanh()),
         Op::Exp => unary(&|v| v.exp()),
@@ -331,14 +417,18 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
             let (lo, hi) = clip_bounds(op, args);
             unary(&|v| v.max(T::of(lo)).min(T::of(hi)))
         }
-        Op::HardSigmoid { alpha, beta } => {
-            unary(&|v| (T::of(*alpha) * v + T::of(*beta)).max(T::zero()).min(T::one()))
-        }
+        Op::HardSigmoid { alpha, beta } => unary(&|v| {
+            (T::of(*alpha) * v + T::of(*beta))
+                .max(T::zero())
+                .min(T::one())
+        }),
         Op::HardSwish => unary(&|v| v * (v / T::of(6.0) + T::of(0.5)).max(T::zero()).min(T::one())),
         Op::Gelu { tanh } => {
             if *tanh {
                 let c = T::of((2.0 / std::f64::consts::PI).sqrt());
-                unary(&|v| T::of(0.5) * v * (T::one() + (c * (v + T::of(0.044715) * v * v * v)).tanh()))
+                unary(&|v| {
+                    T::of(0.5) * v * (T::one() + (c * (v + T::of(0.044715) * v * v * v)).tanh())
+                })
             } else {
                 unary(&|v| T::of(0.5) * v * (T::one() + T::of(erf(v.as_f64() / 2f64.sqrt()))))
             }
@@ -348,9 +438,14 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
             let log = matches!(op, Op::LogSoftmax { .. });
             let ax = axis(*a, x.ndim())?;
             if *legacy && ax + 1 != x.ndim() {
-                let m = standard(x.clone()).into_shape_with_order(IxDyn(&legacy_shape(x.shape(), ax))).map_err(|e| e.to_string())?;
+                let m = standard(x.clone())
+                    .into_shape_with_order(IxDyn(&legacy_shape(x.shape(), ax)))
+                    .map_err(|e| e.to_string())?;
                 let y = softmax(&m, 1, log);
-                return floats(y.into_shape_with_order(x.raw_dim()).map_err(|e| e.to_string())?);
+                return floats(
+                    y.into_shape_with_order(x.raw_dim())
+                        .map_err(|e| e.to_string())?,
+                );
             }
             floats(softmax(x, ax, log))
         }
@@ -360,9 +455,16 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
             floats(x * &a + &b)
         }
         Op::MaxPool(w) => floats(conv::pool(f(args, 0)?, w, true, false, None)?),
-        Op::AveragePool { window, count_include_pad } => {
-            floats(conv::pool(f(args, 0)?, window, false, *count_include_pad, None)?)
-        }
+        Op::AveragePool {
+            window,
+            count_include_pad,
+        } => floats(conv::pool(
+            f(args, 0)?,
+            window,
+            false,
+            *count_include_pad,
+            None,
+        )?),
         Op::GlobalAveragePool | Op::GlobalMaxPool => {
             let x = f(args, 0)?;
             if x.ndim() < 3 {
@@ -370,7 +472,9 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
             }
             let (n, c) = (x.shape()[0], x.shape()[1]);
             let rest: usize = x.shape()[2..].iter().product();
-            let m = standard(x.clone()).into_shape_with_order((n, c, rest)).map_err(|e| e.to_string())?;
+            let m = standard(x.clone())
+                .into_shape_with_order((n, c, rest))
+                .map_err(|e| e.to_string())?;
             let mut shape = vec![n, c];
             shape.extend(std::iter::repeat_n(1, x.ndim() - 2));
             let y = if matches!(op, Op::GlobalAveragePool) {
@@ -378,7 +482,10 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
             } else {
                 m.fold_axis(Axis(2), T::neg_infinity(), |&a, &b| a.max(b))
             };
-            floats(y.into_shape_with_order(IxDyn(&shape)).map_err(|e| e.to_string())?)
+            floats(
+                y.into_shape_with_order(IxDyn(&shape))
+                    .map_err(|e| e.to_string())?,
+            )
         }
         Op::Reduce { mean, keepdims, .. } => {
             let x = f(args, 0)?;
@@ -412,17 +519,26 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
             let v = args[0].ok_or("input 0 is missing")?;
             let shape = v.shape();
             let axes: Vec<usize> = match axes_of(given, args) {
-                Some(a) => a.iter().map(|&a| axis(a, shape.len())).collect::<Result<_, _>>()?,
+                Some(a) => a
+                    .iter()
+                    .map(|&a| axis(a, shape.len()))
+                    .collect::<Result<_, _>>()?,
                 None => (0..shape.len()).filter(|&i| shape[i] == 1).collect(),
             };
-            let dims: Vec<usize> = (0..shape.len()).filter(|i| !axes.contains(i)).map(|i| shape[i]).collect();
+            let dims: Vec<usize> = (0..shape.len())
+                .filter(|i| !axes.contains(i))
+                .map(|i| shape[i])
+                .collect();
             reshape_value(v, &dims)
         }
         Op::Unsqueeze(given) => {
             let v = args[0].ok_or("input 0 is missing")?;
             let axes = axes_of(given, args).ok_or("has no axes")?;
             let rank = v.shape().len() + axes.len();
-            let mut axes: Vec<usize> = axes.iter().map(|&a| axis(a, rank)).collect::<Result<_, _>>()?;
+            let mut axes: Vec<usize> = axes
+                .iter()
+                .map(|&a| axis(a, rank))
+                .collect::<Result<_, _>>()?;
             axes.sort_unstable();
             let mut dims = v.shape().to_vec();
             for a in axes {
@@ -438,8 +554,18 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
                 None => (0..rank).rev().collect(),
             };
             Ok(vec![match v {
-                Value::F(a) => Value::F(a.clone().permuted_axes(perm).as_standard_layout().into_owned()),
-                Value::I(a) => Value::I(a.clone().permuted_axes(perm).as_standard_layout().into_owned()),
+                Value::F(a) => Value::F(
+                    a.clone()
+                        .permuted_axes(perm)
+                        .as_standard_layout()
+                        .into_owned(),
+                ),
+                Value::I(a) => Value::I(
+                    a.clone()
+                        .permuted_axes(perm)
+                        .as_standard_layout()
+                        .into_owned(),
+                ),
             }])
         }
         Op::Concat(a) => {
@@ -447,10 +573,21 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
             let rank = present.first().ok_or("has no inputs")?.shape().len();
             let ax = Axis(axis(*a, rank)?);
             if present.iter().all(|v| matches!(v, Value::I(_))) {
-                let views: Vec<_> = present.iter().filter_map(|v| match v { Value::I(a) => Some(a.view()), _ => None }).collect();
-                return Ok(vec![Value::I(ndarray::concatenate(ax, &views).map_err(|e| e.to_string())?)]);
+                let views: Vec<_> = present
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::I(a) => Some(a.view()),
+                        _ => None,
+                    })
+                    .collect();
+                return Ok(vec![Value::I(
+                    ndarray::concatenate(ax, &views).map_err(|e| e.to_string())?,
+                )]);
             }
-            let views: Vec<_> = present.iter().map(|v| v.float().map(|a| a.view())).collect::<Result<_, _>>()?;
+            let views: Vec<_> = present
+                .iter()
+                .map(|v| v.float().map(|a| a.view()))
+                .collect::<Result<_, _>>()?;
             floats(ndarray::concatenate(ax, &views).map_err(|e| e.to_string())?)
         }
         Op::Slice { .. } => {
@@ -465,7 +602,12 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
             let x = f(args, 0)?;
             let spec = pad_spec(op, args, x.ndim())?;
             let fill = opt_scalar(args, 2).unwrap_or(*value);
-            let dims: Vec<usize> = x.shape().iter().zip(&spec).map(|(&d, &(b, e))| d + b + e).collect();
+            let dims: Vec<usize> = x
+                .shape()
+                .iter()
+                .zip(&spec)
+                .map(|(&d, &(b, e))| d + b + e)
+                .collect();
             let mut y = ArrayD::from_elem(IxDyn(&dims), T::of(fill));
             let mut inner = y.view_mut();
             for (ax, &(b, _)) in spec.iter().enumerate() {
@@ -496,7 +638,11 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
             let idx = args.get(1).copied().flatten().ok_or("has no indices")?;
             let ax = axis(*a, v.shape().len())?;
             let n = v.shape()[ax] as i64;
-            let picks: Vec<usize> = idx.ints().iter().map(|&i| (if i < 0 { i + n } else { i }).clamp(0, n - 1) as usize).collect();
+            let picks: Vec<usize> = idx
+                .ints()
+                .iter()
+                .map(|&i| (if i < 0 { i + n } else { i }).clamp(0, n - 1) as usize)
+                .collect();
             let scalar = idx.shape().is_empty();
             if idx.shape().len() > 1 {
                 return Err("gathers with indices of rank above 1".into());
@@ -519,8 +665,16 @@ pub fn eval<T: Real>(op: &Op, args: &Args<T>) -> Result<Vec<Value<T>>, String> {
 fn reshape_value<T: Real>(v: &Value<T>, dims: &[usize]) -> Result<Vec<Value<T>>, String> {
     let bad = |e: ndarray::ShapeError| format!("cannot reshape {:?} to {dims:?}: {e}", v.shape());
     Ok(vec![match v {
-        Value::F(a) => Value::F(standard(a.clone()).into_shape_with_order(IxDyn(dims)).map_err(bad)?),
-        Value::I(a) => Value::I(standard(a.clone()).into_shape_with_order(IxDyn(dims)).map_err(bad)?),
+        Value::F(a) => Value::F(
+            standard(a.clone())
+                .into_shape_with_order(IxDyn(dims))
+                .map_err(bad)?,
+        ),
+        Value::I(a) => Value::I(
+            standard(a.clone())
+                .into_shape_with_order(IxDyn(dims))
+                .map_err(bad)?,
+        ),
     }])
 }
 

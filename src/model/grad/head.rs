@@ -37,7 +37,9 @@ impl Head {
             _ => cols,
         };
         if target >= classes {
-            return Err(format!("class {target} is not an output of the model ({classes} outputs)"));
+            return Err(format!(
+                "class {target} is not an output of the model ({classes} outputs)"
+            ));
         }
         for r in 0..rows {
             let row = flat.row(r);

@@ -72,11 +72,7 @@ impl<T: Real> Tape<T> {
 impl Graph {
     /// Reads `graph` (of default-domain opset `opset`) for differentiating `output` with
     /// respect to its single non-constant input. Refuses, in one line naming the operator and its node, what has no rule.
-    pub fn from_proto(
-        graph: &pb::GraphProto,
-        output: &str,
-        opset: i64,
-    ) -> Result<Graph, String> {
+    pub fn from_proto(graph: &pb::GraphProto, output: &str, opset: i64) -> Result<Graph, String> {
         let mut ids: HashMap<String, usize> = HashMap::new();
         let mut names: Vec<String> = Vec::new();
         let mut id_of = |name: &str, names: &mut Vec<String>| -> usize {
@@ -99,7 +95,10 @@ impl Graph {
             .filter(|n| !initialised.contains(n))
             .collect();
         let [input] = inputs[..] else {
-            return Err(format!("the graph has {} inputs; gradients need one", inputs.len()));
+            return Err(format!(
+                "the graph has {} inputs; gradients need one",
+                inputs.len()
+            ));
         };
         let input = id_of(input, &mut names);
         let mut nodes = Vec::new();
@@ -117,12 +116,8 @@ impl Graph {
                 }
                 continue;
             }
-            let op = ops::read(n, opset).map_err(|why| {
-                format!(
-                    "operator `{}` (node `{label}`) {why}",
-                    n.op_type
-                )
-            })?;
+            let op = ops::read(n, opset)
+                .map_err(|why| format!("operator `{}` (node `{label}`) {why}", n.op_type))?;
             let node_inputs = n
                 .input
                 .iter()
@@ -137,7 +132,9 @@ impl Graph {
             });
         }
         let Some(&output) = ids.get(output) else {
-            return Err(format!("gradients: the output `{output}` is computed by no node"));
+            return Err(format!(
+                "gradients: the output `{output}` is computed by no node"
+            ));
         };
         let mut const_values = vec![None; names.len()];
         for (id, v) in constants {
@@ -194,8 +191,16 @@ impl Graph {
                 .iter()
                 .map(|i| i.and_then(|i| values[i].as_ref()))
                 .collect();
-            if node.inputs.iter().zip(&args).any(|(i, a)| i.is_some() && a.is_none()) {
-                return Err(format!("node `{}` reads a value nothing computed", node.name));
+            if node
+                .inputs
+                .iter()
+                .zip(&args)
+                .any(|(i, a)| i.is_some() && a.is_none())
+            {
+                return Err(format!(
+                    "node `{}` reads a value nothing computed",
+                    node.name
+                ));
             }
             let out = forward::eval(&node.op, &args)
                 .map_err(|e| format!("node `{}` ({}): {e}", node.name, node.op.name()))?;
@@ -264,8 +269,10 @@ impl Graph {
                 .iter()
                 .map(|&o| tape.values[o].as_ref())
                 .collect();
-            let in_grads = backward::vjp(&node.op, &args, &results, outs, &needed)
-                .map_err(|e| format!("gradient of node `{}` ({}): {e}", node.name, node.op.name()))?;
+            let in_grads =
+                backward::vjp(&node.op, &args, &results, outs, &needed).map_err(|e| {
+                    format!("gradient of node `{}` ({}): {e}", node.name, node.op.name())
+                })?;
             for ((i, g), need) in node.inputs.iter().zip(in_grads).zip(&needed) {
                 if let (Some(i), Some(g), true) = (i, g, need) {
                     grads[*i] = Some(match grads[*i].take() {
@@ -296,12 +303,12 @@ impl Graph {
     pub fn last_feature_map<T: Real>(&self, tape: &Tape<T>) -> Option<usize> {
         self.nodes
             .iter()
-            .flat_map(|n| n.outputs.iter().copied())
+            .rev()
+            .flat_map(|n| n.outputs.iter().rev().copied())
             .filter(|&o| self.live[o])
-            .filter(|&o| {
+            .find(|&o| {
                 tape.float(o)
                     .is_some_and(|v| v.ndim() == 4 && v.shape()[2] > 1 && v.shape()[3] > 1)
             })
-            .last()
     }
 }

@@ -16,10 +16,21 @@ pub struct Window {
     pub ceil_mode: bool,
 }
 
+/// Slice's starts, ends and axes when given as attributes (before opset 10).
+pub type SliceAttrs = (Vec<i64>, Vec<i64>, Option<Vec<i64>>);
+
 #[derive(Clone, Debug)]
 pub enum Op {
-    Conv { window: Window, group: usize },
-    Gemm { alpha: f64, beta: f64, trans_a: bool, trans_b: bool },
+    Conv {
+        window: Window,
+        group: usize,
+    },
+    Gemm {
+        alpha: f64,
+        beta: f64,
+        trans_a: bool,
+        trans_b: bool,
+    },
     MatMul,
     Add,
     Sub,
@@ -37,31 +48,70 @@ pub enum Op {
     Abs,
     Erf,
     Softplus,
-    Clip { min: f64, max: f64 },
-    HardSigmoid { alpha: f64, beta: f64 },
+    Clip {
+        min: f64,
+        max: f64,
+    },
+    HardSigmoid {
+        alpha: f64,
+        beta: f64,
+    },
     HardSwish,
-    Gelu { tanh: bool },
-    Softmax { axis: i64, legacy: bool },
-    LogSoftmax { axis: i64, legacy: bool },
-    BatchNorm { epsilon: f64 },
+    Gelu {
+        tanh: bool,
+    },
+    Softmax {
+        axis: i64,
+        legacy: bool,
+    },
+    LogSoftmax {
+        axis: i64,
+        legacy: bool,
+    },
+    BatchNorm {
+        epsilon: f64,
+    },
     MaxPool(Window),
-    AveragePool { window: Window, count_include_pad: bool },
+    AveragePool {
+        window: Window,
+        count_include_pad: bool,
+    },
     GlobalAveragePool,
     GlobalMaxPool,
-    Reduce { mean: bool, axes: Option<Vec<i64>>, keepdims: bool, noop_empty: bool },
+    Reduce {
+        mean: bool,
+        axes: Option<Vec<i64>>,
+        keepdims: bool,
+        noop_empty: bool,
+    },
     Flatten(i64),
-    Reshape { allowzero: bool },
+    Reshape {
+        allowzero: bool,
+    },
     Transpose(Option<Vec<i64>>),
     Squeeze(Option<Vec<i64>>),
     Unsqueeze(Option<Vec<i64>>),
     Concat(i64),
-    Slice { attrs: Option<(Vec<i64>, Vec<i64>, Option<Vec<i64>>)> },
-    Pad { pads: Option<Vec<i64>>, value: f64 },
+    Slice {
+        attrs: Option<SliceAttrs>,
+    },
+    Pad {
+        pads: Option<Vec<i64>>,
+        value: f64,
+    },
     Identity,
-    Cast { to_float: bool },
-    Shape { start: i64, end: Option<i64> },
+    Cast {
+        to_float: bool,
+    },
+    Shape {
+        start: i64,
+        end: Option<i64>,
+    },
     Gather(i64),
-    Scaler { offset: Vec<f64>, scale: Vec<f64> },
+    Scaler {
+        offset: Vec<f64>,
+        scale: Vec<f64>,
+    },
 }
 
 impl Op {
@@ -144,7 +194,9 @@ pub fn constant(n: &pb::NodeProto) -> Result<Value<f64>, String> {
     }
     let scalar = |v: Vec<f64>| ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[]), v);
     if let Some(a) = attr(n, "value_float") {
-        return scalar(vec![a.f as f64]).map(Value::F).map_err(|e| e.to_string());
+        return scalar(vec![a.f as f64])
+            .map(Value::F)
+            .map_err(|e| e.to_string());
     }
     if let Some(a) = attr(n, "value_floats") {
         let v: Vec<f64> = a.floats.iter().map(|&f| f as f64).collect();
@@ -289,18 +341,15 @@ pub fn read(n: &pb::NodeProto, opset: i64) -> Result<Op, String> {
         "Unsqueeze" => Op::Unsqueeze(ints(n, "axes")),
         "Concat" => Op::Concat(opset_axis(0)),
         "Slice" => Op::Slice {
-            attrs: ints(n, "starts").map(|s| {
-                (
-                    s,
-                    ints(n, "ends").unwrap_or_default(),
-                    ints(n, "axes"),
-                )
-            }),
+            attrs: ints(n, "starts")
+                .map(|s| (s, ints(n, "ends").unwrap_or_default(), ints(n, "axes"))),
         },
         "Pad" => {
             let mode = string(n, "mode").unwrap_or_else(|| "constant".into());
             if mode != "constant" {
-                return Err(format!("pads in mode `{mode}`; gradients cover constant padding"));
+                return Err(format!(
+                    "pads in mode `{mode}`; gradients cover constant padding"
+                ));
             }
             Op::Pad {
                 pads: ints(n, "pads"),

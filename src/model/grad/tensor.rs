@@ -116,7 +116,12 @@ pub fn from_proto(t: &pb::TensorProto) -> Result<Value<f64>, String> {
         9 | 2 | 3 => Some(raw.iter().map(|&b| b as i8 as i64).collect()),
         _ => None,
     };
-    let bad = || format!("gradients: tensor `{}` holds {} values for shape {dims:?}", t.name, n);
+    let bad = || {
+        format!(
+            "gradients: tensor `{}` holds {} values for shape {dims:?}",
+            t.name, n
+        )
+    };
     match (floats, ints) {
         (Some(f), _) => ArrayD::from_shape_vec(IxDyn(&dims), f)
             .map(Value::F)

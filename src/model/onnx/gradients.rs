@@ -53,7 +53,10 @@ impl OnnxModel {
         target: usize,
         wrt: Wrt,
     ) -> Result<Gradients, ModelError> {
-        let graph = self.grad.as_ref().map_err(|why| ModelError::Invalid(why.clone()))?;
+        let graph = self
+            .grad
+            .as_ref()
+            .map_err(|why| ModelError::Invalid(why.clone()))?;
         let width = self.n_features();
         if x.len() != rows * width {
             return Err(ModelError::Invalid(format!(
@@ -82,9 +85,7 @@ impl OnnxModel {
             let raw = graph
                 .value(&tape, graph.output_id())
                 .ok_or_else(|| invalid("the output is not a float tensor".into()))?;
-            let (scores, seed) = head
-                .score(raw, target, &vec![1f32; n])
-                .map_err(invalid)?;
+            let (scores, seed) = head.score(raw, target, &vec![1f32; n]).map_err(invalid)?;
             let id = match wrt {
                 Wrt::Input => graph.input_id(),
                 Wrt::Layer(Some(name)) => graph.value_id(name).ok_or_else(|| {
