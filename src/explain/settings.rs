@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(
             "trees".parse::<Method>().unwrap_err(),
             "unknown method `trees` (one of: auto, exact, kernel, permutation, tree, occlusion, \
-             rise, superpixel, scorecam, dummy)"
+             rise, superpixel, scorecam, saliency, gradxinput, ig, smoothgrad, gradcam, dummy)"
         );
         assert_eq!(
             "path-dependent".parse::<TreeMode>().unwrap(),

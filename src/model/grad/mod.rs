@@ -13,7 +13,8 @@
 //! finite-difference tests.
 //!
 //! - `ops`: the operators, read from nodes and their attributes.
-//! - `forward` / `backward`: each operator's value and its vector–Jacobian product.
+//! - `forward` / `backward`: each operator's value and its vector–Jacobian product;
+//!   `rules`: their shared pieces (shapes, axes, products, affine forms).
 //! - `conv`: convolution and pooling (im2col + GEMM, transposed for the gradient).
 //! - `head`: the score Loupe explains (a class's probability as the model's task defines it).
 
@@ -22,6 +23,7 @@ mod conv;
 mod forward;
 mod head;
 mod ops;
+mod rules;
 mod tensor;
 
 use std::collections::HashMap;
