@@ -131,6 +131,50 @@ fn chunk(p: usize, images: usize) -> usize {
     }
 }
 
+/// The output columns whose tap `j` reads inside the input: `lo..hi`.
+fn columns(g: &Geometry, j: usize) -> (usize, usize) {
+    let off = j * g.dw;
+    let lo = if off >= g.pl {
+        0
+    } else {
+        (g.pl - off).div_ceil(g.sw)
+    };
+    let hi = if g.w + g.pl > off {
+        (g.w + g.pl - off).div_ceil(g.sw)
+    } else {
+        0
+    };
+    (lo.min(g.ow), hi.min(g.ow))
+}
+
+/// The input row that output row `oy` reads with tap `i`, if inside the input.
+fn input_row(g: &Geometry, oy: usize, i: usize) -> Option<usize> {
+    let y = (oy * g.sh + i * g.dh).checked_sub(g.pt)?;
+    (y < g.h).then_some(y)
+}
+
+/// For tap (i, j) and output positions `p0..p0 + len`, calls `f(q, input index)` for each
+/// position `p0 + q` that reads inside the plane, row segment by row segment.
+#[inline]
+fn taps(g: &Geometry, i: usize, j: usize, p0: usize, len: usize, mut f: impl FnMut(usize, usize)) {
+    let (lo, hi) = columns(g, j);
+    let off = j * g.dw;
+    let (mut q, mut p) = (0, p0);
+    while q < len {
+        let (oy, ox0) = (p / g.ow, p % g.ow);
+        let seg = (g.ow - ox0).min(len - q);
+        if let Some(y) = input_row(g, oy, i) {
+            let a = lo.clamp(ox0, ox0 + seg);
+            let b = hi.clamp(a, ox0 + seg);
+            for ox in a..b {
+                f(q + ox - ox0, y * g.w + ox * g.sw + off - g.pl);
+            }
+        }
+        q += seg;
+        p += seg;
+    }
+}
+
 /// im2col of channels `c0..c1` of one image for output positions `p0..p0 + cols.ncols()`.
 fn im2col<T: Real>(x: &[T], g: &Geometry, c0: usize, c1: usize, p0: usize, cols: &mut [T]) {
     let np = cols.len() / ((c1 - c0) * g.kh * g.kw);
@@ -140,13 +184,8 @@ fn im2col<T: Real>(x: &[T], g: &Geometry, c0: usize, c1: usize, p0: usize, cols:
         for i in 0..g.kh {
             for j in 0..g.kw {
                 let row = &mut cols[r * np..(r + 1) * np];
-                for (q, v) in row.iter_mut().enumerate() {
-                    let p = p0 + q;
-                    *v = match g.at(p / g.ow, p % g.ow, i, j) {
-                        Some((y, xx)) => plane[y * g.w + xx],
-                        None => T::zero(),
-                    };
-                }
+                row.fill(T::zero());
+                taps(g, i, j, p0, np, |q, at| row[q] = plane[at]);
                 r += 1;
             }
         }
@@ -327,13 +366,7 @@ pub fn conv_input_grad<T: Real>(
                                     for i in 0..kh {
                                         for j in 0..kw {
                                             let row = &dcol[(cl * kk + i * kw + j) * p..][..p];
-                                            for (q, &v) in row.iter().enumerate() {
-                                                if let Some((yy, xx)) =
-                                                    g.at(q / g.ow, q % g.ow, i, j)
-                                                {
-                                                    plane[yy * wd + xx] += v;
-                                                }
-                                            }
+                                            taps(&g, i, j, 0, p, |q, at| plane[at] += row[q]);
                                         }
                                     }
                                 }
