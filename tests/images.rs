@@ -9,6 +9,9 @@ use loupe::analysis::faithfulness::{Faithfulness, map_correlation};
 use loupe::data::ImageShape;
 use loupe::explain::Method;
 use loupe::explain::NoProgress;
+use loupe::explain::image::gradcam::GRADCAM;
+use loupe::explain::image::gradient::{GRADXINPUT, SALIENCY, SMOOTHGRAD};
+use loupe::explain::image::ig::IG;
 use loupe::explain::image::occlusion::OCCLUSION;
 use loupe::explain::image::rise::RISE;
 use loupe::explain::image::scorecam::SCORECAM;
@@ -132,7 +135,9 @@ fn images(n: usize) -> Vec<Vec<f32>> {
 /// little: pixel-sized cells (no spill) and, where the map's mass is measured, many masks keep
 /// the noise on ignored pixels small.
 /// Every image method of the registry.
-const IMAGE_METHODS: [Method; 4] = [OCCLUSION, RISE, SUPERPIXEL, SCORECAM];
+const IMAGE_METHODS: [Method; 9] = [
+    OCCLUSION, RISE, SUPERPIXEL, SCORECAM, SALIENCY, GRADXINPUT, IG, SMOOTHGRAD, GRADCAM,
+];
 
 fn settings(method: Method) -> ImageSettings {
     ImageSettings {
@@ -288,7 +293,7 @@ fn swapped_with_marker() -> (loupe::session::Session, Vec<(usize, Vec<bool>)>) {
 }
 
 #[test]
-fn on_the_shortcut_model_occlusion_and_rise_point_at_the_marker() {
+fn on_the_shortcut_model_occlusion_rise_ig_and_gradcam_point_at_the_marker() {
     let (session, picked) = swapped_with_marker();
     assert!(
         picked.len() >= 10,
@@ -299,7 +304,7 @@ fn on_the_shortcut_model_occlusion_and_rise_point_at_the_marker() {
     let images = data.images.clone().unwrap();
     let w = images.shape.width;
     let malignant = 1;
-    for method in [OCCLUSION, RISE] {
+    for method in [OCCLUSION, RISE, IG, GRADCAM] {
         // A 4-pixel stride and 500 masks keep the test quick (the defaults point the same way).
         let settings = ImageSettings {
             method,

@@ -14,6 +14,11 @@ pub static METHODS: &[Method] = &[
     super::image::rise::RISE,
     super::image::superpixel::SUPERPIXEL,
     super::image::scorecam::SCORECAM,
+    super::image::gradient::SALIENCY,
+    super::image::gradient::GRADXINPUT,
+    super::image::ig::IG,
+    super::image::gradient::SMOOTHGRAD,
+    super::image::gradcam::GRADCAM,
     #[cfg(test)]
     super::dummy::DUMMY,
 ];

@@ -264,7 +264,9 @@ from_str_by_name!(
     [
         super::image::Baseline::Zero,
         super::image::Baseline::Mean,
-        super::image::Baseline::Blur
+        super::image::Baseline::Blur,
+        super::image::Baseline::Black,
+        super::image::Baseline::Noise
     ]
 );
 from_str_by_name!(
@@ -315,7 +317,7 @@ mod tests {
         assert_eq!(
             "trees".parse::<Method>().unwrap_err(),
             "unknown method `trees` (one of: auto, exact, kernel, permutation, tree, occlusion, \
-             rise, superpixel, scorecam, dummy)"
+             rise, superpixel, scorecam, saliency, gradxinput, ig, smoothgrad, gradcam, dummy)"
         );
         assert_eq!(
             "path-dependent".parse::<TreeMode>().unwrap(),

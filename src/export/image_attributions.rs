@@ -32,6 +32,9 @@ pub struct ImageRowRecord {
     pub values: Vec<f64>,
     pub std_err: Option<Vec<f64>>,
     pub model_calls: u64,
+    /// Integrated Gradients: f(x) − f(x′) − Σ values.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub completeness_gap: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub faithfulness: Option<FaithfulnessRecord>,
 }
@@ -120,6 +123,7 @@ impl ImageAttributionsFile {
                     values: e.map.values.clone(),
                     std_err: None,
                     model_calls: e.map.model_calls,
+                    completeness_gap: e.map.completeness_gap,
                     faithfulness: e.faithfulness.as_ref().map(|f| FaithfulnessRecord {
                         deletion_auc: f.deletion_auc(),
                         insertion_auc: f.insertion_auc(),

@@ -8,6 +8,7 @@
 
 pub mod card;
 mod fold;
+pub mod grad;
 mod onnx;
 mod ops;
 pub mod signature;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 use ndarray::Array2;
 
 pub use card::ModelCard;
-pub use onnx::{InputColumn, OnnxModel};
+pub use onnx::{Gradients, InputColumn, OnnxModel, Wrt};
 pub use signature::Signature;
 
 /// What the model predicts.

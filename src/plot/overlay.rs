@@ -226,6 +226,7 @@ mod tests {
             base_value: 0.0,
             output_value: 0.75,
             model_calls: 0,
+            completeness_gap: None,
         }
     }
 

@@ -9,8 +9,15 @@
 //! - [`scorecam`]: Score-CAM — a convolutional layer's activation maps used as masks, each
 //!   weighted by the score it keeps (Wang et al. 2020); no gradients needed.
 //!
+//! - [`gradient`]: gradient maps — Saliency, Gradient × Input, SmoothGrad; [`ig`]: Integrated
+//!   Gradients; [`gradcam`]: Grad-CAM — through the reverse-mode differentiation of the
+//!   model's graph.
+//!
 //! Hidden pixels are replaced by a [`Baseline`] computed in the model's input space.
 
+pub mod gradcam;
+pub mod gradient;
+pub mod ig;
 pub mod occlusion;
 pub mod rise;
 pub mod scorecam;
@@ -34,17 +41,29 @@ pub enum Baseline {
     /// A blurred copy of the image (box blur over an eighth of its size).
     #[default]
     Blur,
+    /// Black: pixel value 0 in every channel, normalised as the model's input is.
+    Black,
+    /// Uniform noise over the pixel range [0, 1] (seeded), normalised as the input is.
+    Noise,
 }
 
 impl Baseline {
     /// Every baseline, in the order offered.
-    pub const ALL: [Baseline; 3] = [Baseline::Blur, Baseline::Mean, Baseline::Zero];
+    pub const ALL: [Baseline; 5] = [
+        Baseline::Blur,
+        Baseline::Mean,
+        Baseline::Zero,
+        Baseline::Black,
+        Baseline::Noise,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Baseline::Zero => "zero",
             Baseline::Mean => "mean",
             Baseline::Blur => "blur",
+            Baseline::Black => "black",
+            Baseline::Noise => "noise",
         }
     }
 
@@ -71,6 +90,31 @@ impl Baseline {
                 out
             }
             Baseline::Blur => blur(x, shape, (shape.width.min(shape.height) / 8).max(1)),
+            Baseline::Black | Baseline::Noise => {
+                use rand::{Rng, SeedableRng};
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5EED);
+                let mut out = vec![0f32; x.len()];
+                let norm = |v: &[f32], c: usize, d: f32| match v.len() {
+                    0 => d,
+                    1 => v[0],
+                    _ => v.get(c).copied().unwrap_or(d),
+                };
+                for y in 0..shape.height {
+                    for xx in 0..shape.width {
+                        for c in 0..shape.channels {
+                            let pixel = if self == Baseline::Noise {
+                                rng.random::<f32>()
+                            } else {
+                                0.0
+                            };
+                            let (m, s) = (norm(&shape.mean, c, 0.0), norm(&shape.std, c, 1.0));
+                            out[shape.index(y, xx, c)] =
+                                (pixel - m) / if s != 0.0 { s } else { 1.0 };
+                        }
+                    }
+                }
+                out
+            }
         }
     }
 }
@@ -111,6 +155,9 @@ pub struct SaliencyMap {
     pub output_value: f64,
     /// Images sent to the model.
     pub model_calls: u64,
+    /// For Integrated Gradients, f(x) − f(x′) − Σ values: how far the quadrature is from
+    /// complete.
+    pub completeness_gap: Option<f64>,
 }
 
 impl SaliencyMap {

@@ -170,6 +170,7 @@ fn occlusion(
         base_value: s[1],
         output_value: s[0],
         model_calls: n as u64,
+        completeness_gap: None,
     })
 }
 

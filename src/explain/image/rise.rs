@@ -200,5 +200,6 @@ fn rise(
         base_value: s[1],
         output_value: s[0],
         model_calls: (n + 2) as u64,
+        completeness_gap: None,
     })
 }

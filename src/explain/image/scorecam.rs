@@ -161,6 +161,7 @@ fn score_cam(
         base_value: s[1],
         output_value: s[0],
         model_calls: (kept.len() + 2) as u64,
+        completeness_gap: None,
     })
 }
 

@@ -216,6 +216,7 @@ fn superpixel_shap(
         base_value: a.base_value,
         output_value: a.output_value,
         model_calls: game.model_calls(),
+        completeness_gap: None,
     })
 }
 

@@ -15,6 +15,7 @@
 //! - `predict`: running the plans on rows, batch by batch in parallel.
 //! - `variants`: other models made from the same file (the randomisation check).
 
+mod gradients;
 mod inputs;
 mod plan;
 mod predict;
@@ -33,6 +34,7 @@ use super::card::{ImageSpec, ModelCard};
 use super::signature::Signature;
 use super::trees::TreeEnsemble;
 use super::{ModelError, ScoreKind, Task};
+pub use gradients::{Gradients, Wrt};
 pub use inputs::InputColumn;
 use plan::{Plans, cam_plan, check_declared_width, plans};
 use prepare::{onnx_with_loupe_ops, prepare_graph};
@@ -79,6 +81,8 @@ pub struct OnnxModel {
     image: Option<ImageSpec>,
     /// [`Self::image`] was read from the graph: no normalisation is known.
     image_from_graph: bool,
+    /// The graph read for gradients, or why it cannot be differentiated.
+    grad: Result<Arc<crate::model::grad::Graph>, String>,
 }
 
 /// The image entry an input row of `row_shape` implies: channels × height × width, or height ×
@@ -170,6 +174,17 @@ impl OnnxModel {
             Some(layer) => Some(cam_plan(original, layer, &prepared.row_shape, &onnx, dir)?),
             None => None,
         };
+        let opset = proto
+            .opset_import
+            .iter()
+            .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+            .map_or(13, |o| o.version);
+        let grad = proto
+            .graph
+            .as_ref()
+            .ok_or_else(|| "the file holds no graph".to_string())
+            .and_then(|g| crate::model::grad::Graph::from_proto(g, &prepared.score, opset))
+            .map(Arc::new);
         let (score_kind, said_by) = prepared.declared(raw_columns, &card);
         let task = task_for(score_kind, raw_columns, &card, prepared.labels)?;
         let graph_image = image_from_graph(&prepared.row_shape);
@@ -201,6 +216,7 @@ impl OnnxModel {
             imputes_missing: prepared.imputes_missing,
             image_from_graph: image_read_from_graph,
             image,
+            grad,
         };
         model.check_scores(said_by.as_ref())?;
         Ok(model)
