@@ -324,7 +324,12 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
         });
         if let Some(e) = &state.filter_error {
             ui.add(
-                egui::Label::new(egui::RichText::new(e).color(super::theme::BAD).small()).wrap(),
+                egui::Label::new(
+                    egui::RichText::new(e)
+                        .color(super::theme::bad(ui.visuals()))
+                        .small(),
+                )
+                .wrap(),
             );
         }
     }
@@ -481,8 +486,14 @@ fn rows_table(
                     }
                 });
                 row.col(|ui| match predictions.is_correct(r, truth) {
-                    Some(true) => cell(ui, egui::RichText::new("✓").color(super::theme::GOOD)),
-                    Some(false) => cell(ui, egui::RichText::new("✗").color(super::theme::BAD)),
+                    Some(true) => cell(
+                        ui,
+                        egui::RichText::new("✓").color(super::theme::good(ui.visuals())),
+                    ),
+                    Some(false) => cell(
+                        ui,
+                        egui::RichText::new("✗").color(super::theme::bad(ui.visuals())),
+                    ),
                     None => {}
                 });
                 if row.response().clicked() {

@@ -34,7 +34,7 @@ pub fn what_if_line(ui: &mut egui::Ui, session: &Session, row: usize, e: &RowRes
         p.outputs[[row, was]] * 100.0
     );
     if best != was {
-        ui.colored_label(theme::BAD, egui::RichText::new(text).strong());
+        ui.colored_label(theme::bad(ui.visuals()), egui::RichText::new(text).strong());
     } else {
         ui.label(egui::RichText::new(text).strong());
     }
@@ -154,7 +154,11 @@ pub fn result_ui(
                 });
                 r.col(|ui| {
                     let v = a.values[j];
-                    let colour = if v >= 0.0 { theme::UP } else { theme::DOWN };
+                    let colour = if v >= 0.0 {
+                        theme::up(ui.visuals())
+                    } else {
+                        theme::down(ui.visuals())
+                    };
                     let text = match &a.std_err {
                         Some(e) => format!("{v:+.4} ± {:.4}", 1.96 * e[j]),
                         None => format!("{v:+.4}"),
@@ -214,7 +218,11 @@ pub fn compare_ui(ui: &mut egui::Ui, session: &Session, pinned: &RowResult, this
                 ui.monospace(widgets::format_value(pinned.values[j]));
                 ui.monospace(widgets::format_value(this.values[j]));
                 for v in [a.values[j], b.values[j]] {
-                    let colour = if v >= 0.0 { theme::UP } else { theme::DOWN };
+                    let colour = if v >= 0.0 {
+                        theme::up(ui.visuals())
+                    } else {
+                        theme::down(ui.visuals())
+                    };
                     ui.colored_label(colour, egui::RichText::new(format!("{v:+.4}")).monospace());
                 }
                 ui.end_row();

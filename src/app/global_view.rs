@@ -260,8 +260,11 @@ impl GlobalView {
         };
         ui.separator();
         egui::ScrollArea::vertical().show(ui, |ui| {
-            ui.label(egui::RichText::new(&result.beeswarm.title).strong());
-            ui.weak("Click a feature's name for its dependence plot, a dot to explain its row; drag a box to list the rows inside.");
+            ui.horizontal_wrapped(|ui| {
+                ui.label(egui::RichText::new(&result.beeswarm.title).strong());
+                super::chart::hint_ui(ui, true);
+            });
+            ui.weak("Click a dot to explain its row, a feature's line or bar for its dependence plot; Shift+drag a box to list the rows inside.");
             let events = beeswarm_ui(ui, &result.beeswarm, selected);
             self.handle(events, "in the beeswarm", commands);
             let feature = self

@@ -11,6 +11,7 @@
 //!   path when no dialog can be shown); [`widgets`]: what the panels share.
 
 mod browser;
+pub mod chart;
 mod commands;
 mod crash;
 pub mod dialogs;
