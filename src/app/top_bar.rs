@@ -14,6 +14,8 @@ pub struct TopBar<'a> {
     pub recent: &'a [Recent],
     /// Label of the running job, if any.
     pub busy: Option<&'a str>,
+    /// The theme chosen (changed here from the Theme menu).
+    pub theme: &'a mut super::theme::ThemeChoice,
 }
 
 /// Draws the bar; user actions are pushed onto `commands`.
@@ -59,10 +61,17 @@ pub fn top_bar_ui(ui: &mut egui::Ui, bar: TopBar, commands: &mut Vec<Command>) {
                 ui.close();
             }
         });
+        let theme = &mut *bar.theme;
         ui.menu_button("View", |ui| {
             ui.label("Theme");
-            egui::widgets::global_theme_preference_buttons(ui);
-        });
+            for choice in super::theme::ThemeChoice::ALL {
+                if ui.radio_value(theme, choice, choice.name()).clicked() {
+                    ui.close();
+                }
+            }
+        })
+        .response
+        .on_hover_text("Light or dark theme; by default the window follows the system");
         ui.separator();
         if let Some(session) = bar.session {
             model_chip(ui, session);

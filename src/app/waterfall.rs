@@ -25,7 +25,7 @@ pub fn waterfall_ui(ui: &mut egui::Ui, spec: &WaterfallSpec) -> egui::Response {
     let (lo, hi) = spec.range();
     // Room on the right for the last bar's value.
     let (x0, x1) = (lo, hi + (hi - lo) * 0.12);
-    let (y0, y1) = (-(n as f64) - 0.4, 1.0);
+    let (y0, y1) = (-(n as f64) - 0.7, 1.6);
     let summary = format!(
         "Waterfall of {}: {} = {} → {} = {}",
         spec.axis_label,
@@ -56,10 +56,15 @@ pub fn waterfall_ui(ui: &mut egui::Ui, spec: &WaterfallSpec) -> egui::Response {
                             f: &egui::FontId,
                             c: egui::Color32| {
                     let galley = ui.painter().layout_no_wrap(s, f.clone(), c);
-                    let rect = align.anchor_size(at, galley.size());
+                    // Kept inside the frame, so a label near an edge is not cut.
+                    let mut rect = align.anchor_size(at, galley.size());
+                    let frame = t.frame();
+                    let dx = (frame.left() - rect.left()).max(0.0)
+                        + (frame.right() - rect.right()).min(0.0);
+                    rect = rect.translate(egui::vec2(dx, 0.0));
                     shapes.push(egui::Shape::galley(rect.min, galley, c));
                 };
-                let top = t.position_from_point_y(0.6);
+                let top = t.position_from_point_y(0.75);
                 let bottom = t.position_from_point_y(-(n as f64) + 0.4);
                 for x in [spec.output_value, spec.base_value] {
                     let sx = t.position_from_point_x(x);
