@@ -1,6 +1,7 @@
 //! The window driven by egui_kittest: select rows, filter, use the keyboard — no display needed.
 #![cfg(feature = "gui")]
 
+mod layout;
 mod regressions;
 
 use egui_kittest::Harness;
