@@ -159,6 +159,20 @@ impl BrowserState {
         self.scroll_to_selected = true;
     }
 
+    /// Filters by feature values as typed (`worst radius > 20 and mean area <= 900`); the
+    /// filter in force stays when the text does not parse, and the reason is returned.
+    pub fn set_filter(
+        &mut self,
+        text: &str,
+        data: &Dataset,
+        predictions: &Predictions,
+    ) -> Result<(), String> {
+        self.filter = parse_filter(text, &data.feature_names)?;
+        self.filter_text = text.to_string();
+        self.refresh(data, predictions);
+        Ok(())
+    }
+
     /// Recomputes the visible rows from the filter and sort.
     pub fn refresh(&mut self, data: &Dataset, predictions: &Predictions) {
         let truth = data.classes();
@@ -191,8 +205,23 @@ impl BrowserState {
                 SortKey::Confidence => (0, predictions.confidence.get(r).copied().unwrap_or(0.0)),
             }
         };
-        // Stable sort on the key, then by row, so equal keys keep row order.
-        rows.sort_by(|&a, &b| key(a).0.cmp(&key(b).0).then(key(a).1.total_cmp(&key(b).1)));
+        // On the key, then by row, so equal keys keep row order; the keys are read once and
+        // sorted on the workers (a million rows sort in tens of milliseconds). Rows are
+        // already in row order.
+        if self.sort != SortKey::Row {
+            use rayon::slice::ParallelSliceMut;
+            let mut keyed: Vec<(usize, f32, usize)> = rows
+                .iter()
+                .map(|&r| {
+                    let (a, b) = key(r);
+                    (a, b, r)
+                })
+                .collect();
+            keyed.par_sort_unstable_by(|x, y| {
+                x.0.cmp(&y.0).then(x.1.total_cmp(&y.1)).then(x.2.cmp(&y.2))
+            });
+            rows = keyed.into_iter().map(|k| k.2).collect();
+        }
         if self.descending {
             rows.reverse();
         }
@@ -312,14 +341,8 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
                 )
                 .labelled_by(label.id);
             if edit.changed() {
-                match parse_filter(&state.filter_text, &data.feature_names) {
-                    Ok(filter) => {
-                        state.filter = filter;
-                        state.filter_error = None;
-                        state.refresh(data, predictions);
-                    }
-                    Err(e) => state.filter_error = Some(e),
-                }
+                let text = state.filter_text.clone();
+                state.filter_error = state.set_filter(&text, data, predictions).err();
             }
         });
         if let Some(e) = &state.filter_error {
