@@ -392,7 +392,11 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
     let shown = state.visible.len();
     ui.weak(format!("{shown} of {} rows", predictions.len()));
     ui.separator();
-    rows_table(ui, state, data, predictions, class_names);
+    let ids = session.ids.as_deref();
+    if let Some(ids) = ids {
+        ui.weak(format!("cases named by the column `{}`", ids.column));
+    }
+    rows_table(ui, state, data, predictions, class_names, ids);
 }
 
 fn rows_table(
@@ -401,6 +405,7 @@ fn rows_table(
     data: &Dataset,
     predictions: &Predictions,
     class_names: &[String],
+    ids: Option<&crate::session::ids::CaseIds>,
 ) {
     let truth = data.classes();
     let regression = class_names.is_empty();
@@ -410,7 +415,16 @@ fn rows_table(
         .animate_scrolling(false)
         .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::auto().at_least(if data.images.is_some() { 72.0 } else { 44.0 }))
+        .column(
+            Column::auto()
+                .at_least(if data.images.is_some() || ids.is_some() {
+                    72.0
+                } else {
+                    44.0
+                })
+                .at_most(160.0)
+                .clip(true),
+        )
         .column(Column::auto().at_least(70.0).clip(true))
         .column(Column::auto().at_least(70.0).clip(true))
         .column(Column::auto().at_least(56.0))
@@ -481,6 +495,9 @@ fn rows_table(
                         .clicked()
                     {
                         clicked = Some(r);
+                    }
+                    if let Some(id) = ids.and_then(|i| i.values.get(r)) {
+                        ui.add(egui::Label::new(egui::RichText::new(id).weak()).selectable(false));
                     }
                 });
                 // Cells are plain (not selectable) text, so a click anywhere on the row reaches

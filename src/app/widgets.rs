@@ -154,7 +154,7 @@ pub fn prediction_header(ui: &mut egui::Ui, session: &Session, row: usize) {
         return;
     }
     let class_names = session.model.task().class_names();
-    ui.heading(format!("Row {row}"));
+    ui.heading(session.row_title(row));
     ui.horizontal_wrapped(|ui| {
         match predictions.predicted.get(row) {
             Some(&c) => {

@@ -117,6 +117,8 @@ pub struct Report {
     pub note: Option<String>,
     /// What a row is, capitalised: `Patient`, or `Case`.
     pub subject: String,
+    /// The case's identifier from the data's id column, when there is one.
+    pub case_id: Option<String>,
 }
 
 /// Today's UTC date.
@@ -261,13 +263,23 @@ impl Report {
             counterfactual_detail,
             note,
             subject: words::subject(card),
+            case_id: session
+                .case_id(row)
+                .filter(|id| !id.is_empty())
+                .map(str::to_string),
         })
     }
 
     /// A heading for the page: `Patient 17 · breast_cancer.csv` (the card's subject, else
     /// `Case`).
     pub fn title(&self) -> String {
-        format!("{} {} · {}", self.subject, self.row, self.data_name)
+        match &self.case_id {
+            Some(id) => format!(
+                "{} {id} (row {}) · {}",
+                self.subject, self.row, self.data_name
+            ),
+            None => format!("{} {} · {}", self.subject, self.row, self.data_name),
+        }
     }
 }
 

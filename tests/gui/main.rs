@@ -1,6 +1,7 @@
 //! The window driven by egui_kittest: select rows, filter, use the keyboard — no display needed.
 #![cfg(feature = "gui")]
 
+mod case_id;
 mod layout;
 mod regressions;
 
