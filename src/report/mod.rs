@@ -79,6 +79,8 @@ impl Format {
 pub const RANGES_SHOWN: usize = 8;
 /// Similar cases needed before the report says how often such predictions are right.
 pub const MIN_SIMILAR_CASES: usize = 20;
+/// Bars in the report's waterfall before the rest are pooled (unless the reader asks for more).
+pub const REPORT_BARS: usize = 10;
 /// Grid steps per feature of the counterfactual search.
 pub const COUNTERFACTUAL_STEPS: usize = 100;
 /// Features paired in the counterfactual search when no single change flips the prediction.
@@ -198,7 +200,7 @@ impl Report {
                 )
             })
             .collect();
-        let waterfall = plain_waterfall(session, data, &explanation, &x, target);
+        let waterfall = plain_waterfall(session, data, &explanation, &x, target, REPORT_BARS);
 
         let (predicted, probability) = match predictions.predicted.get(row) {
             Some(&c) => (
@@ -268,6 +270,26 @@ impl Report {
                 .filter(|id| !id.is_empty())
                 .map(str::to_string),
         })
+    }
+
+    /// The same report with `max_bars` bars in its waterfall before the rest are pooled.
+    pub fn with_bars(mut self, session: &Session, max_bars: usize) -> Report {
+        if let Some(data) = &session.data
+            && self.row < data.len()
+        {
+            let target =
+                session.default_class(crate::session::policy::Purpose::Report, Some(self.row));
+            let x: Vec<f32> = data.x.row(self.row).to_vec();
+            self.waterfall = plain_waterfall(
+                session,
+                data,
+                &self.explanation,
+                &x,
+                target,
+                max_bars.max(1),
+            );
+        }
+        self
     }
 
     /// A heading for the page: `Patient 17 · breast_cancer.csv` (the card's subject, else
@@ -386,6 +408,7 @@ fn plain_waterfall(
     explanation: &RowExplanation,
     x: &[f32],
     target: Option<usize>,
+    max_bars: usize,
 ) -> WaterfallSpec {
     let card = session.model.card();
     let a = &explanation.attribution;
@@ -402,7 +425,7 @@ fn plain_waterfall(
         a.std_err.as_deref(),
         a.base_value,
         a.output_value,
-        10,
+        max_bars,
     )
     .named(
         "reference population",
