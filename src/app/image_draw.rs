@@ -139,7 +139,7 @@ pub fn curves_ui(ui: &mut egui::Ui, f: &Faithfulness) {
                     .width(w)
                     .height(170.0)
                     .default_x_bounds(0.0, 100.0)
-                    .default_y_bounds(0.0, hi)
+                    .default_y_bounds(0.0, hi * 1.05)
                     .x_axis_label(format!("% of pixels {action}, most salient first"))
                     .y_axis_label("score")
                     .show(ui, |plot_ui| {
