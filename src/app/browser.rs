@@ -8,6 +8,7 @@ use crate::analysis::Predictions;
 use crate::data::Dataset;
 use crate::session::Session;
 
+use super::browser_rows::{Pending, RowQuery, WORKER_ROWS};
 use super::row_filter::{Condition, parse_filter};
 
 /// Rows PgUp and PgDn move the selection by.
@@ -66,6 +67,8 @@ pub struct BrowserState {
     scroll_to_selected: bool,
     /// Thumbnails of image rows, made as rows come into view.
     thumbnails: Thumbnails,
+    /// The visible rows being recomputed on a worker (large data).
+    pending: Pending,
 }
 
 /// Textures of image rows by row.
@@ -94,6 +97,7 @@ impl Default for BrowserState {
             visible: Vec::new(),
             scroll_to_selected: false,
             thumbnails: Default::default(),
+            pending: Pending::default(),
         }
     }
 }
@@ -173,58 +177,44 @@ impl BrowserState {
         Ok(())
     }
 
-    /// Recomputes the visible rows from the filter and sort.
+    /// Recomputes the visible rows from the filter and sort: at once, or on a worker for data
+    /// of [`WORKER_ROWS`] rows or more (the rows shown until then stay).
     pub fn refresh(&mut self, data: &Dataset, predictions: &Predictions) {
-        let truth = data.classes();
-        let (lo, hi) = self.confidence;
-        let subset = self.subset.as_ref().map(|s| &s.rows);
-        let mut rows: Vec<usize> = (0..predictions.len())
-            .filter(|&r| subset.is_none_or(|s| s.binary_search(&r).is_ok()))
-            .filter(|&r| match self.outcome {
-                Outcome::All => true,
-                Outcome::Errors => predictions.is_correct(r, truth) == Some(false),
-                Outcome::Correct => predictions.is_correct(r, truth) == Some(true),
-            })
-            .filter(|&r| {
-                self.predicted_class
-                    .is_none_or(|c| predictions.predicted.get(r) == Some(&c))
-            })
-            .filter(|&r| {
-                predictions
-                    .confidence
-                    .get(r)
-                    .is_none_or(|&p| p.is_nan() || (lo..=hi).contains(&p))
-            })
-            .filter(|&r| self.filter.iter().all(|c| c.holds(data.x[[r, c.feature]])))
-            .collect();
-        let key = |r: usize| -> (usize, f32) {
-            match self.sort {
-                SortKey::Row => (r, 0.0),
-                SortKey::True => (truth.and_then(|t| t.get(r).copied()).unwrap_or(0), 0.0),
-                SortKey::Predicted => (predictions.predicted.get(r).copied().unwrap_or(0), 0.0),
-                SortKey::Confidence => (0, predictions.confidence.get(r).copied().unwrap_or(0.0)),
+        let query = RowQuery::new(
+            data,
+            predictions,
+            self.subset.as_ref().map(|s| s.rows.as_slice()),
+            self.outcome,
+            self.predicted_class,
+            self.confidence,
+            &self.filter,
+            (self.sort, self.descending),
+        );
+        if predictions.len() >= WORKER_ROWS {
+            self.pending.start(query);
+            return;
+        }
+        self.pending = Pending::default();
+        self.set_visible(query.run());
+    }
+
+    /// True while the visible rows are being recomputed on a worker.
+    pub fn is_refreshing(&self) -> bool {
+        self.pending.is_running()
+    }
+
+    /// Shows the rows a worker finished; true when it did.
+    pub fn poll(&mut self) -> bool {
+        match self.pending.take() {
+            Some(rows) => {
+                self.set_visible(rows);
+                true
             }
-        };
-        // On the key, then by row, so equal keys keep row order; the keys are read once and
-        // sorted on the workers (a million rows sort in tens of milliseconds). Rows are
-        // already in row order.
-        if self.sort != SortKey::Row {
-            use rayon::slice::ParallelSliceMut;
-            let mut keyed: Vec<(usize, f32, usize)> = rows
-                .iter()
-                .map(|&r| {
-                    let (a, b) = key(r);
-                    (a, b, r)
-                })
-                .collect();
-            keyed.par_sort_unstable_by(|x, y| {
-                x.0.cmp(&y.0).then(x.1.total_cmp(&y.1)).then(x.2.cmp(&y.2))
-            });
-            rows = keyed.into_iter().map(|k| k.2).collect();
+            None => false,
         }
-        if self.descending {
-            rows.reverse();
-        }
+    }
+
+    fn set_visible(&mut self, rows: Vec<usize>) {
         self.visible = rows;
         if self.selected.is_none_or(|s| !self.visible.contains(&s)) {
             self.selected = self.visible.first().copied();
@@ -253,6 +243,11 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
         return;
     };
     let class_names = session.model.task().class_names();
+    state.poll();
+    if state.is_refreshing() {
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(15));
+    }
     if let Some(subset) = &state.subset {
         let mut clear = false;
         ui.horizontal_wrapped(|ui| {
@@ -390,7 +385,13 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
     }
 
     let shown = state.visible.len();
-    ui.weak(format!("{shown} of {} rows", predictions.len()));
+    ui.horizontal(|ui| {
+        ui.weak(format!("{shown} of {} rows", predictions.len()));
+        if state.is_refreshing() {
+            ui.spinner();
+            ui.weak("filtering and sorting…");
+        }
+    });
     ui.separator();
     let ids = session.ids.as_deref();
     if let Some(ids) = ids {

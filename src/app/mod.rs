@@ -11,6 +11,7 @@
 //!   path when no dialog can be shown); [`widgets`]: what the panels share.
 
 mod browser;
+mod browser_rows;
 pub mod chart;
 mod commands;
 mod crash;

@@ -13,7 +13,7 @@ use loupe::session::{Session, Source};
 
 const SIZE: egui::Vec2 = egui::vec2(1280.0, 800.0);
 
-fn models() -> std::path::PathBuf {
+pub fn models() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models")
 }
 
@@ -30,7 +30,7 @@ fn harness_on(source: Source, prepare: impl FnOnce(&mut LoupeApp)) -> Harness<'s
 }
 
 /// Shows tab `title` and draws until its work is done (at most ~120 s).
-fn show(harness: &mut Harness<'static, LoupeApp>, title: &str) {
+pub fn show(harness: &mut Harness<'static, LoupeApp>, title: &str) {
     harness.get_by_role_and_label(Role::Button, title).click();
     for _ in 0..12_000 {
         harness.step();

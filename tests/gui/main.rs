@@ -4,6 +4,7 @@
 mod case_id;
 mod layout;
 mod regressions;
+mod snapshots;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
