@@ -76,7 +76,7 @@ pub fn beeswarm_ui(ui: &mut egui::Ui, spec: &BeeswarmSpec, selected: Option<usiz
     let n = spec.features.len();
     let names: Vec<String> = spec.features.iter().map(|f| f.name.clone()).collect();
     let height = BEE_ROW * n as f32 + 48.0;
-    let width = (ui.available_width() - BEE_BARS - 12.0).max(320.0);
+    let width = (ui.available_width() - BEE_BARS - 24.0).max(320.0);
     let group = ui.make_persistent_id("beeswarm_lines");
     let (lo, hi) = spec.x_range;
     let (y0, y1) = (-(n as f64) + 0.5, 0.5);
@@ -209,7 +209,7 @@ fn mean_bars_ui(
     let response = chart::plot(ui, "beeswarm_bars", 2, 0)
         .width(BEE_BARS)
         .height(height)
-        .default_x_bounds(0.0, max_mean * 1.35)
+        .default_x_bounds(0.0, max_mean * 1.6)
         .default_y_bounds(y0, y1)
         .show_axes([true, false])
         .show_grid([false, false])
@@ -218,7 +218,7 @@ fn mean_bars_ui(
         .x_axis_label("mean |attribution|")
         .link_axis(group, [false, true])
         .show(ui, |plot_ui| {
-            let bounds = PlotBounds::from_min_max([0.0, y0], [max_mean * 1.35, y1]);
+            let bounds = PlotBounds::from_min_max([0.0, y0], [max_mean * 1.6, y1]);
             plot_ui.add(Canvas::new("mean bars", bounds, move |ui, t, shapes| {
                 for (i, f) in spec.features.iter().enumerate() {
                     let y = -(i as f64);
