@@ -39,7 +39,8 @@ pub fn show(harness: &mut Harness<'static, LoupeApp>, title: &str) {
         if !(p.explain.is_running()
             || p.images.is_running()
             || p.global.is_running()
-            || p.report.is_running())
+            || p.report.is_running()
+            || (title == "Failure modes" && p.failures.failures().is_none()))
         {
             break;
         }

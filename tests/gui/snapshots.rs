@@ -4,7 +4,7 @@
 //! the window ("0.4 s") differ between runs, so a few hundred pixels may differ.
 #![cfg(feature = "snapshots")]
 
-use egui_kittest::{Harness, SnapshotOptions};
+use egui_kittest::{Harness, SnapshotOptions, SnapshotResults};
 use loupe::app::LoupeApp;
 use loupe::app::theme::ThemeChoice;
 use loupe::session::{Session, Source};
@@ -30,6 +30,8 @@ fn snapshots(name: &str, source: impl Fn() -> Source, tabs: &[&str]) {
     let options = SnapshotOptions::new()
         .output_path(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"))
         .max_failed_pixels(600);
+    // One harness per theme: their results are merged and checked once, at the end.
+    let mut results = SnapshotResults::default();
     for theme in [ThemeChoice::Dark, ThemeChoice::Light] {
         let mut harness = harness(source(), theme);
         for tab in tabs {
@@ -41,7 +43,9 @@ fn snapshots(name: &str, source: impl Fn() -> Source, tabs: &[&str]) {
             );
             harness.snapshot_options(&file, &options);
         }
+        results.extend(harness.take_snapshot_results());
     }
+    results.unwrap();
 }
 
 #[test]
