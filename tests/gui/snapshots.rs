@@ -13,8 +13,10 @@ use super::layout::{models, show};
 
 fn harness(source: Source, theme: ThemeChoice) -> Harness<'static, LoupeApp> {
     let session = Session::load(&source).unwrap();
-    let mut settings = loupe::app::Settings::default();
-    settings.theme = theme;
+    let settings = loupe::app::Settings {
+        theme,
+        ..Default::default()
+    };
     let mut app = LoupeApp::with_settings(settings, source, session);
     app.panels.global.sample = 80;
     let mut harness = Harness::builder()
