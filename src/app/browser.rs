@@ -8,6 +8,7 @@ use crate::analysis::Predictions;
 use crate::data::Dataset;
 use crate::session::Session;
 
+use super::browser_rows::{Pending, RowQuery, WORKER_ROWS};
 use super::row_filter::{Condition, parse_filter};
 
 /// Rows PgUp and PgDn move the selection by.
@@ -66,6 +67,8 @@ pub struct BrowserState {
     scroll_to_selected: bool,
     /// Thumbnails of image rows, made as rows come into view.
     thumbnails: Thumbnails,
+    /// The visible rows being recomputed on a worker (large data).
+    pending: Pending,
 }
 
 /// Textures of image rows by row.
@@ -94,6 +97,7 @@ impl Default for BrowserState {
             visible: Vec::new(),
             scroll_to_selected: false,
             thumbnails: Default::default(),
+            pending: Pending::default(),
         }
     }
 }
@@ -159,43 +163,58 @@ impl BrowserState {
         self.scroll_to_selected = true;
     }
 
-    /// Recomputes the visible rows from the filter and sort.
+    /// Filters by feature values as typed (`worst radius > 20 and mean area <= 900`); the
+    /// filter in force stays when the text does not parse, and the reason is returned.
+    pub fn set_filter(
+        &mut self,
+        text: &str,
+        data: &Dataset,
+        predictions: &Predictions,
+    ) -> Result<(), String> {
+        self.filter = parse_filter(text, &data.feature_names)?;
+        self.filter_text = text.to_string();
+        self.refresh(data, predictions);
+        Ok(())
+    }
+
+    /// Recomputes the visible rows from the filter and sort: at once, or on a worker for data
+    /// of [`WORKER_ROWS`] rows or more (the rows shown until then stay).
     pub fn refresh(&mut self, data: &Dataset, predictions: &Predictions) {
-        let truth = data.classes();
-        let (lo, hi) = self.confidence;
-        let subset = self.subset.as_ref().map(|s| &s.rows);
-        let mut rows: Vec<usize> = (0..predictions.len())
-            .filter(|&r| subset.is_none_or(|s| s.binary_search(&r).is_ok()))
-            .filter(|&r| match self.outcome {
-                Outcome::All => true,
-                Outcome::Errors => predictions.is_correct(r, truth) == Some(false),
-                Outcome::Correct => predictions.is_correct(r, truth) == Some(true),
-            })
-            .filter(|&r| {
-                self.predicted_class
-                    .is_none_or(|c| predictions.predicted.get(r) == Some(&c))
-            })
-            .filter(|&r| {
-                predictions
-                    .confidence
-                    .get(r)
-                    .is_none_or(|&p| p.is_nan() || (lo..=hi).contains(&p))
-            })
-            .filter(|&r| self.filter.iter().all(|c| c.holds(data.x[[r, c.feature]])))
-            .collect();
-        let key = |r: usize| -> (usize, f32) {
-            match self.sort {
-                SortKey::Row => (r, 0.0),
-                SortKey::True => (truth.and_then(|t| t.get(r).copied()).unwrap_or(0), 0.0),
-                SortKey::Predicted => (predictions.predicted.get(r).copied().unwrap_or(0), 0.0),
-                SortKey::Confidence => (0, predictions.confidence.get(r).copied().unwrap_or(0.0)),
-            }
-        };
-        // Stable sort on the key, then by row, so equal keys keep row order.
-        rows.sort_by(|&a, &b| key(a).0.cmp(&key(b).0).then(key(a).1.total_cmp(&key(b).1)));
-        if self.descending {
-            rows.reverse();
+        let query = RowQuery::new(
+            data,
+            predictions,
+            self.subset.as_ref().map(|s| s.rows.as_slice()),
+            self.outcome,
+            self.predicted_class,
+            self.confidence,
+            &self.filter,
+            (self.sort, self.descending),
+        );
+        if predictions.len() >= WORKER_ROWS {
+            self.pending.start(query);
+            return;
         }
+        self.pending = Pending::default();
+        self.set_visible(query.run());
+    }
+
+    /// True while the visible rows are being recomputed on a worker.
+    pub fn is_refreshing(&self) -> bool {
+        self.pending.is_running()
+    }
+
+    /// Shows the rows a worker finished; true when it did.
+    pub fn poll(&mut self) -> bool {
+        match self.pending.take() {
+            Some(rows) => {
+                self.set_visible(rows);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn set_visible(&mut self, rows: Vec<usize>) {
         self.visible = rows;
         if self.selected.is_none_or(|s| !self.visible.contains(&s)) {
             self.selected = self.visible.first().copied();
@@ -224,6 +243,11 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
         return;
     };
     let class_names = session.model.task().class_names();
+    state.poll();
+    if state.is_refreshing() {
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(15));
+    }
     if let Some(subset) = &state.subset {
         let mut clear = false;
         ui.horizontal_wrapped(|ui| {
@@ -312,19 +336,18 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
                 )
                 .labelled_by(label.id);
             if edit.changed() {
-                match parse_filter(&state.filter_text, &data.feature_names) {
-                    Ok(filter) => {
-                        state.filter = filter;
-                        state.filter_error = None;
-                        state.refresh(data, predictions);
-                    }
-                    Err(e) => state.filter_error = Some(e),
-                }
+                let text = state.filter_text.clone();
+                state.filter_error = state.set_filter(&text, data, predictions).err();
             }
         });
         if let Some(e) = &state.filter_error {
             ui.add(
-                egui::Label::new(egui::RichText::new(e).color(super::theme::BAD).small()).wrap(),
+                egui::Label::new(
+                    egui::RichText::new(e)
+                        .color(super::theme::bad(ui.visuals()))
+                        .small(),
+                )
+                .wrap(),
             );
         }
     }
@@ -362,9 +385,19 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
     }
 
     let shown = state.visible.len();
-    ui.weak(format!("{shown} of {} rows", predictions.len()));
+    ui.horizontal(|ui| {
+        ui.weak(format!("{shown} of {} rows", predictions.len()));
+        if state.is_refreshing() {
+            ui.spinner();
+            ui.weak("filtering and sorting…");
+        }
+    });
     ui.separator();
-    rows_table(ui, state, data, predictions, class_names);
+    let ids = session.ids.as_deref();
+    if let Some(ids) = ids {
+        ui.weak(format!("cases named by the column `{}`", ids.column));
+    }
+    rows_table(ui, state, data, predictions, class_names, ids);
 }
 
 fn rows_table(
@@ -373,6 +406,7 @@ fn rows_table(
     data: &Dataset,
     predictions: &Predictions,
     class_names: &[String],
+    ids: Option<&crate::session::ids::CaseIds>,
 ) {
     let truth = data.classes();
     let regression = class_names.is_empty();
@@ -382,7 +416,16 @@ fn rows_table(
         .animate_scrolling(false)
         .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::auto().at_least(if data.images.is_some() { 72.0 } else { 44.0 }))
+        .column(
+            Column::auto()
+                .at_least(if data.images.is_some() || ids.is_some() {
+                    72.0
+                } else {
+                    44.0
+                })
+                .at_most(160.0)
+                .clip(true),
+        )
         .column(Column::auto().at_least(70.0).clip(true))
         .column(Column::auto().at_least(70.0).clip(true))
         .column(Column::auto().at_least(56.0))
@@ -454,6 +497,9 @@ fn rows_table(
                     {
                         clicked = Some(r);
                     }
+                    if let Some(id) = ids.and_then(|i| i.values.get(r)) {
+                        ui.add(egui::Label::new(egui::RichText::new(id).weak()).selectable(false));
+                    }
                 });
                 // Cells are plain (not selectable) text, so a click anywhere on the row reaches
                 // the row and selects it.
@@ -481,8 +527,14 @@ fn rows_table(
                     }
                 });
                 row.col(|ui| match predictions.is_correct(r, truth) {
-                    Some(true) => cell(ui, egui::RichText::new("✓").color(super::theme::GOOD)),
-                    Some(false) => cell(ui, egui::RichText::new("✗").color(super::theme::BAD)),
+                    Some(true) => cell(
+                        ui,
+                        egui::RichText::new("✓").color(super::theme::good(ui.visuals())),
+                    ),
+                    Some(false) => cell(
+                        ui,
+                        egui::RichText::new("✗").color(super::theme::bad(ui.visuals())),
+                    ),
                     None => {}
                 });
                 if row.response().clicked() {

@@ -34,7 +34,7 @@ pub fn what_if_line(ui: &mut egui::Ui, session: &Session, row: usize, e: &RowRes
         p.outputs[[row, was]] * 100.0
     );
     if best != was {
-        ui.colored_label(theme::BAD, egui::RichText::new(text).strong());
+        ui.colored_label(theme::bad(ui.visuals()), egui::RichText::new(text).strong());
     } else {
         ui.label(egui::RichText::new(text).strong());
     }
@@ -62,106 +62,116 @@ pub fn result_ui(
     }
     let mut edits: Vec<(usize, f32)> = Vec::new();
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
-    egui_extras::TableBuilder::new(ui)
-        .id_salt("attribution_table")
-        .striped(true)
-        .column(egui_extras::Column::auto().at_least(180.0))
-        .column(egui_extras::Column::auto().at_least(80.0))
-        .column(egui_extras::Column::auto().at_least(80.0))
-        .column(egui_extras::Column::exact(110.0))
-        .column(egui_extras::Column::remainder())
-        .header(row_height, |mut h| {
-            for (title, hover) in [
-                ("Feature", None),
-                ("Value", None),
-                (
-                    "Percentile",
-                    Some(format!("The value's percentile among {population}")),
-                ),
-                (
-                    "Reference range",
-                    Some(format!("5th–95th percentile of {population}")),
-                ),
-                ("Attribution", None),
-            ] {
-                h.col(|ui| {
-                    let r = ui.strong(title);
-                    if let Some(hover) = hover {
-                        r.on_hover_text(hover);
-                    }
-                });
-            }
-        })
-        .body(|body| {
-            body.rows(row_height, order.len(), |mut r| {
-                let j = order[r.index()];
-                r.col(|ui| {
-                    // The card's display name and unit, with the column's own name on hover.
-                    let name = &data.feature_names[j];
-                    let card = session.model.card();
-                    let shown = match card.unit(name) {
-                        Some(unit) => format!("{} ({unit})", card.display_name(name)),
-                        None => card.display_name(name).to_string(),
-                    };
-                    let label = ui.label(&shown);
-                    if shown != *name {
-                        label.on_hover_text(format!("column `{name}`"));
-                    }
-                });
-                r.col(|ui| match &editing {
-                    Some(values) => {
-                        let mut v = values[j];
-                        // The range seen in the reference data, computed with the explanation.
-                        let (lo, hi) = explained.ranges.get(j).map_or((v, v), |r| (r.min, r.max));
-                        let speed = ((hi - lo) / 300.0).max(f32::EPSILON) as f64;
-                        let response = ui
-                            .add(egui::DragValue::new(&mut v).speed(speed))
-                            .on_hover_text(format!(
-                                "recorded {} · seen from {} to {} in {population}",
-                                widgets::format_value(data.x[[explained.row, j]]),
-                                widgets::format_value(lo),
-                                widgets::format_value(hi)
-                            ));
-                        response.widget_info(|| {
-                            egui::WidgetInfo::labeled(
-                                egui::Role::SpinButton,
-                                true,
-                                &data.feature_names[j],
-                            )
+    // Wider than the tab (a narrow window, long names): the table scrolls sideways.
+    egui::ScrollArea::horizontal()
+        .id_salt("attribution_table_scroll")
+        .show(ui, |ui| {
+            egui_extras::TableBuilder::new(ui)
+                .id_salt("attribution_table")
+                .striped(true)
+                .column(egui_extras::Column::auto().at_least(180.0))
+                .column(egui_extras::Column::auto().at_least(64.0))
+                .column(egui_extras::Column::auto().at_least(70.0))
+                .column(egui_extras::Column::exact(110.0))
+                .column(egui_extras::Column::remainder().at_least(130.0))
+                .header(row_height, |mut h| {
+                    for (title, hover) in [
+                        ("Feature", None),
+                        ("Value", None),
+                        (
+                            "Percentile",
+                            Some(format!("The value's percentile among {population}")),
+                        ),
+                        (
+                            "Reference range",
+                            Some(format!("5th–95th percentile of {population}")),
+                        ),
+                        ("Attribution", None),
+                    ] {
+                        h.col(|ui| {
+                            let r = ui.strong(title);
+                            if let Some(hover) = hover {
+                                r.on_hover_text(hover);
+                            }
                         });
-                        if response.changed() {
-                            edits.push((j, v));
-                        }
                     }
-                    None => {
-                        ui.monospace(widgets::format_value(explained.values[j]));
-                    }
+                })
+                .body(|body| {
+                    body.rows(row_height, order.len(), |mut r| {
+                        let j = order[r.index()];
+                        r.col(|ui| {
+                            // The card's display name and unit, with the column's own name on hover.
+                            let name = &data.feature_names[j];
+                            let card = session.model.card();
+                            let shown = match card.unit(name) {
+                                Some(unit) => format!("{} ({unit})", card.display_name(name)),
+                                None => card.display_name(name).to_string(),
+                            };
+                            let label = ui.label(&shown);
+                            if shown != *name {
+                                label.on_hover_text(format!("column `{name}`"));
+                            }
+                        });
+                        r.col(|ui| match &editing {
+                            Some(values) => {
+                                let mut v = values[j];
+                                // The range seen in the reference data, computed with the explanation.
+                                let (lo, hi) =
+                                    explained.ranges.get(j).map_or((v, v), |r| (r.min, r.max));
+                                let speed = ((hi - lo) / 300.0).max(f32::EPSILON) as f64;
+                                let response = ui
+                                    .add(egui::DragValue::new(&mut v).speed(speed))
+                                    .on_hover_text(format!(
+                                        "recorded {} · seen from {} to {} in {population}",
+                                        widgets::format_value(data.x[[explained.row, j]]),
+                                        widgets::format_value(lo),
+                                        widgets::format_value(hi)
+                                    ));
+                                response.widget_info(|| {
+                                    egui::WidgetInfo::labeled(
+                                        egui::Role::SpinButton,
+                                        true,
+                                        &data.feature_names[j],
+                                    )
+                                });
+                                if response.changed() {
+                                    edits.push((j, v));
+                                }
+                            }
+                            None => {
+                                ui.monospace(widgets::format_value(explained.values[j]));
+                            }
+                        });
+                        r.col(|ui| {
+                            if let Some(range) = explained.ranges.get(j) {
+                                ui.monospace(format!("{:.0}%", range.percentile));
+                            }
+                        });
+                        r.col(|ui| {
+                            if let Some(range) = explained.ranges.get(j) {
+                                widgets::range_bar(
+                                    ui,
+                                    range,
+                                    session.model.task().class_names(),
+                                    population,
+                                );
+                            }
+                        });
+                        r.col(|ui| {
+                            let v = a.values[j];
+                            let colour = if v >= 0.0 {
+                                theme::up(ui.visuals())
+                            } else {
+                                theme::down(ui.visuals())
+                            };
+                            let text = match &a.std_err {
+                                Some(e) => format!("{v:+.4} ± {:.4}", 1.96 * e[j]),
+                                None => format!("{v:+.4}"),
+                            };
+                            ui.colored_label(colour, egui::RichText::new(text).monospace());
+                        });
+                    });
                 });
-                r.col(|ui| {
-                    if let Some(range) = explained.ranges.get(j) {
-                        ui.monospace(format!("{:.0}%", range.percentile));
-                    }
-                });
-                r.col(|ui| {
-                    if let Some(range) = explained.ranges.get(j) {
-                        widgets::range_bar(
-                            ui,
-                            range,
-                            session.model.task().class_names(),
-                            population,
-                        );
-                    }
-                });
-                r.col(|ui| {
-                    let v = a.values[j];
-                    let colour = if v >= 0.0 { theme::UP } else { theme::DOWN };
-                    let text = match &a.std_err {
-                        Some(e) => format!("{v:+.4} ± {:.4}", 1.96 * e[j]),
-                        None => format!("{v:+.4}"),
-                    };
-                    ui.colored_label(colour, egui::RichText::new(text).monospace());
-                });
-            });
         });
     edits
 }
@@ -214,7 +224,11 @@ pub fn compare_ui(ui: &mut egui::Ui, session: &Session, pinned: &RowResult, this
                 ui.monospace(widgets::format_value(pinned.values[j]));
                 ui.monospace(widgets::format_value(this.values[j]));
                 for v in [a.values[j], b.values[j]] {
-                    let colour = if v >= 0.0 { theme::UP } else { theme::DOWN };
+                    let colour = if v >= 0.0 {
+                        theme::up(ui.visuals())
+                    } else {
+                        theme::down(ui.visuals())
+                    };
                     ui.colored_label(colour, egui::RichText::new(format!("{v:+.4}")).monospace());
                 }
                 ui.end_row();

@@ -17,7 +17,7 @@ use super::jobs::Job;
 use super::notices::Notices;
 use super::panel::{Panel, PanelCtx};
 use super::plots::reliability_ui;
-use super::theme::{BAD, GOOD};
+use super::theme;
 
 /// The tab's title.
 pub const TITLE: &str = "Failure modes";
@@ -265,7 +265,7 @@ impl FailuresView {
                 for &r in f.confident_mistakes.iter().take(MISTAKES_SHOWN) {
                     ui.label(format!("#{r}"));
                     ui.label(&class_names[truth[r]]);
-                    ui.colored_label(BAD, &class_names[predictions.predicted[r]]);
+                    ui.colored_label(theme::bad(ui.visuals()), &class_names[predictions.predicted[r]]);
                     ui.label(format!("{:.1}%", predictions.confidence[r] * 100.0));
                     if ui.small_button("Why?").on_hover_text("Explain this row").clicked() {
                         commands.push(Command::Select(r, Some("Explain")));
@@ -315,7 +315,7 @@ impl FailuresView {
                     }
                     ui.label(s.rows.len().to_string());
                     ui.label(s.errors.to_string());
-                    ui.colored_label(BAD, format!("{:.0}%", 100.0 * s.error_rate));
+                    ui.colored_label(theme::bad(ui.visuals()), format!("{:.0}%", 100.0 * s.error_rate));
                     ui.label(format!("{:.0}%", 100.0 * s.share_of_errors));
                     ui.end_row();
                 }
@@ -393,7 +393,11 @@ fn confusion_ui(
             for (t, row) in m.counts.iter().enumerate() {
                 ui.label(egui::RichText::new(&class_names[t]).strong());
                 for (p, &n) in row.iter().enumerate() {
-                    let tint = if t == p { GOOD } else { BAD };
+                    let tint = if t == p {
+                        theme::good(ui.visuals())
+                    } else {
+                        theme::bad(ui.visuals())
+                    };
                     let fill = tint.gamma_multiply(0.15 + 0.6 * n as f32 / max);
                     let button = egui::Button::new(
                         egui::RichText::new(n.to_string()).size(text_size).strong(),

@@ -29,6 +29,11 @@ const TOPIC: &str = "global";
 /// Features shown in the beeswarm.
 const MAX_FEATURES: usize = 20;
 
+/// Datasets with more rows than this are explained on a seeded sample by default.
+pub const LARGE_ROWS: usize = 20_000;
+/// Rows of that default sample.
+pub const LARGE_SAMPLE: usize = 2_000;
+
 /// A finished batch, ready to draw.
 pub struct GlobalData {
     pub key: String,
@@ -146,6 +151,10 @@ impl Panel for GlobalView {
         self.target = session.valid_class(self.target);
         self.own = None;
         self.confirmed = None;
+        let rows = session.data.as_ref().map_or(0, |d| d.len());
+        if rows > LARGE_ROWS && (self.sample == 0 || self.sample > LARGE_SAMPLE) {
+            self.sample = LARGE_SAMPLE;
+        }
         let features = session.data.as_ref().map_or(0, |d| d.feature_names.len());
         self.feature = self.feature.filter(|&j| j < features);
     }
@@ -260,8 +269,11 @@ impl GlobalView {
         };
         ui.separator();
         egui::ScrollArea::vertical().show(ui, |ui| {
-            ui.label(egui::RichText::new(&result.beeswarm.title).strong());
-            ui.weak("Click a feature's name for its dependence plot, a dot to explain its row; drag a box to list the rows inside.");
+            ui.horizontal_wrapped(|ui| {
+                ui.label(egui::RichText::new(&result.beeswarm.title).strong());
+                super::chart::hint_ui(ui, true);
+            });
+            ui.weak("Click a dot to explain its row, a feature's line or bar for its dependence plot; Shift+drag a box to list the rows inside.");
             let events = beeswarm_ui(ui, &result.beeswarm, selected);
             self.handle(events, "in the beeswarm", commands);
             let feature = self
@@ -369,6 +381,15 @@ impl GlobalView {
                         .suffix(" sampled"),
                 )
                 .labelled_by(label.id);
+                ui.weak(format!(
+                    "a seeded sample (seed {}){}",
+                    self.own.as_ref().map_or(0, |o| o.seed),
+                    if data.len() > LARGE_ROWS {
+                        ", as the dataset is large"
+                    } else {
+                        ""
+                    }
+                ));
             }
             if let Some(r) = current {
                 ui.separator();

@@ -77,7 +77,10 @@ pub fn scale_ui(ui: &mut egui::Ui, scale: &MapScale, width: f32) {
 
 /// Deletion and insertion curves, each against random orders, with their areas.
 pub fn curves_ui(ui: &mut egui::Ui, f: &Faithfulness) {
-    ui.label(egui::RichText::new("Faithfulness").strong());
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new("Faithfulness").strong());
+        super::chart::hint_ui(ui, false);
+    });
     ui.weak("Deleting the most salient pixels first should drop the score fast (low area); inserting them first into a blurred image should raise it fast (high area). Dashed: random pixel orders.");
     // Two plots side by side, each half the width (and its caption wrapped to it).
     let w = ((ui.available_width() - 24.0) / 2.0).clamp(180.0, 280.0);
@@ -114,101 +117,51 @@ pub fn curves_ui(ui: &mut egui::Ui, f: &Faithfulness) {
                     "✓ when the map beats random pixel orders by at least {:.2} in area",
                     crate::analysis::faithfulness::MARGIN
                 ));
-                // The plot with room for its axes: score on the left, share of pixels below.
-                let (outer, response) =
-                    ui.allocate_exact_size(egui::vec2(w, 150.0), egui::Sense::hover());
-                let rect = egui::Rect::from_min_max(
-                    outer.min + egui::vec2(36.0, 4.0),
-                    outer.max - egui::vec2(6.0, 30.0),
-                );
-                response.widget_info(|| {
+                // The score axis starts at 0, so a curve that stays near 1 reads as such.
+                let hi = curve
+                    .iter()
+                    .chain(random.iter())
+                    .fold(f64::MIN_POSITIVE, |m, v| m.max(*v));
+                let points = |c: &[f64]| -> Vec<[f64; 2]> {
+                    c.iter()
+                        .enumerate()
+                        .map(|(i, v)| [100.0 * i as f64 / (c.len().max(2) - 1) as f64, *v])
+                        .collect()
+                };
+                let up = super::theme::up(ui.visuals());
+                let weak = ui.visuals().weak_text_color();
+                let action = if title == "Deletion" {
+                    "deleted"
+                } else {
+                    "inserted"
+                };
+                let response = super::chart::plot(ui, &format!("{title}_curve"), 3, 3)
+                    .width(w)
+                    .height(170.0)
+                    .default_x_bounds(0.0, 100.0)
+                    .default_y_bounds(0.0, hi * 1.05)
+                    .x_axis_label(format!("% of pixels {action}, most salient first"))
+                    .y_axis_label("score")
+                    .show(ui, |plot_ui| {
+                        plot_ui.line(
+                            egui_plot::Line::new("map", points(curve))
+                                .color(up)
+                                .width(2.0),
+                        );
+                        plot_ui.line(
+                            egui_plot::Line::new("random orders", points(random))
+                                .color(weak)
+                                .width(1.5)
+                                .style(egui_plot::LineStyle::dashed_dense()),
+                        );
+                    });
+                response.response.widget_info(|| {
                     egui::WidgetInfo::labeled(
                         egui::Role::Image,
                         true,
                         format!("{title} curve, area {a:.3}, random {r:.3}"),
                     )
                 });
-                let p = ui.painter();
-                let weak = ui.visuals().weak_text_color();
-                let font = egui::FontId::proportional(10.0);
-                p.rect_stroke(
-                    rect,
-                    0.0,
-                    egui::Stroke::new(1.0, weak),
-                    egui::StrokeKind::Inside,
-                );
-                // The score axis always starts at 0, so a curve that stays near 1 reads as such.
-                let hi = curve
-                    .iter()
-                    .chain(random.iter())
-                    .fold(f64::MIN_POSITIVE, |m, v| m.max(*v));
-                for (v, align) in [
-                    (0.0, egui::Align2::RIGHT_BOTTOM),
-                    (hi, egui::Align2::RIGHT_TOP),
-                ] {
-                    let y = rect.bottom() - rect.height() * (v / hi) as f32;
-                    p.text(
-                        egui::pos2(rect.left() - 4.0, y),
-                        align,
-                        crate::plot::short_number(v),
-                        font.clone(),
-                        weak,
-                    );
-                }
-                for (share, align) in [
-                    (0.0, egui::Align2::LEFT_TOP),
-                    (0.5, egui::Align2::CENTER_TOP),
-                    (1.0, egui::Align2::RIGHT_TOP),
-                ] {
-                    let x = rect.left() + rect.width() * share;
-                    p.line_segment(
-                        [
-                            egui::pos2(x, rect.bottom()),
-                            egui::pos2(x, rect.bottom() + 3.0),
-                        ],
-                        egui::Stroke::new(1.0, weak),
-                    );
-                    p.text(
-                        egui::pos2(x, rect.bottom() + 4.0),
-                        align,
-                        format!("{:.0}%", share * 100.0),
-                        font.clone(),
-                        weak,
-                    );
-                }
-                p.text(
-                    egui::pos2(rect.center().x, outer.bottom()),
-                    egui::Align2::CENTER_BOTTOM,
-                    format!(
-                        "share of pixels {}, most salient first",
-                        if title == "Deletion" {
-                            "deleted"
-                        } else {
-                            "inserted"
-                        }
-                    ),
-                    font.clone(),
-                    weak,
-                );
-                let points = |c: &[f64]| -> Vec<egui::Pos2> {
-                    c.iter()
-                        .enumerate()
-                        .map(|(i, v)| {
-                            egui::pos2(
-                                rect.left() + rect.width() * i as f32 / (c.len().max(2) - 1) as f32,
-                                rect.bottom() - rect.height() * (*v / hi) as f32,
-                            )
-                        })
-                        .collect()
-                };
-                let up = egui::Color32::from_rgb(UP_RGB.0, UP_RGB.1, UP_RGB.2);
-                p.add(egui::Shape::line(points(curve), egui::Stroke::new(2.0, up)));
-                p.add(egui::Shape::dashed_line(
-                    &points(random),
-                    egui::Stroke::new(1.5, weak),
-                    4.0,
-                    3.0,
-                ));
             });
         }
     });

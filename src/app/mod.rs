@@ -11,6 +11,8 @@
 //!   path when no dialog can be shown); [`widgets`]: what the panels share.
 
 mod browser;
+mod browser_rows;
+pub mod chart;
 mod commands;
 mod crash;
 pub mod dialogs;
@@ -129,6 +131,8 @@ pub struct Settings {
     pub explain: crate::explain::ExplainSettings,
     /// The centre tab last shown, by title.
     pub tab: String,
+    /// Light, dark, or following the system (the default).
+    pub theme: theme::ThemeChoice,
 }
 
 /// The centre tabs' state, one field per panel; [`Panels::all`] is the list they are drawn
@@ -301,6 +305,10 @@ impl LoupeApp {
     /// Draws the whole window and applies what the user asked for.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        let preference = self.settings.theme.preference();
+        if ctx.options(|o| o.theme_preference) != preference {
+            ctx.set_theme(preference);
+        }
         self.poll_jobs();
         if let Some((purpose, path)) = self.dialogs.ui(&ctx) {
             self.chosen(&ctx, purpose, path);
@@ -315,6 +323,7 @@ impl LoupeApp {
                 session: self.session.as_ref(),
                 recent: &self.settings.recent,
                 busy: self.loading.as_ref().map(|(_, job)| job.label.as_str()),
+                theme: &mut self.settings.theme,
             };
             top_bar::top_bar_ui(ui, bar, &mut self.commands);
         });

@@ -122,7 +122,7 @@ impl Notices {
                                 Level::Info => n.text.clone(),
                             });
                             let text = match n.level {
-                                Level::Error => text.color(super::theme::BAD),
+                                Level::Error => text.color(super::theme::bad(ui.visuals())),
                                 Level::Info => text,
                             };
                             ui.add(egui::Label::new(text).wrap());

@@ -107,9 +107,9 @@ fn probability_bar(ui: &mut egui::Ui, p: f32, predicted: bool) {
         bar,
         2.0,
         if predicted {
-            theme::ACCENT
+            theme::accent(ui.visuals())
         } else {
-            theme::MUTED
+            theme::muted(ui.visuals())
         },
     );
     response.on_hover_text(format!("{:.4}", p));

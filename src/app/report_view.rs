@@ -1,6 +1,8 @@
 //! The Report tab: a preview of the one-page clinician report on the selected row, built on a
 //! worker, and its export as HTML, PNG or PDF.
 
+use std::sync::Arc;
+
 use crate::explain::ExplainSettings;
 use crate::report::image::{IMAGE_CAVEAT, ImageReport};
 use crate::report::{Report, words};
@@ -20,6 +22,10 @@ pub use crate::report::Format as ReportFormat;
 pub struct ReportView {
     jobs: Keyed<Report>,
     images: Keyed<ImageReport>,
+    /// Bars in the waterfall before the rest are pooled.
+    pub max_bars: usize,
+    /// The report shown, with its bars: (key, bars, report).
+    shown: Option<(String, usize, Arc<Report>)>,
 }
 
 impl Default for ReportView {
@@ -27,6 +33,8 @@ impl Default for ReportView {
         ReportView {
             jobs: Keyed::new("Writing the report…", 8),
             images: Keyed::new("Writing the report…", 8),
+            max_bars: crate::report::REPORT_BARS,
+            shown: None,
         }
     }
 }
@@ -65,9 +73,26 @@ impl Panel for ReportView {
             .ensure(ui.ctx(), &key, 0, Unit::ModelRows, move |progress| {
                 Ok(Report::build(&session, row, &settings, &*progress)?)
             });
-        let current = self.jobs.get(&key);
-        ui.horizontal(|ui| {
-            ui.heading(format!("Report on row {row}"));
+        let current = self.jobs.get(&key).map(|built| {
+            if built.waterfall.bars.len() == self.max_bars
+                || self.max_bars == crate::report::REPORT_BARS
+            {
+                return built;
+            }
+            match &self.shown {
+                Some((k, bars, r)) if *k == key && *bars == self.max_bars => r.clone(),
+                _ => {
+                    let r = Arc::new((*built).clone().with_bars(cx.session, self.max_bars));
+                    self.shown = Some((key.clone(), self.max_bars, r.clone()));
+                    r
+                }
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.heading(match cx.session.case_id(row).filter(|id| !id.is_empty()) {
+                Some(id) => format!("Report on row {row} · {id}"),
+                None => format!("Report on row {row}"),
+            });
             if let Some(report) = &current {
                 ui.separator();
                 ui.label("Export");
@@ -83,6 +108,18 @@ impl Panel for ReportView {
                     }
                 }
             }
+            ui.separator();
+            let label = ui.label("Show");
+            let features = cx.session.model.n_features().max(1);
+            ui.add(
+                egui::DragValue::new(&mut self.max_bars)
+                    .range(1..=features)
+                    .suffix(" bars"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Bars in the waterfall before the rest are pooled, on screen and in the exports",
+            );
             if self.jobs.is_running() {
                 ui.spinner();
                 ui.weak("Explaining and searching the nearest change…");

@@ -113,12 +113,12 @@ pub fn range_bar(ui: &mut egui::Ui, r: &Range, class_names: &[String], populatio
             egui::pos2(x(r.p95), mid + 2.5),
         ),
         2.0,
-        egui::Color32::from_rgb(0x6a, 0x8c, 0xc8),
+        super::theme::muted(ui.visuals()),
     );
     let mark = if r.is_unusual() {
-        super::theme::UP
+        super::theme::up(ui.visuals())
     } else {
-        super::theme::DOWN
+        super::theme::down(ui.visuals())
     };
     p.rect_filled(
         egui::Rect::from_center_size(egui::pos2(x(r.value), mid), egui::vec2(3.0, 12.0)),
@@ -154,7 +154,7 @@ pub fn prediction_header(ui: &mut egui::Ui, session: &Session, row: usize) {
         return;
     }
     let class_names = session.model.task().class_names();
-    ui.heading(format!("Row {row}"));
+    ui.heading(session.row_title(row));
     ui.horizontal_wrapped(|ui| {
         match predictions.predicted.get(row) {
             Some(&c) => {
@@ -176,8 +176,8 @@ pub fn prediction_header(ui: &mut egui::Ui, session: &Session, row: usize) {
                 ui.label("True class");
                 ui.strong(&class_names[t[row]]);
                 match correct {
-                    Some(true) => ui.colored_label(super::theme::GOOD, "✓ correct"),
-                    _ => ui.colored_label(super::theme::BAD, "✗ wrong"),
+                    Some(true) => ui.colored_label(super::theme::good(ui.visuals()), "✓ correct"),
+                    _ => ui.colored_label(super::theme::bad(ui.visuals()), "✗ wrong"),
                 };
             }
             (Some(Labels::Values(v)), _) => {

@@ -30,6 +30,9 @@ pub struct ModelCard {
     pub subject: Option<String>,
     /// For image models: the tensor holding the last convolutional activations, for Score-CAM.
     pub cam_layer: Option<String>,
+    /// The data column that names each case (`patient_id`), shown beside the row number and
+    /// never used as a feature; by default a column named like one (`id`, `case`, `…_id`).
+    pub id_column: Option<String>,
 }
 
 /// How an image is turned into the model's input tensor.
@@ -81,6 +84,7 @@ impl ModelCard {
                 "units" => card.units = serde_json::from_str(value).ok(),
                 "subject" => card.subject = text(),
                 "cam_layer" => card.cam_layer = text(),
+                "id_column" => card.id_column = text(),
                 _ => {}
             }
         }
@@ -101,6 +105,7 @@ impl ModelCard {
             units: self.units.or(other.units),
             subject: self.subject.or(other.subject),
             cam_layer: self.cam_layer.or(other.cam_layer),
+            id_column: self.id_column.or(other.id_column),
         }
     }
 

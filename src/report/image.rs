@@ -43,12 +43,20 @@ pub struct ImageReport {
     pub sanity: String,
     /// The method and its settings.
     pub method: String,
+    /// The case's identifier from the data's id column, when there is one.
+    pub case_id: Option<String>,
 }
 
 impl ImageReport {
     /// A heading for the page: `Case 409 · lesions.csv`.
     pub fn title(&self) -> String {
-        format!("{} {} · {}", self.subject, self.row, self.data_name)
+        match &self.case_id {
+            Some(id) => format!(
+                "{} {id} (row {}) · {}",
+                self.subject, self.row, self.data_name
+            ),
+            None => format!("{} {} · {}", self.subject, self.row, self.data_name),
+        }
     }
 
     /// Builds the page on image `row`: a map by occlusion with a window an eighth of the
@@ -120,6 +128,10 @@ impl ImageReport {
         let card = session.model.card();
         Ok(ImageReport {
             row,
+            case_id: session
+                .case_id(row)
+                .filter(|id| !id.is_empty())
+                .map(str::to_string),
             subject: words::subject(card),
             model_name: session.model.name().to_string(),
             model_description: card.description.clone(),

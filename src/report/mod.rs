@@ -79,6 +79,8 @@ impl Format {
 pub const RANGES_SHOWN: usize = 8;
 /// Similar cases needed before the report says how often such predictions are right.
 pub const MIN_SIMILAR_CASES: usize = 20;
+/// Bars in the report's waterfall before the rest are pooled (unless the reader asks for more).
+pub const REPORT_BARS: usize = 10;
 /// Grid steps per feature of the counterfactual search.
 pub const COUNTERFACTUAL_STEPS: usize = 100;
 /// Features paired in the counterfactual search when no single change flips the prediction.
@@ -117,6 +119,8 @@ pub struct Report {
     pub note: Option<String>,
     /// What a row is, capitalised: `Patient`, or `Case`.
     pub subject: String,
+    /// The case's identifier from the data's id column, when there is one.
+    pub case_id: Option<String>,
 }
 
 /// Today's UTC date.
@@ -203,7 +207,7 @@ impl Report {
                 )
             })
             .collect();
-        let waterfall = plain_waterfall(session, data, &explanation, &x, target);
+        let waterfall = plain_waterfall(session, data, &explanation, &x, target, REPORT_BARS);
 
         let (predicted, probability) = match predictions.predicted.get(row) {
             Some(&c) => (
@@ -272,13 +276,43 @@ impl Report {
             counterfactual_detail,
             note,
             subject: words::subject(card),
+            case_id: session
+                .case_id(row)
+                .filter(|id| !id.is_empty())
+                .map(str::to_string),
         })
+    }
+
+    /// The same report with `max_bars` bars in its waterfall before the rest are pooled.
+    pub fn with_bars(mut self, session: &Session, max_bars: usize) -> Report {
+        if let Some(data) = &session.data
+            && self.row < data.len()
+        {
+            let target =
+                session.default_class(crate::session::policy::Purpose::Report, Some(self.row));
+            let x: Vec<f32> = data.x.row(self.row).to_vec();
+            self.waterfall = plain_waterfall(
+                session,
+                data,
+                &self.explanation,
+                &x,
+                target,
+                max_bars.max(1),
+            );
+        }
+        self
     }
 
     /// A heading for the page: `Patient 17 · breast_cancer.csv` (the card's subject, else
     /// `Case`).
     pub fn title(&self) -> String {
-        format!("{} {} · {}", self.subject, self.row, self.data_name)
+        match &self.case_id {
+            Some(id) => format!(
+                "{} {id} (row {}) · {}",
+                self.subject, self.row, self.data_name
+            ),
+            None => format!("{} {} · {}", self.subject, self.row, self.data_name),
+        }
     }
 }
 
@@ -391,6 +425,7 @@ fn plain_waterfall(
     explanation: &RowExplanation,
     x: &[f32],
     target: Option<usize>,
+    max_bars: usize,
 ) -> WaterfallSpec {
     let card = session.model.card();
     let a = &explanation.attribution;
@@ -407,7 +442,7 @@ fn plain_waterfall(
         a.std_err.as_deref(),
         a.base_value,
         a.output_value,
-        10,
+        max_bars,
     )
     .named(
         "reference population",

@@ -22,6 +22,7 @@ use crate::model::{OnnxModel, Task};
 
 pub mod dataset;
 pub mod error;
+pub mod ids;
 pub mod image;
 pub mod policy;
 pub mod row;
@@ -82,6 +83,8 @@ pub struct Session {
     pub predictions: Option<Arc<Predictions>>,
     /// The data as the user named it (its path), written in output files.
     pub data_name: String,
+    /// Each row's case identifier, when the data have a column naming cases ([`ids`]).
+    pub ids: Option<Arc<ids::CaseIds>>,
 }
 
 impl Session {
@@ -89,10 +92,11 @@ impl Session {
     pub fn load(source: &Source) -> anyhow::Result<Session> {
         let model = load_model(&source.model)?;
         let data = match &source.data {
-            Some(origin) => Some(load_data(&model, origin, source.label.as_deref())?),
+            Some(origin) => Some(load_data_with_ids(&model, origin, source.label.as_deref())?),
             None => None,
         };
-        Ok(Session::new(model, data)?.named(source))
+        let (data, ids) = data.map_or((None, None), |(d, ids)| (Some(d), ids));
+        Ok(Session::new(model, data)?.named(source).with_ids(ids))
     }
 
     /// The session with its data named as `source` names it.
@@ -110,13 +114,17 @@ impl Session {
     pub fn load_keeping_model(source: &Source) -> anyhow::Result<(Session, Option<String>)> {
         let model = load_model(&source.model)?;
         let (data, warning) = match &source.data {
-            Some(origin) => match load_data(&model, origin, source.label.as_deref()) {
+            Some(origin) => match load_data_with_ids(&model, origin, source.label.as_deref()) {
                 Ok(d) => (Some(d), None),
                 Err(e) => (None, Some(format!("{e:#}"))),
             },
             None => (None, None),
         };
-        Ok((Session::new(model, data)?.named(source), warning))
+        let (data, ids) = data.map_or((None, None), |(d, ids)| (Some(d), ids));
+        Ok((
+            Session::new(model, data)?.named(source).with_ids(ids),
+            warning,
+        ))
     }
 
     /// Runs the model on `data` and bundles the three.
@@ -133,7 +141,33 @@ impl Session {
             data_name: data.as_ref().map(|d| d.source.clone()).unwrap_or_default(),
             data: data.map(Arc::new),
             predictions,
+            ids: None,
         })
+    }
+
+    /// The session with `ids` naming its rows.
+    pub fn with_ids(mut self, ids: Option<ids::CaseIds>) -> Session {
+        self.ids = ids
+            .filter(|i| {
+                self.data
+                    .as_ref()
+                    .is_some_and(|d| d.len() == i.values.len())
+            })
+            .map(Arc::new);
+        self
+    }
+
+    /// Row `row`'s case identifier, when the data name cases.
+    pub fn case_id(&self, row: usize) -> Option<&str> {
+        self.ids.as_ref()?.values.get(row).map(String::as_str)
+    }
+
+    /// Row `row` as a person reads it: `Row 12 · patient_id P-0012`, or `Row 12`.
+    pub fn row_title(&self, row: usize) -> String {
+        match (self.case_id(row), &self.ids) {
+            (Some(id), Some(ids)) if !id.is_empty() => format!("Row {row} · {} {id}", ids.column),
+            _ => format!("Row {row}"),
+        }
     }
 }
 
@@ -271,9 +305,39 @@ pub fn load_data(
             model.name()
         );
     }
+    Ok(read_table(model, origin, label)?.0)
+}
+
+/// [`load_data`], with the rows' case identifiers when the data are a table with a column
+/// naming cases.
+pub fn load_data_with_ids(
+    model: &OnnxModel,
+    origin: &Origin,
+    label: Option<&str>,
+) -> anyhow::Result<(Dataset, Option<ids::CaseIds>)> {
+    match origin {
+        Origin::File(path)
+            if path.is_dir()
+                || (model.card().image.is_some() && crate::data::images::is_image_data(path)) =>
+        {
+            Ok((load_data(model, origin, label)?, None))
+        }
+        _ => read_table(model, origin, label),
+    }
+}
+
+/// A CSV (or the bundled sample) matched to `model`, and its case identifiers.
+fn read_table(
+    model: &OnnxModel,
+    origin: &Origin,
+    label: Option<&str>,
+) -> anyhow::Result<(Dataset, Option<ids::CaseIds>)> {
     let table = match origin {
         Origin::Sample => crate::sample::table()?,
         Origin::File(path) => Table::from_path(path)?,
     };
-    Ok(Dataset::from_table(&table, schema_for(model, label))?)
+    let data = Dataset::from_table(&table, schema_for(model, label))?;
+    let ids = ids::find(&table, &data, model.card().id_column.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((data, ids))
 }

@@ -1,7 +1,10 @@
 //! The window driven by egui_kittest: select rows, filter, use the keyboard — no display needed.
 #![cfg(feature = "gui")]
 
+mod case_id;
+mod layout;
 mod regressions;
+mod snapshots;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;

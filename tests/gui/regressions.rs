@@ -405,3 +405,40 @@ fn an_image_row_gets_a_report_in_the_report_tab() {
     );
     harness.get_by_label_contains("Where the model looked, for malignant");
 }
+
+#[test]
+fn the_reports_waterfall_shows_as_many_bars_as_asked_on_screen_and_in_the_export() {
+    let session = Session::load(&Source::sample()).unwrap();
+    let settings = loupe::explain::ExplainSettings::default();
+    let report =
+        loupe::report::Report::build(&session, 3, &settings, &loupe::explain::NoProgress).unwrap();
+    assert_eq!(report.waterfall.bars.len(), loupe::report::REPORT_BARS);
+    let five = report.clone().with_bars(&session, 5);
+    assert_eq!(five.waterfall.bars.len(), 5);
+    assert_eq!(five.waterfall.bars[4].feature, None, "the rest pooled last");
+    let all = report.clone().with_bars(&session, 30);
+    assert_eq!(all.waterfall.bars.len(), 30);
+    assert!(all.waterfall.bars.iter().all(|b| b.feature.is_some()));
+    // The bars add up to the same prediction however many are shown.
+    for r in [&five, &all] {
+        // Bars run from the base (bottom) up to the prediction (top).
+        let end = r.waterfall.bars[0].end();
+        assert!((end - report.waterfall.output_value).abs() < 1e-9);
+    }
+    // The tab's control: the preview draws the bars asked for.
+    let mut harness = sample_app();
+    harness.get_by_label("#3").click();
+    harness.run();
+    harness.state_mut().panels.report.max_bars = 5;
+    show_tab(&mut harness, "Report");
+    run_until(&mut harness, |app| !app.panels.report.is_running());
+    harness.run_steps(2);
+    for bar in &five.waterfall.bars {
+        harness.get_by_label(&bar.label);
+    }
+    let sixth = &all.waterfall.bars[5].label;
+    assert!(
+        harness.query_by_label(sixth).is_none(),
+        "{sixth} is pooled with the rest"
+    );
+}
