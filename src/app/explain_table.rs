@@ -113,6 +113,23 @@ pub fn result_ui(
                             }
                         });
                         r.col(|ui| match &editing {
+                            // A category: chosen among the categories the model knows.
+                            Some(values) if data.categories.get(j).is_some_and(Option::is_some) => {
+                                let mut v = values[j];
+                                let shown = data.value_text(j, v, widgets::format_value);
+                                egui::ComboBox::from_id_salt(("what-if category", j))
+                                    .selected_text(shown)
+                                    .show_ui(ui, |ui| {
+                                        for (name, code) in
+                                            data.categories[j].iter().flat_map(|c| c.0.iter())
+                                        {
+                                            ui.selectable_value(&mut v, *code, name);
+                                        }
+                                    });
+                                if v != values[j] {
+                                    edits.push((j, v));
+                                }
+                            }
                             Some(values) => {
                                 let mut v = values[j];
                                 // The range seen in the reference data, computed with the explanation.
@@ -139,16 +156,34 @@ pub fn result_ui(
                                 }
                             }
                             None => {
-                                ui.monospace(widgets::format_value(explained.values[j]));
+                                ui.monospace(data.value_text(
+                                    j,
+                                    explained.values[j],
+                                    widgets::format_value,
+                                ));
                             }
                         });
                         r.col(|ui| {
                             if let Some(range) = explained.ranges.get(j) {
-                                ui.monospace(format!("{:.0}%", range.percentile));
+                                // A category's share of the reference rows; else a percentile.
+                                ui.monospace(match range.category {
+                                    Some(_) => format!("{:.0}% share", range.percentile),
+                                    None => format!("{:.0}%", range.percentile),
+                                })
+                                .on_hover_text(
+                                    match range.category {
+                                        Some(_) => {
+                                            format!("share of {population} with this category")
+                                        }
+                                        None => format!("percentile among {population}"),
+                                    },
+                                );
                             }
                         });
                         r.col(|ui| {
-                            if let Some(range) = explained.ranges.get(j) {
+                            if let Some(range) =
+                                explained.ranges.get(j).filter(|r| r.category.is_none())
+                            {
                                 widgets::range_bar(
                                     ui,
                                     range,

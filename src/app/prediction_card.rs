@@ -76,7 +76,11 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
                             match data.feature_names.get(f) {
                                 Some(name) => {
                                     ui.label(name);
-                                    ui.monospace(super::widgets::format_value(data.x[[row, f]]));
+                                    ui.monospace(data.value_text(
+                                        f,
+                                        data.x[[row, f]],
+                                        super::widgets::format_value,
+                                    ));
                                 }
                                 None => {
                                     ui.label("");

@@ -270,7 +270,7 @@ impl Session {
             Some(d) => d.feature_names.clone(),
             None => (0..row.len()).map(|j| format!("feature {j}")).collect(),
         };
-        WaterfallSpec::new(
+        let mut spec = WaterfallSpec::new(
             match explanation.versus {
                 Some(b) => format!(
                     "Row {} · why {} and not {}",
@@ -292,6 +292,15 @@ impl Session {
             a.base_value,
             a.output_value,
             max_bars,
-        )
+        );
+        // A category reads as itself: `island = Dream`.
+        if let Some(data) = &self.data {
+            for bar in &mut spec.bars {
+                if let Some(category) = bar.feature.and_then(|f| data.category_name(f, row[f])) {
+                    bar.label = format!("{} = {category}", names[bar.feature.unwrap_or(0)]);
+                }
+            }
+        }
+        spec
     }
 }
