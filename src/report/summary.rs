@@ -145,7 +145,17 @@ pub fn summarize(s: &SummaryInput) -> String {
         ));
     }
     text.push(' ');
-    text.push_str(CAVEAT);
+    // The card's subject, where it names one ("not the penguin's condition").
+    match s
+        .card
+        .subject
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(subject) => text.push_str(&CAVEAT.replacen("patient's", &format!("{subject}'s"), 1)),
+        None => text.push_str(CAVEAT),
+    }
     text
 }
 
