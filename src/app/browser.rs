@@ -137,7 +137,7 @@ impl BrowserState {
             return;
         };
         self.selected = self.selected.filter(|&r| r < data.len());
-        match parse_filter(&self.filter_text, &data.feature_names) {
+        match parse_filter(&self.filter_text, &data.feature_names, &data.categories) {
             Ok(filter) => self.filter = filter,
             Err(_) => {
                 self.filter_text.clear();
@@ -171,7 +171,7 @@ impl BrowserState {
         data: &Dataset,
         predictions: &Predictions,
     ) -> Result<(), String> {
-        self.filter = parse_filter(text, &data.feature_names)?;
+        self.filter = parse_filter(text, &data.feature_names, &data.categories)?;
         self.filter_text = text.to_string();
         self.refresh(data, predictions);
         Ok(())
