@@ -109,7 +109,11 @@ impl Failures {
     }
 
     /// The slice table as CSV: rank, conditions, rows, errors, error rate, share of errors.
-    pub fn slices_csv(&self, feature_names: &[String]) -> String {
+    pub fn slices_csv(
+        &self,
+        feature_names: &[String],
+        categories: &[Option<crate::data::Categories>],
+    ) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
         let _ = w.write_record([
             "rank",
@@ -122,7 +126,7 @@ impl Failures {
         for (i, s) in self.slices.iter().enumerate() {
             let _ = w.write_record([
                 (i + 1).to_string(),
-                s.describe(feature_names),
+                s.describe(feature_names, categories),
                 s.rows.len().to_string(),
                 s.errors.to_string(),
                 format!("{:.4}", s.error_rate),

@@ -12,6 +12,8 @@ use std::fmt::Write;
 
 use ndarray::ArrayView2;
 
+use crate::data::Categories;
+
 /// `x[feature] > threshold` when `above`, else `x[feature] ≤ threshold`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Condition {
@@ -47,8 +49,9 @@ pub struct Slice {
 }
 
 impl Slice {
-    /// The conditions in words: `worst area > 868.2 and mean texture ≤ 17.2`.
-    pub fn describe(&self, feature_names: &[String]) -> String {
+    /// The conditions in words: `worst area > 868.2 and mean texture ≤ 17.2`; a cut of a text
+    /// feature (of its `categories`) as the categories it keeps: `island is Dream or Torgersen`.
+    pub fn describe(&self, feature_names: &[String], categories: &[Option<Categories>]) -> String {
         let mut out = String::new();
         for (i, c) in self.conditions.iter().enumerate() {
             if i > 0 {
@@ -58,6 +61,16 @@ impl Slice {
                 .get(c.feature)
                 .cloned()
                 .unwrap_or_else(|| format!("feature {}", c.feature));
+            if let Some(cats) = categories.get(c.feature).and_then(Option::as_ref) {
+                let kept: Vec<&str> = cats
+                    .0
+                    .iter()
+                    .filter(|(_, code)| c.holds(*code))
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                let _ = write!(out, "{name} is {}", kept.join(" or "));
+                continue;
+            }
             let _ = write!(
                 out,
                 "{name} {} {}",
@@ -246,9 +259,9 @@ mod tests {
         assert!(top.error_rate > 0.5 && top.share_of_errors > 0.7, "{top:?}");
         let names: Vec<String> = (0..5).map(|j| format!("x{j}")).collect();
         assert!(
-            top.describe(&names).starts_with("x3 > 0.7"),
+            top.describe(&names, &[]).starts_with("x3 > 0.7"),
             "{}",
-            top.describe(&names)
+            top.describe(&names, &[])
         );
     }
 
@@ -266,5 +279,34 @@ mod tests {
         );
         assert!(wilson_lower(0, 10) < 1e-12);
         assert!((wilson_lower(50, 100) - 0.4038).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_cut_of_a_category_reads_as_the_categories_it_keeps() {
+        let slice = Slice {
+            conditions: vec![Condition {
+                feature: 0,
+                above: false,
+                threshold: 1.0,
+            }],
+            rows: vec![],
+            errors: 0,
+            error_rate: 0.0,
+            share_of_errors: 0.0,
+            score: 0.0,
+        };
+        let cats = vec![Some(Categories(vec![
+            ("Biscoe".into(), 0.0),
+            ("Dream".into(), 1.0),
+            ("Torgersen".into(), 2.0),
+        ]))];
+        assert_eq!(
+            slice.describe(&["island".to_string()], &cats),
+            "island is Biscoe or Dream"
+        );
+        assert_eq!(
+            slice.describe(&["island".to_string()], &[]),
+            "island ≤ 1.00"
+        );
     }
 }

@@ -306,7 +306,7 @@ impl FailuresView {
                 }
                 ui.end_row();
                 for s in &f.slices {
-                    let text = s.describe(&data.feature_names);
+                    let text = s.describe(&data.feature_names, &data.categories);
                     if ui.link(&text).on_hover_text("List these rows").clicked() {
                         commands.push(Command::ShowRows(Subset {
                             label: text.clone(),
@@ -338,6 +338,11 @@ fn export_buttons(
         .as_ref()
         .map(|d| d.feature_names.clone())
         .unwrap_or_default();
+    let categories = session
+        .data
+        .as_ref()
+        .map(|d| d.categories.clone())
+        .unwrap_or_default();
     ui.horizontal_wrapped(|ui| {
         ui.label("Export");
         for (label, what, ext) in [
@@ -351,6 +356,7 @@ fn export_buttons(
                 let (spec, confusion) = (spec.clone(), confusion.clone());
                 let f = f.clone();
                 let names = names.clone();
+                let categories = categories.clone();
                 let stem = session.model.name().trim_end_matches(".onnx").to_string();
                 commands.push(Command::Export(Export {
                     name: format!("{stem}_{what}.{ext}"),
@@ -360,7 +366,7 @@ fn export_buttons(
                             ("calibration", _) => render::svg(&spec)?.into_bytes(),
                             ("confusion", "png") => render::png(&confusion, 2)?,
                             ("confusion", _) => render::svg(&confusion)?.into_bytes(),
-                            _ => f.slices_csv(&names).into_bytes(),
+                            _ => f.slices_csv(&names, &categories).into_bytes(),
                         })
                     }),
                 }));

@@ -204,7 +204,7 @@ pub fn predict_summary(session: &Session) -> String {
                 .to_string(),
             );
             if let Some(f) = Failures::compute(data, predictions, Population::Test) {
-                s.push_str(&failures_text(&f, &data.feature_names));
+                s.push_str(&failures_text(&f, &data.feature_names, &data.categories));
             }
         }
         Some(Labels::Values(truth)) => {
@@ -223,7 +223,11 @@ pub fn predict_summary(session: &Session) -> String {
 }
 
 /// Calibration and the top error slices, for `loupe predict`.
-fn failures_text(f: &Failures, feature_names: &[String]) -> String {
+fn failures_text(
+    f: &Failures,
+    feature_names: &[String],
+    categories: &[Option<crate::data::Categories>],
+) -> String {
     let mut s = format!(
         "calibration ({}): expected calibration error {:.4} over {} bins\n",
         f.population, f.reliability.ece, RELIABILITY_BINS
@@ -243,7 +247,7 @@ fn failures_text(f: &Failures, feature_names: &[String]) -> String {
         s.push_str(&format!(
             "  {}. {}: {} of {} rows wrong ({:.0}%), {:.0}% of all errors\n",
             i + 1,
-            slice.describe(feature_names),
+            slice.describe(feature_names, categories),
             slice.errors,
             slice.rows.len(),
             100.0 * slice.error_rate,
