@@ -5,17 +5,19 @@
 
 mod common;
 
-use common::sample;
+// Brute force over the raw columns: each hybrid row takes the explained row's value (a
+// category's code, whatever the graph encodes it as) for the subset, a background row's for
+// the rest.
+use common::{brute_force, sample};
 
 use loupe::data::{Dataset, Table};
 use loupe::explain::exact::Exact;
-use loupe::explain::game::{NoProgress, Predict};
+use loupe::explain::game::NoProgress;
 use loupe::explain::kernel::KernelShap;
 use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::{RowExplanation, explain_rows};
 use loupe::explain::{Background, BackgroundMethod, Explainer, Link};
 use loupe::model::OnnxModel;
-use ndarray::Array2;
 
 fn model() -> OnnxModel {
     OnnxModel::load(&sample("penguins_pipeline.onnx")).unwrap()
@@ -64,40 +66,6 @@ fn the_pipeline_predicts_as_onnxruntime_on_text_categories() {
         }
     }
     assert!(worst < 1e-5, "{worst}");
-}
-
-/// Shapley values of the raw columns by the definition: every subset of columns, each
-/// hybrid row taking the explained row's values (a category's code, whatever the graph
-/// encodes it as) for the subset and a background row's for the rest.
-fn brute_force(model: &dyn Predict, x: &[f32], bg: &Background, target: usize) -> Vec<f64> {
-    let m = x.len();
-    let factorial = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
-    let value = |subset: usize| -> f64 {
-        let rows = Array2::from_shape_fn((bg.len(), m), |(b, j)| {
-            if subset >> j & 1 == 1 {
-                x[j]
-            } else {
-                bg.rows[[b, j]]
-            }
-        });
-        let out = model.predict(rows.view()).unwrap();
-        (0..bg.len())
-            .map(|b| bg.weights[b] * out[[b, target]] as f64)
-            .sum()
-    };
-    let v: Vec<f64> = (0..1usize << m).map(value).collect();
-    (0..m)
-        .map(|i| {
-            (0..1usize << m)
-                .filter(|s| s >> i & 1 == 0)
-                .map(|s| {
-                    let size = s.count_ones() as usize;
-                    factorial(size) * factorial(m - size - 1) / factorial(m)
-                        * (v[s | 1 << i] - v[s])
-                })
-                .sum()
-        })
-        .collect()
 }
 
 #[test]

@@ -223,6 +223,12 @@ fn window_without_a_display_gives_a_hint_not_a_panic() {
     );
 }
 
+/// The attributions JSON schema users' scripts validate against.
+fn attributions_schema() -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 fn explain_json(args: &[&str]) -> serde_json::Value {
     let o = loupe(args);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -231,13 +237,7 @@ fn explain_json(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn explain_json_follows_the_schema_and_reports_the_method_auto_chose() {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = attributions_schema();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let data = sample("breast_cancer.csv");
     let cases = [
@@ -484,13 +484,7 @@ fn report_writes_html_png_and_pdf_and_refuses_bad_requests() {
 
 #[test]
 fn explain_on_images_writes_maps_that_follow_the_schema_and_overlays() {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = attributions_schema();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let o = loupe(&[
@@ -634,13 +628,7 @@ fn a_missing_cell_for_a_model_without_missing_value_handling_names_row_and_colum
 
 #[test]
 fn explaining_rows_with_missing_cells_writes_null_by_the_schema_and_reads_back() {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = attributions_schema();
     let model = conformance("xgboost_binary.onnx");
     let data = conformance("breast_cancer_missing.csv");
     let json = explain_json(&[
@@ -723,13 +711,7 @@ fn a_folder_opened_with_a_model_without_an_image_card_gets_a_reason() {
 
 #[test]
 fn a_text_feature_is_written_as_its_category_in_json_and_csv() {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/attributions.schema.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = attributions_schema();
     let (model, data) = (sample("penguins_pipeline.onnx"), sample("penguins.parquet"));
     let json = explain_json(&[
         "explain",

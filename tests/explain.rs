@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{sample, sample_data};
+use common::{brute_force, sample, sample_data};
 
 use loupe::explain::game::{NoProgress, Predict};
 use loupe::explain::kernel::{Allocation, KernelSampler, KernelShap};
@@ -122,38 +122,6 @@ impl Predict for Nonlinear {
             if k == 0 { p } else { 1.0 - p }
         }))
     }
-}
-
-/// Shapley values by the definition: every subset, with factorial weights.
-fn brute_force(model: &dyn Predict, x: &[f32], bg: &Background, target: usize) -> Vec<f64> {
-    let m = x.len();
-    let factorial = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
-    let value = |subset: usize| -> f64 {
-        let rows = Array2::from_shape_fn((bg.len(), m), |(b, j)| {
-            if subset >> j & 1 == 1 {
-                x[j]
-            } else {
-                bg.rows[[b, j]]
-            }
-        });
-        let out = model.predict(rows.view()).unwrap();
-        (0..bg.len())
-            .map(|b| bg.weights[b] * out[[b, target]] as f64)
-            .sum()
-    };
-    let v: Vec<f64> = (0..1usize << m).map(value).collect();
-    (0..m)
-        .map(|i| {
-            (0..1usize << m)
-                .filter(|s| s >> i & 1 == 0)
-                .map(|s| {
-                    let size = s.count_ones() as usize;
-                    factorial(size) * factorial(m - size - 1) / factorial(m)
-                        * (v[s | 1 << i] - v[s])
-                })
-                .sum()
-        })
-        .collect()
 }
 
 fn nonlinear_case() -> (Array2<f32>, Background) {

@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use loupe::data::{Dataset, Table};
+use loupe::explain::Background;
+use loupe::explain::game::Predict;
 use loupe::model::OnnxModel;
+use ndarray::Array2;
 
 /// A file in `sample_models/`.
 pub fn sample(name: &str) -> PathBuf {
@@ -17,6 +20,38 @@ pub fn sample(name: &str) -> PathBuf {
 pub fn sample_data(model: &OnnxModel) -> Dataset {
     let table = Table::from_path(&sample("breast_cancer.csv")).unwrap();
     Dataset::from_table(&table, loupe::session::schema_for(model, None)).unwrap()
+}
+
+/// Shapley values by the definition: every subset, with factorial weights.
+pub fn brute_force(model: &dyn Predict, x: &[f32], bg: &Background, target: usize) -> Vec<f64> {
+    let m = x.len();
+    let factorial = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
+    let value = |subset: usize| -> f64 {
+        let rows = Array2::from_shape_fn((bg.len(), m), |(b, j)| {
+            if subset >> j & 1 == 1 {
+                x[j]
+            } else {
+                bg.rows[[b, j]]
+            }
+        });
+        let out = model.predict(rows.view()).unwrap();
+        (0..bg.len())
+            .map(|b| bg.weights[b] * out[[b, target]] as f64)
+            .sum()
+    };
+    let v: Vec<f64> = (0..1usize << m).map(value).collect();
+    (0..m)
+        .map(|i| {
+            (0..1usize << m)
+                .filter(|s| s >> i & 1 == 0)
+                .map(|s| {
+                    let size = s.count_ones() as usize;
+                    factorial(size) * factorial(m - size - 1) / factorial(m)
+                        * (v[s | 1 << i] - v[s])
+                })
+                .sum()
+        })
+        .collect()
 }
 
 /// Small pieces for building ONNX graphs in tests.
