@@ -750,3 +750,70 @@ fn a_text_feature_is_written_as_its_category_in_json_and_csv() {
         "{csv}"
     );
 }
+
+#[test]
+fn a_declared_group_is_one_feature_of_the_output_and_trees_refuse_groups() {
+    let schema = attributions_schema();
+    let (model, data) = (sample("penguins_pipeline.onnx"), sample("penguins.csv"));
+    let (model, data) = (model.to_str().unwrap(), data.to_str().unwrap());
+    let args = [
+        "explain",
+        model,
+        data,
+        "--rows",
+        "0",
+        "--background",
+        "10",
+        "--group",
+        "bill=bill_length_mm,bill_depth_mm",
+    ];
+    let json = explain_json(&args);
+    assert!(
+        jsonschema::validator_for(&schema).unwrap().is_valid(&json),
+        "{json}"
+    );
+    let names: Vec<&str> = json["feature_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["island", "sex", "bill", "flipper_length_mm", "body_mass_g"]
+    );
+    assert_eq!(
+        json["params"]["groups"]["bill"],
+        serde_json::json!(["bill_length_mm", "bill_depth_mm"])
+    );
+    let row = &json["rows"][0];
+    assert_eq!(row["values"].as_array().unwrap().len(), 5);
+    assert_eq!(row["data"][2], "bill_length_mm = 39.1, bill_depth_mm = 18.7");
+    let o = loupe(&[&args[..], &["--format", "csv"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        csv.lines().any(|l| l.starts_with("0,bill,")),
+        "{csv}"
+    );
+
+    let err = assert_refused(&loupe(&[
+        "explain", model, data, "--group", "bill=bill_length_mm,beak",
+    ]));
+    assert!(
+        err.contains("--group `bill` names `beak`, which is not one of the model's columns"),
+        "{err}"
+    );
+    let gbt = sample("breast_cancer_gbt.onnx");
+    let cancer = sample("breast_cancer.csv");
+    let err = assert_refused(&loupe(&[
+        "explain",
+        gbt.to_str().unwrap(),
+        cancer.to_str().unwrap(),
+        "--method",
+        "tree",
+        "--group",
+        "size=mean radius,mean area",
+    ]));
+    assert!(err.contains("for groups of columns"), "{err}");
+}

@@ -145,6 +145,7 @@ pub fn word_setting(setting: Setting, value: &str, problem: &str) -> String {
         Setting::Link => "Scale",
         Setting::Target => "Explained class",
         Setting::Background => "Background",
+        Setting::Groups => "Group",
         Setting::Param(name) => name,
     };
     format!("{control} {value} {problem}")

@@ -10,7 +10,7 @@ use super::{ExplainArgs, write_output};
 use crate::explain::image::ImageSettings;
 use crate::explain::run::RowExplanation;
 use crate::explain::settings::parse_targets;
-use crate::explain::{ExplainSettings, Kind, Link, Method, Progress};
+use crate::explain::{ExplainSettings, Group, Kind, Link, Method, Progress};
 use crate::export::attributions::{AttributionsFile, BackgroundSource};
 use crate::plot::render;
 use crate::session::image::ImageRequest;
@@ -43,8 +43,19 @@ impl<'a> ExplainPlan<'a> {
             seed: args.seed,
             link: args.link,
             tree_mode: args.tree_mode,
+            groups: if args.group.is_empty() {
+                Group::of_card(session.model.card())
+            } else {
+                args.group
+                    .iter()
+                    .map(|g| Group::parse(g))
+                    .collect::<Result<_, _>>()?
+            },
             targets: parse_targets(&args.target, task)?,
         };
+        if let Some(data) = &session.data {
+            settings.players(&data.feature_names)?;
+        }
         settings.validate(task)?;
         let rows = selected_rows(args, &session)?;
         Ok(ExplainPlan {

@@ -171,6 +171,10 @@ pub struct ExplainArgs {
     /// The label column (default: found by name).
     #[arg(long)]
     label: Option<String>,
+    /// Columns that play as one, NAME=COLUMN,COLUMN (repeat for more groups; default: the
+    /// card's `groups`). Not for TreeSHAP.
+    #[arg(long, value_name = "NAME=COLUMNS")]
+    group: Vec<String>,
     /// Write attributions.json|csv (and plots/) into this folder (default: standard output).
     #[arg(long)]
     out: Option<PathBuf>,

@@ -15,7 +15,7 @@ mod tabular;
 pub use cells::Categories;
 pub use images::{ImageSet, ImageShape};
 pub use table::{Limits, Table};
-pub use tabular::{Dataset, Labels, Schema, Split};
+pub use tabular::{Dataset, Labels, Schema, Split, name_list};
 
 /// Why data could not be read or matched to the model. One line, naming file, row and column.
 #[derive(Debug, thiserror::Error)]

@@ -163,7 +163,7 @@ impl Dataset {
             Some(name) => Some(table.column(name).ok_or_else(|| {
                 invalid(format!(
                     "no label column `{name}`; the columns are {}",
-                    list(&table.header)
+                    name_list(&table.header)
                 ))
             })?),
             None => LABEL_NAMES
@@ -255,7 +255,7 @@ fn by_name(table: &Table, names: &[String]) -> Result<Vec<usize>, String> {
             missing.len(),
             if missing.len() == 1 { "" } else { "s" },
             if missing.len() == 1 { "is" } else { "are" },
-            list(&missing)
+            name_list(&missing)
         ));
     }
     Ok(names.iter().filter_map(|n| table.column(n)).collect())
@@ -284,7 +284,7 @@ fn by_order(
         "the model takes {n_features} features but the file has {} numeric columns ({}); \
          name the features in the model card or remove the extra columns",
         numeric.len(),
-        list(&names)
+        name_list(&names)
     ))
 }
 
@@ -299,7 +299,7 @@ pub(super) fn cell_error(table: &Table, row: usize, column: usize, reason: Strin
 }
 
 /// `a`, `b`, `c` … at most eight names, for messages.
-fn list<S: AsRef<str>>(names: &[S]) -> String {
+pub fn name_list<S: AsRef<str>>(names: &[S]) -> String {
     const MAX: usize = 8;
     let mut shown: Vec<String> = names
         .iter()

@@ -28,10 +28,11 @@ impl MethodSpec for Spec {
         let trees_exact = fit
             .model
             .trees()
-            .is_some_and(|t| t.margin_link() == Some(fit.link));
+            .is_some_and(|t| t.margin_link() == Some(fit.link))
+            && !fit.grouped;
         Some(if trees_exact {
             super::tree_method::TREE
-        } else if fit.model.n_features() <= AUTO_EXACT_MAX_FEATURES {
+        } else if fit.players <= AUTO_EXACT_MAX_FEATURES {
             super::exact::EXACT
         } else {
             super::kernel::KERNEL

@@ -26,10 +26,10 @@ impl MethodSpec for Spec {
         if fit.images {
             return Err("explains rows of features; these data are images".into());
         }
-        too_many(fit.model.n_features())
+        too_many(fit.players)
     }
     fn cost(&self, fit: &Fit, _params: &ParamValues, _budget: usize, background: usize) -> u64 {
-        ((1u64 << fit.model.n_features().min(40)) + 2) * background as u64
+        ((1u64 << fit.players.min(40)) + 2) * background as u64
     }
     fn tabular(&self, _build: &TabularBuild) -> Result<Box<dyn Explainer>, ExplainError> {
         Ok(Box::new(Exact))

@@ -120,6 +120,8 @@ pub struct Game<'a> {
     link: Link,
     progress: &'a dyn Progress,
     calls: AtomicU64,
+    /// Columns of each player, when some play as a group.
+    players: Option<&'a super::Players>,
 }
 
 impl<'a> Game<'a> {
@@ -140,12 +142,26 @@ impl<'a> Game<'a> {
             link,
             progress,
             calls: AtomicU64::new(0),
+            players: None,
         }
     }
 
-    /// Number of players (features).
+    /// The same game with `players` (groups of the row's columns) as its players.
+    pub fn with_players(self, players: Option<&'a super::Players>) -> Self {
+        Game {
+            players: players.filter(|p| p.is_grouped()),
+            ..self
+        }
+    }
+
+    /// Number of players: the row's features, or the groups they were declared in.
     pub fn n_features(&self) -> usize {
-        self.x.len()
+        self.players.map_or(self.x.len(), |p| p.len())
+    }
+
+    /// True when some player is a group of columns.
+    pub fn is_grouped(&self) -> bool {
+        self.players.is_some()
     }
 
     /// The explained row.
@@ -215,13 +231,19 @@ impl<'a> Game<'a> {
         if self.progress.is_cancelled() {
             return Err(ExplainError::Cancelled);
         }
-        let (n_masks, m, n_bg) = (masks.nrows(), self.n_features(), self.background.len());
+        let (n_masks, m, n_bg) = (masks.nrows(), self.x.len(), self.background.len());
         let bg = self.background.rows.as_standard_layout();
         let bg = bg.as_slice().unwrap_or_default();
         let x: Vec<f32> = self.x.to_vec();
         let members: Vec<Vec<usize>> = masks
             .outer_iter()
-            .map(|mask| (0..m).filter(|&j| mask[j]).collect())
+            .map(|mask| match self.players {
+                None => (0..m).filter(|&j| mask[j]).collect(),
+                Some(players) => (0..players.len())
+                    .filter(|&p| mask[p])
+                    .flat_map(|p| players.members(p).iter().copied())
+                    .collect(),
+            })
             .collect();
         // Hybrid row r is background row r % n_bg with coalition r / n_bg taken from x: copy
         // the background row, then overwrite the coalition's columns.

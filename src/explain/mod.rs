@@ -20,6 +20,7 @@ pub mod image;
 pub mod kernel;
 pub mod methods;
 pub mod permutation;
+pub mod players;
 pub mod registry;
 pub mod run;
 pub mod settings;
@@ -31,6 +32,7 @@ use rand_chacha::rand_core::SeedableRng;
 
 pub use background::{Background, BackgroundMethod};
 pub use game::{Game, Link, NoProgress, Predict, Progress};
+pub use players::{Group, Players};
 pub use registry::{Kind, Method, ParamValues};
 pub use settings::{ExplainSettings, Targets};
 pub use tree::{TreeMode, TreeShap};
@@ -66,6 +68,8 @@ pub enum Setting {
     Link,
     Target,
     Background,
+    /// Columns declared to play as one.
+    Groups,
     /// A method's own parameter, by name.
     Param(&'static str),
 }
@@ -80,6 +84,7 @@ impl Setting {
             Setting::Link => "link",
             Setting::Target => "target",
             Setting::Background => "background",
+            Setting::Groups => "group",
             Setting::Param(name) => name,
         }
     }

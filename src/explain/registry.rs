@@ -124,6 +124,10 @@ pub struct Fit<'a> {
     pub link: Link,
     /// The data are images.
     pub images: bool,
+    /// Players of the coalition game: the model's features, or fewer when columns are grouped.
+    pub players: usize,
+    /// Some columns play as a group.
+    pub grouped: bool,
 }
 
 impl<'a> Fit<'a> {
@@ -133,6 +137,8 @@ impl<'a> Fit<'a> {
             model,
             link,
             images,
+            players: model.n_features(),
+            grouped: false,
         }
     }
 }

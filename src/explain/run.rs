@@ -60,6 +60,40 @@ pub fn explain_rows(
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<Vec<RowExplanation>, ExplainError> {
+    let game = RowsGame {
+        model,
+        background,
+        link,
+        players: None,
+    };
+    explain_rows_of(&game, x, rows, targets_of, explainer, seed, progress)
+}
+
+/// What every row's game shares: the model, the background, the output space and the players.
+pub struct RowsGame<'a> {
+    pub model: &'a dyn Predict,
+    pub background: &'a Background,
+    pub link: Link,
+    /// Groups of columns that play as one (`None`: each column alone).
+    pub players: Option<&'a super::Players>,
+}
+
+/// Explains `rows` of `x` in the games `game` describes, each for the outputs `targets_of(row)`.
+pub fn explain_rows_of(
+    game: &RowsGame,
+    x: ArrayView2<f32>,
+    rows: &[usize],
+    targets_of: &(dyn Fn(usize) -> Vec<usize> + Sync),
+    explainer: &dyn Explainer,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<Vec<RowExplanation>, ExplainError> {
+    let RowsGame {
+        model,
+        background,
+        link,
+        players,
+    } = *game;
     if let Some(&bad) = rows.iter().find(|&&r| r >= x.nrows()) {
         return Err(ExplainError::Invalid(format!(
             "row {bad} is out of range: the data has {} rows",
@@ -70,6 +104,15 @@ pub fn explain_rows(
         return Err(ExplainError::Invalid(format!(
             "the background has {} features, the data {}",
             background.rows.ncols(),
+            x.ncols()
+        )));
+    }
+    if let Some(p) = players
+        && p.n_columns() != x.ncols()
+    {
+        return Err(ExplainError::Invalid(format!(
+            "the groups cover {} columns, the data have {}",
+            p.n_columns(),
             x.ncols()
         )));
     }
@@ -84,7 +127,8 @@ pub fn explain_rows(
                 targets.clone(),
                 link,
                 progress,
-            );
+            )
+            .with_players(players);
             let attributions = explainer.explain(&game, &mut row_rng(seed, row))?;
             progress.row_done();
             let model_calls = game.model_calls();

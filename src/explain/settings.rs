@@ -8,7 +8,8 @@ use crate::model::{OnnxModel, Task};
 
 use super::registry::{Fit, TabularBuild};
 use super::{
-    Background, BackgroundMethod, ExplainError, Explainer, Link, Method, Setting, TreeMode,
+    Background, BackgroundMethod, ExplainError, Explainer, Group, Link, Method, Players, Setting,
+    TreeMode,
 };
 
 /// Which outputs are explained for a row.
@@ -37,6 +38,8 @@ pub struct ExplainSettings {
     pub link: Link,
     /// TreeSHAP's treatment of absent features.
     pub tree_mode: TreeMode,
+    /// Columns that play as one (from the card, `--group` or the window).
+    pub groups: Vec<Group>,
     #[serde(skip)]
     pub targets: Targets,
 }
@@ -52,6 +55,7 @@ impl Default for ExplainSettings {
             seed: 0,
             link: Link::Identity,
             tree_mode: TreeMode::Interventional,
+            groups: Vec::new(),
             targets: Targets::Predicted,
         }
     }
@@ -126,9 +130,30 @@ impl ExplainSettings {
         self.method.resolve(&self.fit(model))
     }
 
-    /// What the method is checked against: `model`'s rows through these settings' link.
+    /// What the method is checked against: `model`'s rows through these settings' link, with
+    /// these settings' players.
     pub fn fit<'a>(&self, model: &'a OnnxModel) -> Fit<'a> {
-        Fit::new(model, self.link, false)
+        let fit = Fit::new(model, self.link, false);
+        if self.groups.is_empty() {
+            return fit;
+        }
+        // Each group of k columns is one player instead of k; the groups themselves are
+        // checked against the data's columns by `players`.
+        let merged: usize = self.groups.iter().map(|g| g.columns.len().max(1) - 1).sum();
+        Fit {
+            players: fit.players.saturating_sub(merged).max(1),
+            grouped: true,
+            ..fit
+        }
+    }
+
+    /// The game's players for data columns `names` when columns are grouped (`None`: every
+    /// column plays alone).
+    pub fn players(&self, names: &[String]) -> Result<Option<Players>, ExplainError> {
+        if self.groups.is_empty() {
+            return Ok(None);
+        }
+        Players::grouped(names, &self.groups).map(Some)
     }
 
     /// The coalition budget of a sampled method for `n_features` features.
@@ -144,7 +169,7 @@ impl ExplainSettings {
         method.spec().cost(
             &fit,
             &Default::default(),
-            self.budget(model.n_features()),
+            self.budget(fit.players),
             background_rows,
         )
     }
@@ -157,13 +182,14 @@ impl ExplainSettings {
         data: &Dataset,
         background: &Background,
     ) -> Result<Box<dyn Explainer>, ExplainError> {
-        let method = self.method.check(&self.fit(model))?;
+        let fit = self.fit(model);
+        let method = self.method.check(&fit)?;
         method.spec().tabular(&TabularBuild {
             model,
             data,
             background,
             link: self.link,
-            budget: self.budget(model.n_features()),
+            budget: self.budget(fit.players),
             tolerance: self.tolerance,
             tree_mode: self.tree_mode,
         })
@@ -174,6 +200,12 @@ impl ExplainSettings {
     /// was changed, in words, for a visible note.
     pub fn fit_to(&mut self, model: &OnnxModel) -> Option<String> {
         let mut notes = Vec::new();
+        if let Some(names) = model.feature_names()
+            && let Err(why) = self.players(names)
+        {
+            notes.push(format!("{why}: columns play alone"));
+            self.groups.clear();
+        }
         if matches!(model.task(), Task::Regression { .. }) && self.link == Link::Logit {
             self.link = Link::Identity;
             notes.push(

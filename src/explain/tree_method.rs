@@ -35,6 +35,13 @@ impl MethodSpec for Spec {
         let Some(trees) = fit.model.trees() else {
             return Err(format!("needs a tree ensemble; {}", fit.model.tree_note()));
         };
+        if fit.grouped {
+            return Err(
+                "follows single columns down the trees; for groups of columns, exact, kernel or \
+                 permutation play each group as one"
+                    .into(),
+            );
+        }
         match trees.margin_link() {
             Some(l) if l == fit.link => Ok(()),
             Some(l) => Err(format!(

@@ -9,7 +9,7 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Labels;
-use crate::explain::ExplainSettings;
+use crate::explain::{ExplainSettings, Players};
 use crate::explain::run::RowExplanation;
 use crate::session::Session;
 
@@ -34,6 +34,10 @@ pub struct Params {
     /// path-dependent kind uses the training rows, not the background.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tree_mode: Option<String>,
+    /// Columns explained as one player, by group name: each group is one entry of
+    /// `feature_names`, its data a text of its columns' values.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub groups: BTreeMap<String, Vec<String>>,
 }
 
 /// The predicted class and every class probability of a row.
@@ -149,7 +153,16 @@ impl AttributionsFile {
         explanations: &[RowExplanation],
     ) -> AttributionsFile {
         let model = &session.model;
-        let m = model.n_features();
+        let columns = session
+            .data
+            .as_deref()
+            .map(|d| d.feature_names.clone())
+            .unwrap_or_default();
+        let players = settings
+            .players(&columns)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Players::columns(&columns));
         let method = settings.resolved_method(model);
         let class_names = model.task().class_names();
         let dataset = session.data.as_deref();
@@ -186,9 +199,23 @@ impl AttributionsFile {
                     data: dataset
                         .map(|d| {
                             let row = d.x.row(e.row);
-                            row.iter()
-                                .enumerate()
-                                .map(|(f, &v)| Cell::of(d, f, v))
+                            (0..players.len())
+                                .map(|p| match players.members(p) {
+                                    &[f] => Cell::of(d, f, row[f]),
+                                    members => Cell::Text(
+                                        members
+                                            .iter()
+                                            .map(|&f| {
+                                                format!(
+                                                    "{} = {}",
+                                                    d.feature_names[f],
+                                                    Cell::of(d, f, row[f])
+                                                )
+                                            })
+                                            .collect::<Vec<_>>()
+                                            .join(", "),
+                                    ),
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
@@ -201,7 +228,7 @@ impl AttributionsFile {
             data: data.to_string(),
             method: method.name().to_string(),
             params: Params {
-                samples: method.is_sampled().then(|| settings.budget(m)),
+                samples: method.is_sampled().then(|| settings.budget(players.len())),
                 tolerance: settings.tolerance,
                 background: background.rows,
                 background_method: match &background.file {
@@ -212,10 +239,15 @@ impl AttributionsFile {
                 seed: settings.seed,
                 tree_mode: (method == crate::explain::tree_method::TREE)
                     .then(|| settings.tree_mode.name().into()),
+                groups: players
+                    .groups(&columns)
+                    .into_iter()
+                    .map(|g| (g.name, g.columns))
+                    .collect(),
             },
             target,
             link: settings.link.name().to_string(),
-            feature_names: dataset.map(|d| d.feature_names.clone()).unwrap_or_default(),
+            feature_names: players.names().to_vec(),
             rows,
         }
     }

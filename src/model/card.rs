@@ -33,6 +33,9 @@ pub struct ModelCard {
     /// The data column that names each case (`patient_id`), shown beside the row number and
     /// never used as a feature; by default a column named like one (`id`, `case`, `…_id`).
     pub id_column: Option<String>,
+    /// Columns explained as one player (`{"city": ["city_a", "city_b"]}`): the Shapley value
+    /// of the group, not a sum of its columns' values.
+    pub groups: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// How an image is turned into the model's input tensor.
@@ -85,6 +88,7 @@ impl ModelCard {
                 "subject" => card.subject = text(),
                 "cam_layer" => card.cam_layer = text(),
                 "id_column" => card.id_column = text(),
+                "groups" => card.groups = serde_json::from_str(value).ok(),
                 _ => {}
             }
         }
@@ -106,6 +110,7 @@ impl ModelCard {
             subject: self.subject.or(other.subject),
             cam_layer: self.cam_layer.or(other.cam_layer),
             id_column: self.id_column.or(other.id_column),
+            groups: self.groups.or(other.groups),
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::{Session, SessionError};
 use crate::analysis::Predictions;
 use crate::data::Dataset;
-use crate::explain::run::{RowExplanation, explain_rows};
+use crate::explain::run::{RowExplanation, RowsGame, explain_rows_of};
 use crate::explain::{Background, ExplainSettings, Link, Method, Progress, Targets};
 use crate::plot::WaterfallSpec;
 use crate::report::reference::Range;
@@ -111,14 +111,19 @@ impl Session {
         let (data, _) = self.dataset()?;
         settings.validate(self.model.task())?;
         let explainer = settings.explainer(&self.model, data, background)?;
-        Ok(explain_rows(
-            &*self.model,
+        let players = settings.players(&data.feature_names)?;
+        let game = RowsGame {
+            model: &*self.model,
+            background,
+            link: settings.link,
+            players: players.as_ref(),
+        };
+        Ok(explain_rows_of(
+            &game,
             x,
             rows,
             targets_of,
             &*explainer,
-            background,
-            settings.link,
             settings.seed,
             progress,
         )?)

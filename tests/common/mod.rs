@@ -24,15 +24,30 @@ pub fn sample_data(model: &OnnxModel) -> Dataset {
 
 /// Shapley values by the definition: every subset, with factorial weights.
 pub fn brute_force(model: &dyn Predict, x: &[f32], bg: &Background, target: usize) -> Vec<f64> {
-    let m = x.len();
+    let singles: Vec<Vec<usize>> = (0..x.len()).map(|j| vec![j]).collect();
+    brute_force_players(model, x, bg, target, &singles)
+}
+
+/// Shapley values of the game whose players bring the columns `players[p]`: every subset of
+/// players, with factorial weights.
+pub fn brute_force_players(
+    model: &dyn Predict,
+    x: &[f32],
+    bg: &Background,
+    target: usize,
+    players: &[Vec<usize>],
+) -> Vec<f64> {
+    let (width, m) = (x.len(), players.len());
     let factorial = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
     let value = |subset: usize| -> f64 {
-        let rows = Array2::from_shape_fn((bg.len(), m), |(b, j)| {
-            if subset >> j & 1 == 1 {
-                x[j]
-            } else {
-                bg.rows[[b, j]]
+        let mut from_x = vec![false; width];
+        for (p, columns) in players.iter().enumerate() {
+            for &j in columns {
+                from_x[j] = subset >> p & 1 == 1;
             }
+        }
+        let rows = Array2::from_shape_fn((bg.len(), width), |(b, j)| {
+            if from_x[j] { x[j] } else { bg.rows[[b, j]] }
         });
         let out = model.predict(rows.view()).unwrap();
         (0..bg.len())

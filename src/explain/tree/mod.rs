@@ -285,6 +285,13 @@ impl Explainer for TreeShap {
                 "TreeSHAP was prepared for another background".into(),
             ));
         }
+        if game.is_grouped() {
+            return Err(ExplainError::Invalid(
+                "TreeSHAP follows single columns; groups of columns need exact, kernel or \
+                 permutation"
+                    .into(),
+            ));
+        }
         check_width(&self.trees, game.n_features())?;
         if game.is_cancelled() {
             return Err(ExplainError::Cancelled);
