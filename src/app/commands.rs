@@ -238,6 +238,8 @@ impl LoupeApp {
             self.notices.info("files", note.clone());
         }
         self.shared.background_file = None;
+        // Groups belong to a model: the card's, until the user changes them.
+        self.shared.explain.groups = crate::explain::Group::of_card(session.model.card());
         if let Some(note) = self.shared.explain.fit_to(&session.model) {
             self.notices
                 .info("settings", format!("For {}: {note}.", session.model.name()));

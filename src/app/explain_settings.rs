@@ -2,7 +2,7 @@
 //! that cannot explain this model is disabled with its reason), its budget, the background,
 //! the seed, the explained class and the scale, and the advice on a tree model's scale.
 
-use crate::explain::{BackgroundMethod, Kind, Link, Method, TreeMode};
+use crate::explain::{BackgroundMethod, Group, Kind, Link, Method, TreeMode};
 use crate::session::policy::TreeScale;
 
 use super::Command;
@@ -140,6 +140,10 @@ pub fn settings_ui(
                 ui.end_row();
             }
 
+            let label = ui.label("Groups");
+            groups_ui(ui, s, session, label.id);
+            ui.end_row();
+
             let label = ui.label("Show");
             ui.add(
                 egui::DragValue::new(max_bars)
@@ -151,6 +155,73 @@ pub fn settings_ui(
             ui.end_row();
         });
     tree_scale_note(ui, cx);
+}
+
+/// The columns that play as one: `name = column, column; …`, applied when the field loses
+/// focus (or on Enter) once every group names the data's columns; else the reason is shown.
+fn groups_ui(
+    ui: &mut egui::Ui,
+    s: &mut crate::explain::ExplainSettings,
+    session: &crate::session::Session,
+    label: egui::Id,
+) {
+    let (text_id, error_id) = (
+        ui.make_persistent_id("explain_groups"),
+        ui.make_persistent_id("explain_groups_error"),
+    );
+    let applied = Group::format_list(&s.groups);
+    let mut text = ui
+        .data(|d| d.get_temp::<String>(text_id))
+        .unwrap_or_else(|| applied.clone());
+    ui.vertical(|ui| {
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut text)
+                    .hint_text("name = column, column; …")
+                    .desired_width(240.0),
+            )
+            .labelled_by(label)
+            .on_hover_text(
+                "Columns that play as one player (dummies of one variable, measurements taken \
+                 together): the group's Shapley value, not the sum of its columns'. Groups \
+                 apply to this tab and `loupe explain`; the Global view, the report and \
+                 TreeSHAP take each column alone.",
+            );
+        if r.changed() {
+            ui.data_mut(|d| d.insert_temp(text_id, text.clone()));
+        }
+        if r.lost_focus() && text != applied {
+            let names = session
+                .data
+                .as_ref()
+                .map(|d| d.feature_names.clone())
+                .unwrap_or_default();
+            let checked = Group::parse_list(&text)
+                .and_then(|g| crate::explain::Players::grouped(&names, &g).map(|_| g));
+            match checked {
+                Ok(groups) => {
+                    s.groups = groups;
+                    ui.data_mut(|d| {
+                        d.remove::<String>(text_id);
+                        d.remove::<String>(error_id);
+                    });
+                }
+                Err(e) => {
+                    ui.data_mut(|d| d.insert_temp(error_id, e.to_string()));
+                }
+            }
+        }
+        if let Some(error) = ui.data(|d| d.get_temp::<String>(error_id)) {
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(error)
+                        .small()
+                        .color(ui.visuals().error_fg_color),
+                )
+                .wrap(),
+            );
+        }
+    });
 }
 
 /// Says which scale a tree model is explained in, and offers the exact one.

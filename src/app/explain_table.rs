@@ -98,7 +98,46 @@ pub fn result_ui(
                 })
                 .body(|body| {
                     body.rows(row_height, order.len(), |mut r| {
-                        let j = order[r.index()];
+                        let p = order[r.index()];
+                        let attribution = |ui: &mut egui::Ui| {
+                            let v = a.values[p];
+                            let colour = if v >= 0.0 {
+                                theme::up(ui.visuals())
+                            } else {
+                                theme::down(ui.visuals())
+                            };
+                            let text = match &a.std_err {
+                                Some(e) => format!("{v:+.4} ± {:.4}", 1.96 * e[p]),
+                                None => format!("{v:+.4}"),
+                            };
+                            ui.colored_label(colour, egui::RichText::new(text).monospace());
+                        };
+                        let players = &explained.players;
+                        let &[j] = players.members(p) else {
+                            // A group: one player, its columns' values side by side.
+                            let columns: Vec<&str> = players
+                                .members(p)
+                                .iter()
+                                .map(|&j| data.feature_names[j].as_str())
+                                .collect();
+                            r.col(|ui| {
+                                ui.label(format!("{} (group)", players.names()[p]))
+                                    .on_hover_text(format!(
+                                        "{} play as one: the group's Shapley value, not a sum \
+                                         of theirs",
+                                        columns.join(", ")
+                                    ));
+                            });
+                            r.col(|ui| {
+                                let values = editing.unwrap_or(&explained.values);
+                                ui.monospace(session.player_value(players, p, values))
+                                    .on_hover_text(columns.join(" · "));
+                            });
+                            r.col(|_| {});
+                            r.col(|_| {});
+                            r.col(attribution);
+                            return;
+                        };
                         r.col(|ui| {
                             // The card's display name and unit, with the column's own name on hover.
                             let name = &data.feature_names[j];
@@ -192,19 +231,7 @@ pub fn result_ui(
                                 );
                             }
                         });
-                        r.col(|ui| {
-                            let v = a.values[j];
-                            let colour = if v >= 0.0 {
-                                theme::up(ui.visuals())
-                            } else {
-                                theme::down(ui.visuals())
-                            };
-                            let text = match &a.std_err {
-                                Some(e) => format!("{v:+.4} ± {:.4}", 1.96 * e[j]),
-                                None => format!("{v:+.4}"),
-                            };
-                            ui.colored_label(colour, egui::RichText::new(text).monospace());
-                        });
+                        r.col(attribution);
                     });
                 });
         });
@@ -214,16 +241,17 @@ pub fn result_ui(
 /// The pinned row beside the selected one: each feature's two values and two attributions,
 /// features ordered by the larger difference of attribution.
 pub fn compare_ui(ui: &mut egui::Ui, session: &Session, pinned: &RowResult, this: &RowResult) {
-    let Some(data) = &session.data else {
+    if session.data.is_none() {
         return;
-    };
+    }
     let (a, b) = (
         &pinned.explanation.attribution,
         &this.explanation.attribution,
     );
-    if a.values.len() != b.values.len() {
+    if a.values.len() != b.values.len() || pinned.players != this.players {
         return;
     }
+    let players = &this.players;
     ui.label(
         egui::RichText::new(format!(
             "Row {} (pinned) beside row {}: {} → {}",
@@ -255,9 +283,9 @@ pub fn compare_ui(ui: &mut egui::Ui, session: &Session, pinned: &RowResult, this
             }
             ui.end_row();
             for &j in order.iter().take(8) {
-                ui.label(&data.feature_names[j]);
-                ui.monospace(widgets::format_value(pinned.values[j]));
-                ui.monospace(widgets::format_value(this.values[j]));
+                ui.label(&players.names()[j]);
+                ui.monospace(session.player_value(players, j, &pinned.values));
+                ui.monospace(session.player_value(players, j, &this.values));
                 for v in [a.values[j], b.values[j]] {
                     let colour = if v >= 0.0 {
                         theme::up(ui.visuals())

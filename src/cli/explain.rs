@@ -10,7 +10,7 @@ use super::{ExplainArgs, write_output};
 use crate::explain::image::ImageSettings;
 use crate::explain::run::RowExplanation;
 use crate::explain::settings::parse_targets;
-use crate::explain::{ExplainSettings, Group, Kind, Link, Method, Progress};
+use crate::explain::{ExplainSettings, Group, Kind, Method, Progress};
 use crate::export::attributions::{AttributionsFile, BackgroundSource};
 use crate::plot::render;
 use crate::session::image::ImageRequest;
@@ -142,7 +142,7 @@ fn explain_rows(plan: &ExplainPlan) -> anyhow::Result<()> {
         }
     })?;
     if let (Some(dir), Some(kind)) = (plots, &args.plots) {
-        write_plots(session, &explanations, settings.link, &dir, kind)?;
+        write_plots(session, &explanations, settings, &dir, kind)?;
     }
     let calls: u64 = explanations.iter().map(|e| e.model_calls).sum::<u64>();
     eprintln!(
@@ -306,17 +306,18 @@ fn write_attributions(
 fn write_plots(
     session: &Session,
     explanations: &[RowExplanation],
-    link: Link,
+    settings: &ExplainSettings,
     dir: &Path,
     kind: &str,
 ) -> anyhow::Result<()> {
+    let players = session.players(settings);
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let per_row = explanations
         .iter()
         .filter(|e| e.row == explanations[0].row)
         .count();
     for e in explanations {
-        let Some(spec) = session.waterfall(e, link, 12) else {
+        let Some(spec) = session.waterfall(e, &players, settings.link, 12) else {
             continue;
         };
         let name = if per_row > 1 {

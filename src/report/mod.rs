@@ -157,8 +157,10 @@ impl Report {
         let card = session.model.card();
         let class_names = session.model.task().class_names().to_vec();
         let target = session.default_class(crate::session::policy::Purpose::Report, Some(row));
+        // The page speaks of each measurement: every column plays alone.
         let mut settings = ExplainSettings {
             link: Link::Identity,
+            groups: Vec::new(),
             targets: match target {
                 Some(c) => Targets::Classes(vec![c]),
                 None => Targets::Predicted,

@@ -186,6 +186,12 @@ impl Session {
             rows,
             cache,
         } = *request;
+        // The dataset views (beeswarm, dependence) pair each column's values with its
+        // attributions: every column plays alone here.
+        let settings = &ExplainSettings {
+            groups: Vec::new(),
+            ..settings.clone()
+        };
         let key = cache_key(self, settings, background_file, rows);
         if let Some(file) = cache.and_then(|dir| load_cached(dir, &key))
             && let Ok(explanation) = GlobalExplanation::from_file(file, data)

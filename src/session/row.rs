@@ -8,7 +8,7 @@ use super::{Session, SessionError};
 use crate::analysis::Predictions;
 use crate::data::Dataset;
 use crate::explain::run::{RowExplanation, RowsGame, explain_rows_of};
-use crate::explain::{Background, ExplainSettings, Link, Method, Progress, Targets};
+use crate::explain::{Background, ExplainSettings, Link, Method, Players, Progress, Targets};
 use crate::plot::WaterfallSpec;
 use crate::report::reference::Range;
 
@@ -45,6 +45,8 @@ pub struct RowResult {
     /// Where each value stands among the reference rows, overall and per class; its
     /// `percentile` is the value's rank among them.
     pub ranges: Vec<Range>,
+    /// Who played: `explanation`'s values are one per player.
+    pub players: Players,
 }
 
 /// The population percentiles and ranges are measured in, for labels on screen and paper.
@@ -231,7 +233,9 @@ impl Session {
                 None,
             ),
         };
-        let mut spec = self.waterfall_of(&explanation, &values, settings.link, *max_bars);
+        let players = self.players(settings);
+        let mut spec =
+            self.waterfall_of(&explanation, &players, &values, settings.link, *max_bars);
         if what_if.is_some() {
             spec.title = format!("{} · what if (edited values)", spec.title);
         }
@@ -247,34 +251,72 @@ impl Session {
             explanation,
             values,
             what_if,
+            players,
         })
     }
 
-    /// The waterfall chart of one explanation.
+    /// The players of `settings`' games on this session's data: its columns, or the groups
+    /// they declare (groups that do not fit the data leave every column alone).
+    pub fn players(&self, settings: &ExplainSettings) -> Players {
+        let names: Vec<String> = match &self.data {
+            Some(d) => d.feature_names.clone(),
+            None => (0..self.model.n_features())
+                .map(|j| format!("feature {j}"))
+                .collect(),
+        };
+        settings
+            .players(&names)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Players::columns(&names))
+    }
+
+    /// The waterfall chart of one explanation made with `players`.
     pub fn waterfall(
         &self,
         explanation: &RowExplanation,
+        players: &Players,
         link: Link,
         max_bars: usize,
     ) -> Option<WaterfallSpec> {
         let data = self.data.as_ref()?;
         let row: Vec<f32> = data.x.row(explanation.row).to_vec();
-        Some(self.waterfall_of(explanation, &row, link, max_bars))
+        Some(self.waterfall_of(explanation, players, &row, link, max_bars))
     }
 
-    /// The waterfall chart of an explanation of the values `row`.
+    /// A player's value in `row` as text: a column's value (its category for a text column),
+    /// or a group's columns' values joined.
+    pub fn player_value(&self, players: &Players, p: usize, row: &[f32]) -> String {
+        let text = |j: usize| match &self.data {
+            Some(d) => d.value_text(j, row[j], |v| crate::plot::short_number(v as f64)),
+            None => crate::plot::short_number(row[j] as f64),
+        };
+        players
+            .members(p)
+            .iter()
+            .map(|&j| text(j))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    /// The waterfall chart of an explanation (made with `players`) of the values `row`.
     pub fn waterfall_of(
         &self,
         explanation: &RowExplanation,
+        players: &Players,
         row: &[f32],
         link: Link,
         max_bars: usize,
     ) -> WaterfallSpec {
         let a = &explanation.attribution;
-        let names: Vec<String> = match &self.data {
-            Some(d) => d.feature_names.clone(),
-            None => (0..row.len()).map(|j| format!("feature {j}")).collect(),
-        };
+        let names = players.names();
+        // One value per player: a group's is drawn by its label below.
+        let player_row: Vec<f32> = (0..players.len())
+            .map(|p| match players.members(p) {
+                &[j] => row[j],
+                _ => f32::NAN,
+            })
+            .collect();
         let mut spec = WaterfallSpec::new(
             match explanation.versus {
                 Some(b) => format!(
@@ -290,19 +332,24 @@ impl Session {
                 ),
             },
             self.measure_of(explanation, link),
-            &names,
-            row,
+            names,
+            &player_row,
             &a.values,
             a.std_err.as_deref(),
             a.base_value,
             a.output_value,
             max_bars,
         );
-        // A category reads as itself: `island = Dream`.
-        if let Some(data) = &self.data {
-            for bar in &mut spec.bars {
-                if let Some(category) = bar.feature.and_then(|f| data.category_name(f, row[f])) {
-                    bar.label = format!("{} = {category}", names[bar.feature.unwrap_or(0)]);
+        // A category reads as itself (`island = Dream`); a group as its columns' values.
+        for bar in &mut spec.bars {
+            if let Some(p) = bar.feature {
+                let categorical = players.members(p).iter().any(|&j| {
+                    self.data
+                        .as_ref()
+                        .is_some_and(|d| d.category_name(j, row[j]).is_some())
+                });
+                if categorical || players.members(p).len() > 1 {
+                    bar.label = format!("{} = {}", names[p], self.player_value(players, p, row));
                 }
             }
         }
