@@ -97,6 +97,28 @@ pub fn line_label(names: &[String], mark: GridMark) -> String {
     names.get(i.round() as usize).cloned().unwrap_or_default()
 }
 
+/// Marks at 0, 1, … (one per strip of a category axis) in the visible range.
+pub fn strip_marks(input: GridInput, strips: usize) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    (0..strips)
+        .map(|i| i as f64)
+        .filter(|v| *v >= lo - 0.5 && *v <= hi + 0.5)
+        .map(|value| GridMark {
+            value,
+            step_size: 1.0,
+        })
+        .collect()
+}
+
+/// The name of strip `mark`, empty between strips.
+pub fn strip_label(names: &[String], mark: GridMark) -> String {
+    let i = mark.value;
+    if (i - i.round()).abs() > 1e-6 || i < -0.5 {
+        return String::new();
+    }
+    names.get(i.round() as usize).cloned().unwrap_or_default()
+}
+
 /// Pixels the longest of `names` takes in the axis font, plus a margin.
 pub fn names_width(ui: &egui::Ui, names: &[String]) -> f32 {
     let font = egui::TextStyle::Body.resolve(ui.style());

@@ -324,6 +324,7 @@ impl GlobalView {
             &e.rows,
             e.values.view(),
             e.features.view(),
+            &data.categories,
         )
     }
 
@@ -541,7 +542,8 @@ impl GlobalView {
                     e.values.view(),
                     e.features.view(),
                     max_features,
-                );
+                )
+                .with_categories(&data.categories, e.features.view());
                 Ok(GlobalData {
                     key: job_key,
                     explanation: batch.explanation,

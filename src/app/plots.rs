@@ -34,6 +34,35 @@ pub fn value_colour(t: Option<f32>) -> egui::Color32 {
     colour(value_rgb(t))
 }
 
+/// A dot's colour: its category's when `categories` are given, else the value scale's.
+pub fn dot_colour(t: Option<f32>, categories: Option<&[String]>) -> egui::Color32 {
+    colour(crate::plot::dots::dot_rgb(t, categories))
+}
+
+/// The colours of a category column's categories: `island  ● Biscoe  ● Dream`.
+pub fn category_legend_ui(ui: &mut egui::Ui, name: &str, categories: &[String]) {
+    ui.horizontal_wrapped(|ui| {
+        ui.weak(format!("{name}:"));
+        for (i, category) in categories.iter().enumerate() {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter().circle_filled(
+                rect.center(),
+                4.0,
+                colour(crate::plot::dots::category_rgb(Some(i as f32))),
+            );
+            ui.label(category);
+        }
+    })
+    .response
+    .widget_info(|| {
+        egui::WidgetInfo::labeled(
+            egui::Role::Image,
+            true,
+            format!("Colours of {name}: {}", categories.join(", ")),
+        )
+    });
+}
+
 /// The colour bar of the dots' feature values: "low … high".
 pub fn value_scale_ui(ui: &mut egui::Ui, caption: &str) {
     chart::colour_bar(ui, 120.0, ("low", "high"), caption, |t| {
@@ -62,7 +91,7 @@ pub fn beeswarm_mesh(t: &PlotTransform, spec: &BeeswarmSpec) -> egui::Mesh {
                 &mut mesh,
                 t.position_from_point(&bee_point(i, d)),
                 DOT,
-                value_colour(d.colour),
+                dot_colour(d.colour, f.categories.as_deref()),
             );
         }
     }
@@ -186,6 +215,9 @@ pub fn beeswarm_ui(ui: &mut egui::Ui, spec: &BeeswarmSpec, selected: Option<usiz
         ui,
         "dot colour: the feature's value in that row (grey: missing)",
     );
+    for (name, categories) in spec.legends() {
+        category_legend_ui(ui, name, categories);
+    }
     events
 }
 
@@ -262,14 +294,22 @@ pub fn dependence_ui(
     let ink = ui.visuals().text_color();
     let faint = ui.visuals().weak_text_color();
     let ((xlo, xhi), (ylo, yhi)) = spec.ranges();
-    let response = chart::plot(ui, "dependence", 6, 5)
+    let mut plot = chart::plot(ui, "dependence", 6, 5)
         .width(ui.available_width().max(420.0))
         .height(320.0)
         .default_x_bounds(xlo, xhi)
         .default_y_bounds(ylo, yhi)
         .x_axis_label(spec.feature.clone())
-        .y_axis_label(spec.measure.clone())
-        .show(ui, |plot_ui| {
+        .y_axis_label(spec.measure.clone());
+    if let Some(strips) = &spec.strips {
+        // A category column: one strip per category, named on the axis.
+        let (n, names) = (strips.len(), strips.clone());
+        plot = plot
+            .x_grid_spacer(move |input| chart::strip_marks(input, n))
+            .x_axis_formatter(move |mark, _| chart::strip_label(&names, mark));
+    }
+    let colours = spec.colour_categories.clone();
+    let response = plot.show(ui, |plot_ui| {
             let bounds = PlotBounds::from_min_max([xlo, ylo], [xhi, yhi]);
             plot_ui.add(Canvas::new("dots", bounds, move |_, t, shapes| {
                 if ylo < 0.0 && yhi > 0.0 {
@@ -288,7 +328,7 @@ pub fn dependence_ui(
                         &mut mesh,
                         t.position_from_point(&PlotPoint::new(d.x, d.y)),
                         2.8,
-                        value_colour(d.colour),
+                        dot_colour(d.colour, colours.as_deref()),
                     );
                 }
                 shapes.push(egui::Shape::mesh(mesh));
@@ -315,12 +355,12 @@ pub fn dependence_ui(
     {
         ui.painter_at(*t.frame())
             .circle_stroke(at, 5.0, egui::Stroke::new(1.5, ink));
+        let value = spec
+            .strip_at(d.x)
+            .map_or_else(|| short_number(d.x), str::to_string);
         plot.clone().on_hover_text_at_pointer(format!(
-            "row {} · {} = {} · attribution {:+.4}\nclick to explain this row",
-            d.row,
-            spec.feature,
-            short_number(d.x),
-            d.y
+            "row {} · {} = {value} · attribution {:+.4}\nclick to explain this row",
+            d.row, spec.feature, d.y
         ));
         if plot.clicked() {
             events.clicked = Some(d.row);
@@ -336,8 +376,10 @@ pub fn dependence_ui(
         rows.sort_unstable();
         events.boxed = Some(rows);
     }
-    if let Some(c) = &spec.colour_by {
-        value_scale_ui(ui, &format!("dot colour: {c} (grey: missing)"));
+    match (&spec.colour_by, &spec.colour_categories) {
+        (Some(c), Some(categories)) => category_legend_ui(ui, &format!("dot colour: {c}"), categories),
+        (Some(c), None) => value_scale_ui(ui, &format!("dot colour: {c} (grey: missing)")),
+        _ => {}
     }
     events
 }

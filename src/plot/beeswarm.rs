@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::dots::{Dot, colour_scale, value_rgb};
+use super::dots::{Dot, colour_scale, dot_rgb};
 use super::pen::{FAINT, LABEL, Pen, RIGHT, ROW, Result, TOP, WIDTH, rgb};
 use super::render::Chart;
 
@@ -20,6 +20,8 @@ pub struct BeeFeature {
     pub mean_abs: f64,
     /// `y` is the offset from the line's centre, within ±0.4 of a line.
     pub dots: Vec<Dot>,
+    /// A category column's categories: the dots' colours are then category numbers.
+    pub categories: Option<Vec<String>>,
 }
 
 /// Beeswarm: features ordered by mean |attribution|, the largest first.
@@ -120,6 +122,7 @@ impl BeeswarmSpec {
                             colour: scale(column[i]),
                         })
                         .collect(),
+                    categories: None,
                 }
             })
             .collect();
@@ -132,11 +135,43 @@ impl BeeswarmSpec {
     }
 }
 
+impl BeeswarmSpec {
+    /// The same beeswarm with each category column (`categories[j]` given) coloured by its
+    /// categories instead of the value scale; `features` are the rows' values as in [`Self::new`].
+    pub fn with_categories(
+        mut self,
+        categories: &[Option<crate::data::Categories>],
+        features: ArrayView2<f32>,
+    ) -> Self {
+        for f in &mut self.features {
+            let Some(Some(c)) = categories.get(f.index) else {
+                continue;
+            };
+            let column: Vec<f32> = features.column(f.index).to_vec();
+            let (numbers, names) = super::dots::category_numbers(c, &column);
+            for (d, n) in f.dots.iter_mut().zip(numbers) {
+                d.colour = n;
+            }
+            f.categories = Some(names);
+        }
+        self
+    }
+
+    /// The category lines, for a legend: (feature, its categories).
+    pub fn legends(&self) -> Vec<(&str, &[String])> {
+        self.features
+            .iter()
+            .filter_map(|f| Some((f.name.as_str(), f.categories.as_deref()?)))
+            .collect()
+    }
+}
+
 impl Chart for BeeswarmSpec {
     fn size(&self) -> (u32, u32) {
         (
             WIDTH,
-            (TOP + ROW * self.features.len() as f64 + 70.0) as u32,
+            (TOP + ROW * self.features.len() as f64 + 70.0 + 18.0 * self.legends().len() as f64)
+                as u32,
         )
     }
 
@@ -162,7 +197,7 @@ impl Chart for BeeswarmSpec {
                 root.draw(&Circle::new(
                     (x, y),
                     pen.px(2.2).max(1),
-                    rgb(value_rgb(d.colour)).filled(),
+                    rgb(dot_rgb(d.colour, f.categories.as_deref())).filled(),
                 ))?;
             }
         }
@@ -175,7 +210,24 @@ impl Chart for BeeswarmSpec {
                 "attribution ({}) · colour: feature value, blue low → red high",
                 self.measure
             ),
-        )
+        )?;
+        // A category line's colours, named: `island  ● Biscoe  ● Dream  ● Torgersen`.
+        for (k, (name, categories)) in self.legends().into_iter().enumerate() {
+            let y = bottom + 62.0 + 18.0 * k as f64;
+            pen.text(root, name, (LABEL, y), 11.0, (HPos::Right, VPos::Center))?;
+            let mut x = LABEL + 12.0;
+            for (i, category) in categories.iter().enumerate() {
+                let (cx, cy) = pen.pt(x + 4.0, y);
+                root.draw(&Circle::new(
+                    (cx, cy),
+                    pen.px(3.5).max(1),
+                    rgb(super::dots::category_rgb(Some(i as f32))).filled(),
+                ))?;
+                pen.text(root, category, (x + 12.0, y), 11.0, (HPos::Left, VPos::Center))?;
+                x += 24.0 + 6.5 * category.chars().count() as f64;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -213,6 +265,39 @@ mod tests {
         // Colour follows the value: the lowest row is blue end, the highest red end.
         assert_eq!(b.features[0].dots[0].colour, Some(0.0));
         assert_eq!(b.features[0].dots[49].colour, Some(1.0));
+    }
+
+    #[test]
+    fn a_category_column_is_coloured_by_its_categories_and_named_in_a_legend() {
+        let values = Array2::from_shape_fn((6, 2), |(r, j)| (r + j) as f64);
+        // Column 0 holds codes 0, 1, 2 of three islands; column 1 is numeric.
+        let features = Array2::from_shape_fn((6, 2), |(r, j)| [(r % 3) as f32, r as f32][j]);
+        let islands = crate::data::Categories(vec![
+            ("Biscoe".into(), 0.0),
+            ("Dream".into(), 1.0),
+            ("Torgersen".into(), 2.0),
+        ]);
+        let names = vec!["island".into(), "mass".into()];
+        let b = BeeswarmSpec::new(
+            "t".into(),
+            "m".into(),
+            &names,
+            &[0, 1, 2, 3, 4, 5],
+            values.view(),
+            features.view(),
+            2,
+        )
+        .with_categories(&[Some(islands), None], features.view());
+        let island = b.features.iter().find(|f| f.name == "island").unwrap();
+        let colours: Vec<Option<f32>> = island.dots.iter().map(|d| d.colour).collect();
+        assert_eq!(
+            colours,
+            [0.0, 1.0, 2.0, 0.0, 1.0, 2.0].map(Some).to_vec()
+        );
+        assert_eq!(b.legends(), [("island", &["Biscoe".to_string(), "Dream".into(), "Torgersen".into()][..])]);
+        let mass = b.features.iter().find(|f| f.name == "mass").unwrap();
+        assert!(mass.categories.is_none());
+        assert!(svg(&b).unwrap().contains("Torgersen"));
     }
 
     #[test]

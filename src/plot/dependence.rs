@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::dots::{Dot, colour_scale, value_rgb};
+use super::dots::{COLOUR_WORDS, Dot, colour_scale, dot_rgb};
 use super::pen::{FAINT, INK, Pen, RIGHT, Result, TOP, WIDTH, rgb};
 use super::render::Chart;
 use super::ticks;
@@ -21,6 +21,11 @@ pub struct DependenceSpec {
     /// The colouring feature's name, if any.
     pub colour_by: Option<String>,
     pub dots: Vec<Dot>,
+    /// The feature's categories when it is a category column: one strip per category, at
+    /// x = 0, 1, … (dots spread within ±0.3 of their strip).
+    pub strips: Option<Vec<String>>,
+    /// The colouring feature's categories when it is a category column.
+    pub colour_categories: Option<Vec<String>>,
 }
 
 /// The feature whose value best explains how feature `j`'s attribution varies among rows with
@@ -57,6 +62,8 @@ pub fn interaction_partner(
 }
 
 impl DependenceSpec {
+    /// Feature `j`'s plot from `values` (rows × features attributions) and the same rows'
+    /// feature values; `categories[k]` names column k's categories when it has them.
     pub fn new(
         feature_names: &[String],
         measure: &str,
@@ -64,7 +71,9 @@ impl DependenceSpec {
         rows: &[usize],
         values: ArrayView2<f64>,
         features: ArrayView2<f32>,
+        categories: &[Option<crate::data::Categories>],
     ) -> Self {
+        let categories_of = |k: usize| categories.get(k).and_then(Option::as_ref);
         let name = |k: usize| {
             feature_names
                 .get(k)
@@ -76,6 +85,22 @@ impl DependenceSpec {
             .map(|k| features.column(k).to_vec())
             .unwrap_or_default();
         let scale = colour_scale(&colour_column);
+        let (colour_numbers, colour_categories) =
+            match partner.and_then(|k| categories_of(k)) {
+                Some(c) => {
+                    let (numbers, names) = super::dots::category_numbers(c, &colour_column);
+                    (Some(numbers), Some(names))
+                }
+                None => (None, None),
+            };
+        let column: Vec<f32> = features.column(j).to_vec();
+        let (strip_numbers, strips) = match categories_of(j) {
+            Some(c) => {
+                let (numbers, names) = super::dots::category_numbers(c, &column);
+                (Some(numbers), Some(names))
+            }
+            None => (None, None),
+        };
         DependenceSpec {
             title: format!("Dependence on {}", name(j)),
             feature: name(j),
@@ -86,16 +111,45 @@ impl DependenceSpec {
                 .enumerate()
                 .map(|(i, &row)| Dot {
                     row,
-                    x: features[[i, j]] as f64,
+                    x: match &strip_numbers {
+                        // Spread across the strip by the row, so the same rows sit alike.
+                        Some(n) => {
+                            n[i].map_or(f64::NAN, f64::from) + 0.3 * (spread(row) * 2.0 - 1.0)
+                        }
+                        None => column[i] as f64,
+                    },
                     y: values[[i, j]],
-                    colour: colour_column.get(i).and_then(|&v| scale(v)),
+                    colour: match &colour_numbers {
+                        Some(n) => n[i],
+                        None => colour_column.get(i).and_then(|&v| scale(v)),
+                    },
                 })
                 .collect(),
+            strips,
+            colour_categories,
         }
+    }
+
+    /// The category whose strip holds `x`, when the feature has strips.
+    pub fn strip_at(&self, x: f64) -> Option<&str> {
+        let strips = self.strips.as_ref()?;
+        let i = x.round();
+        (i >= 0.0).then(|| strips.get(i as usize).map(String::as_str))?
     }
 
     /// (x range, y range) with a little padding.
     pub fn ranges(&self) -> ((f64, f64), (f64, f64)) {
+        if let Some(strips) = &self.strips {
+            let ((_, _), y) = Self::spans(self.dots.iter().map(|d| d.y), self.dots.iter().map(|d| d.y));
+            return ((-0.5, strips.len().max(1) as f64 - 0.5), y);
+        }
+        Self::spans(self.dots.iter().map(|d| d.x), self.dots.iter().map(|d| d.y))
+    }
+
+    fn spans(
+        xs: impl Iterator<Item = f64>,
+        ys: impl Iterator<Item = f64>,
+    ) -> ((f64, f64), (f64, f64)) {
         let span = |it: &mut dyn Iterator<Item = f64>| {
             let (lo, hi) = it.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
                 (lo.min(v), hi.max(v))
@@ -109,11 +163,15 @@ impl DependenceSpec {
                 (0.0, 1.0)
             }
         };
-        (
-            span(&mut self.dots.iter().map(|d| d.x)),
-            span(&mut self.dots.iter().map(|d| d.y)),
-        )
+        let (mut xs, mut ys) = (xs, ys);
+        (span(&mut xs), span(&mut ys))
     }
+}
+
+/// A fixed spread in [0, 1) for `row` (a hash, so a row's dot stays where it was).
+fn spread(row: usize) -> f64 {
+    let h = (row as u64 ^ 0x9E37_79B9_7F4A_7C15).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl Chart for DependenceSpec {
@@ -153,14 +211,44 @@ impl Chart for DependenceSpec {
             root.draw(&Circle::new(
                 pen.pt(sx(d.x), sy(d.y)),
                 pen.px(2.6).max(1),
-                rgb(value_rgb(d.colour)).filled(),
+                rgb(dot_rgb(d.colour, self.colour_categories.as_deref())).filled(),
             ))?;
         }
-        let caption = match &self.colour_by {
-            Some(c) => format!("{} · colour: {c}, blue low → red high", self.feature),
-            None => self.feature.clone(),
+        let colours = match (&self.colour_by, &self.colour_categories) {
+            (Some(c), Some(names)) => format!(
+                " · colour: {c} ({})",
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| format!("{} {n}", COLOUR_WORDS[i % COLOUR_WORDS.len()]))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (Some(c), None) => format!(" · colour: {c}, blue low → red high"),
+            _ => String::new(),
         };
-        pen.x_axis(root, (x0, x1), y1 + 4.0, (xlo, xhi), &caption)
+        let Some(strips) = &self.strips else {
+            let caption = format!("{}{colours}", self.feature);
+            return pen.x_axis(root, (x0, x1), y1 + 4.0, (xlo, xhi), &caption);
+        };
+        // A category column: its categories under their strips.
+        pen.line(root, &[(x0, y1), (x1, y1)], INK)?;
+        for (i, name) in strips.iter().enumerate() {
+            pen.text(
+                root,
+                name,
+                (sx(i as f64), y1 + 14.0),
+                11.0,
+                (HPos::Center, VPos::Center),
+            )?;
+        }
+        pen.text(
+            root,
+            &format!("{}{colours}", self.feature),
+            ((x0 + x1) / 2.0, y1 + 40.0),
+            12.0,
+            (HPos::Center, VPos::Center),
+        )
     }
 }
 
@@ -196,9 +284,35 @@ mod tests {
     }
 
     #[test]
+    fn a_category_column_gets_a_strip_per_category() {
+        let n = 30;
+        let features = Array2::from_shape_fn((n, 2), |(r, j)| [(r % 2) as f32, r as f32][j]);
+        let values = Array2::from_shape_fn((n, 2), |(r, _)| r as f64);
+        let sex = crate::data::Categories(vec![("female".into(), 0.0), ("male".into(), 1.0)]);
+        let names = vec!["sex".into(), "mass".into()];
+        let rows: Vec<usize> = (0..n).collect();
+        let dep = DependenceSpec::new(
+            &names,
+            "P(a)",
+            0,
+            &rows,
+            values.view(),
+            features.view(),
+            &[Some(sex), None],
+        );
+        assert_eq!(dep.strips.as_deref(), Some(&["female".to_string(), "male".into()][..]));
+        for (r, d) in dep.dots.iter().enumerate() {
+            assert!((d.x - (r % 2) as f64).abs() <= 0.3, "{r}: {}", d.x);
+            assert_eq!(dep.strip_at(d.x), Some(["female", "male"][r % 2]));
+        }
+        assert_eq!(dep.ranges().0, (-0.5, 1.5));
+        assert!(svg(&dep).unwrap().contains("female"));
+    }
+
+    #[test]
     fn dependence_renders_to_png_and_svg() {
         let (values, features, rows, names) = sample();
-        let dep = DependenceSpec::new(&names, "P(a)", 2, &rows, values.view(), features.view());
+        let dep = DependenceSpec::new(&names, "P(a)", 2, &rows, values.view(), features.view(), &[]);
         assert!(svg(&dep).unwrap().starts_with("<svg"));
         png(&dep, 1).unwrap();
     }

@@ -292,6 +292,7 @@ fn the_global_tab_explains_a_sample_and_links_back_to_rows() {
         &result.explanation.rows,
         result.explanation.values.view(),
         result.explanation.features.view(),
+        &[],
     );
     use loupe::app::global_view::{GlobalExport, global_export_bytes};
     let png = global_export_bytes(&result, &dependence, GlobalExport::BeeswarmPng).unwrap();
