@@ -331,7 +331,7 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
             let edit = ui
                 .add(
                     egui::TextEdit::singleline(&mut state.filter_text)
-                        .hint_text("worst radius > 20 and mean area <= 900")
+                        .hint_text(super::row_filter::example(data))
                         .desired_width(280.0),
                 )
                 .labelled_by(label.id);

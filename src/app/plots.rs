@@ -294,7 +294,8 @@ pub fn dependence_ui(
     let ink = ui.visuals().text_color();
     let faint = ui.visuals().weak_text_color();
     let ((xlo, xhi), (ylo, yhi)) = spec.ranges();
-    let mut plot = chart::plot(ui, "dependence", 6, 5)
+    // Its own id per feature: the bounds of one feature's axis are not kept for another.
+    let mut plot = chart::plot(ui, &format!("dependence of {}", spec.feature), 6, 5)
         .width(ui.available_width().max(420.0))
         .height(320.0)
         .default_x_bounds(xlo, xhi)

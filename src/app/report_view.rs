@@ -280,17 +280,28 @@ fn preview(ui: &mut egui::Ui, report: &Report) {
     for (name, r) in &report.ranges {
         ui.horizontal(|ui| {
             ui.add_sized([200.0, 18.0], egui::Label::new(name).truncate());
-            super::widgets::range_bar(ui, r, &report.class_names, "the reference data");
             let by_class = r
                 .by_class
                 .iter()
                 .map(|(c, p)| format!("{p:.0}% of {}", report.class_names[*c]))
                 .collect::<Vec<_>>()
                 .join(", ");
+            // A category: its share of the reference rows, where a number has its band.
+            let (shown, place) = match &r.category {
+                Some(category) => {
+                    ui.add_space(104.0);
+                    (category.clone(), format!("{:.0}% of the reference", r.percentile))
+                }
+                None => {
+                    super::widgets::range_bar(ui, r, &report.class_names, "the reference data");
+                    (
+                        words::number(r.value as f64),
+                        format!("{:.0}th percentile", r.percentile),
+                    )
+                }
+            };
             ui.weak(format!(
-                "{} · {:.0}th percentile{}",
-                words::number(r.value as f64),
-                r.percentile,
+                "{shown} · {place}{}",
                 if by_class.is_empty() {
                     String::new()
                 } else {

@@ -313,26 +313,29 @@ fn draw_page<DB: DrawingBackend>(
                 .color(&ink)
                 .pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
-        let sx = |v: f32| x0 + at(r, v) / 100.0 * (x1 - x0);
-        root.draw(&Rectangle::new(
-            [(px(x0), px(mid - 3.0)), (px(x1), px(mid + 3.0))],
-            RGBColor(0xee, 0xee, 0xee).filled(),
-        ))?;
-        root.draw(&Rectangle::new(
-            [
-                (px(sx(r.p5)), px(mid - 3.0)),
-                (px(sx(r.p95)), px(mid + 3.0)),
-            ],
-            RGBColor(0xc9, 0xd8, 0xee).filled(),
-        ))?;
-        let mark = if r.is_unusual() { UP_RGB } else { DOWN_RGB };
-        root.draw(&Rectangle::new(
-            [
-                (px(sx(r.value) - 1.5), px(mid - 7.0)),
-                (px(sx(r.value) + 1.5), px(mid + 7.0)),
-            ],
-            RGBColor(mark.0, mark.1, mark.2).filled(),
-        ))?;
+        // A category has no band: its share of the reference is said beside it.
+        if r.category.is_none() {
+            let sx = |v: f32| x0 + at(r, v) / 100.0 * (x1 - x0);
+            root.draw(&Rectangle::new(
+                [(px(x0), px(mid - 3.0)), (px(x1), px(mid + 3.0))],
+                RGBColor(0xee, 0xee, 0xee).filled(),
+            ))?;
+            root.draw(&Rectangle::new(
+                [
+                    (px(sx(r.p5)), px(mid - 3.0)),
+                    (px(sx(r.p95)), px(mid + 3.0)),
+                ],
+                RGBColor(0xc9, 0xd8, 0xee).filled(),
+            ))?;
+            let mark = if r.is_unusual() { UP_RGB } else { DOWN_RGB };
+            root.draw(&Rectangle::new(
+                [
+                    (px(sx(r.value) - 1.5), px(mid - 7.0)),
+                    (px(sx(r.value) + 1.5), px(mid + 7.0)),
+                ],
+                RGBColor(mark.0, mark.1, mark.2).filled(),
+            ))?;
+        }
         let (shown, place) = match &r.category {
             Some(category) => (
                 category.clone(),
