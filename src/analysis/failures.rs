@@ -96,6 +96,7 @@ impl Failures {
             &wrong,
             &rows,
             SliceSearch::for_rows(rows.len()),
+            &data.categories,
         );
         Some(Failures {
             rows,

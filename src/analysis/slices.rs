@@ -2,7 +2,9 @@
 //! model is wrong far more often than overall.
 //!
 //! Every feature is cut at its deciles; each cut gives two candidate slices (`x ≤ t`, `x > t`).
-//! The best single conditions are then paired across features. A slice is kept only if the
+//! A category column is not cut in its codes' order: every subset of its categories is a
+//! candidate (`island is Biscoe or Dream`; for columns of more than
+//! [`SUBSET_CATEGORIES`] categories, each category and the rest). The best single conditions are then paired across features. A slice is kept only if the
 //! lower end of the 95% Wilson interval of its error rate is above the overall error rate, and
 //! scored by how many errors that excess rate accounts for, `(lower − overall) · errors`: a
 //! high rate on many rows beats the same rate on a few, and chance highs in small slices are
@@ -14,22 +16,66 @@ use ndarray::ArrayView2;
 
 use crate::data::Categories;
 
-/// `x[feature] > threshold` when `above`, else `x[feature] ≤ threshold`.
+/// Category columns with at most this many categories are searched over every subset of
+/// them (2^k − 2 candidates); larger ones over each category against the rest.
+pub const SUBSET_CATEGORIES: usize = 10;
+
+/// `x[feature] > threshold` when `above`, else `x[feature] ≤ threshold`; or, with `among`, the
+/// category codes whose bits are set (code `c` is bit `c`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Condition {
     pub feature: usize,
     pub above: bool,
     pub threshold: f32,
+    pub among: Option<u64>,
 }
 
 impl Condition {
     fn holds(&self, x: f32) -> bool {
+        if let Some(set) = self.among {
+            return code_bit(x).is_some_and(|b| set >> b & 1 == 1);
+        }
         if self.above {
             x > self.threshold
         } else {
             x <= self.threshold
         }
     }
+}
+
+/// The bit of category code `x`, when it is a whole number below 64.
+fn code_bit(x: f32) -> Option<u32> {
+    (x >= 0.0 && x < 64.0 && x.fract() == 0.0).then_some(x as u32)
+}
+
+/// The subsets of `categories` searched as slices, as code bit sets; `None` when the codes
+/// are not small whole numbers (the column is then cut like a number).
+fn category_sets(categories: &Categories) -> Option<Vec<u64>> {
+    let bits: Vec<u32> = categories
+        .0
+        .iter()
+        .map(|(_, c)| code_bit(*c))
+        .collect::<Option<_>>()?;
+    let k = bits.len();
+    if k < 2 {
+        return Some(Vec::new());
+    }
+    let set_of = |chosen: u64| -> u64 {
+        (0..k)
+            .filter(|i| chosen >> i & 1 == 1)
+            .fold(0, |set, i| set | 1u64 << bits[i])
+    };
+    let all = set_of((1u64 << k) - 1);
+    Some(if k <= SUBSET_CATEGORIES {
+        (1..(1u64 << k) - 1).map(set_of).collect()
+    } else {
+        (0..k)
+            .flat_map(|i| {
+                let one = set_of(1 << i);
+                [one, all & !one]
+            })
+            .collect()
+    })
 }
 
 /// A slice of the data and how the model does on it.
@@ -116,12 +162,14 @@ pub fn wilson_lower(k: usize, n: usize) -> f64 {
     (centre - spread) / (1.0 + z * z / n)
 }
 
-/// The slices of `rows` (rows of `x`) where `wrong` is true far more often than overall.
+/// The slices of `rows` (rows of `x`) where `wrong` is true far more often than overall;
+/// `categories[j]` names column j's categories when it has them.
 pub fn find_slices(
     x: ArrayView2<f32>,
     wrong: &[bool],
     rows: &[usize],
     search: SliceSearch,
+    categories: &[Option<Categories>],
 ) -> Vec<Slice> {
     let total_errors = rows.iter().filter(|&&r| wrong[r]).count();
     if rows.is_empty() || total_errors == 0 {
@@ -148,6 +196,27 @@ pub fn find_slices(
     // Single conditions at each feature's quantiles.
     let mut singles: Vec<Slice> = Vec::new();
     for j in 0..x.ncols() {
+        if let Some(sets) = categories
+            .get(j)
+            .and_then(Option::as_ref)
+            .and_then(category_sets)
+        {
+            for set in sets {
+                let c = Condition {
+                    feature: j,
+                    above: false,
+                    threshold: f32::NAN,
+                    among: Some(set),
+                };
+                let members: Vec<usize> = rows
+                    .iter()
+                    .copied()
+                    .filter(|&r| c.holds(x[[r, j]]))
+                    .collect();
+                singles.extend(make(vec![c], members));
+            }
+            continue;
+        }
         let mut values: Vec<f32> = rows.iter().map(|&r| x[[r, j]]).collect();
         values.sort_by(f32::total_cmp);
         values.dedup();
@@ -161,6 +230,7 @@ pub fn find_slices(
                     feature: j,
                     above,
                     threshold: t,
+                    among: None,
                 };
                 let members: Vec<usize> = rows
                     .iter()
@@ -246,7 +316,7 @@ mod tests {
             .map(|r| rng.random_bool(if x[[r, 3]] > 0.7 { 0.6 } else { 0.03 }))
             .collect();
         let rows: Vec<usize> = (0..n).collect();
-        let slices = find_slices(x.view(), &wrong, &rows, SliceSearch::for_rows(n));
+        let slices = find_slices(x.view(), &wrong, &rows, SliceSearch::for_rows(n), &[]);
         let top = &slices[0];
         assert_eq!(top.conditions.len(), 1, "{:?}", top.conditions);
         let c = top.conditions[0];
@@ -273,12 +343,44 @@ mod tests {
                 x.view(),
                 &[false; 20],
                 &(0..20).collect::<Vec<_>>(),
-                SliceSearch::for_rows(20)
+                SliceSearch::for_rows(20),
+                &[]
             )
             .is_empty()
         );
         assert!(wilson_lower(0, 10) < 1e-12);
         assert!((wilson_lower(50, 100) - 0.4038).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_slice_of_categories_apart_in_code_order_is_found_as_a_subset() {
+        // Errors where the colour is red (code 0) or blue (code 2): no cut of the codes keeps
+        // exactly those two.
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let n = 2000;
+        let x = Array2::from_shape_fn((n, 2), |(_, j)| match j {
+            0 => rng.random_range(0..4) as f32,
+            _ => rng.random::<f32>(),
+        });
+        let wrong: Vec<bool> = (0..n)
+            .map(|r| rng.random_bool(if x[[r, 0]] == 0.0 || x[[r, 0]] == 2.0 { 0.4 } else { 0.02 }))
+            .collect();
+        let colours = Categories(
+            ["red", "green", "blue", "grey"]
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.to_string(), i as f32))
+                .collect(),
+        );
+        let cats = vec![Some(colours), None];
+        let rows: Vec<usize> = (0..n).collect();
+        let slices = find_slices(x.view(), &wrong, &rows, SliceSearch::for_rows(n), &cats);
+        let names = vec!["colour".to_string(), "size".to_string()];
+        assert_eq!(slices[0].describe(&names, &cats), "colour is red or blue");
+        assert_eq!(slices[0].conditions[0].among, Some(0b101));
+        // Without the categories the same column is cut by its codes and misses the slice.
+        let cut = find_slices(x.view(), &wrong, &rows, SliceSearch::for_rows(n), &[]);
+        assert!(cut[0].score < slices[0].score, "{:?}", cut[0]);
     }
 
     #[test]
@@ -288,6 +390,7 @@ mod tests {
                 feature: 0,
                 above: false,
                 threshold: 1.0,
+                among: None,
             }],
             rows: vec![],
             errors: 0,
