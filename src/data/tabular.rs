@@ -70,6 +70,9 @@ pub struct Dataset {
     pub notes: Vec<String>,
 }
 
+/// The most distinct values a numeric column read as categories may hold.
+pub const MAX_FORCED_CATEGORIES: usize = 1000;
+
 impl Dataset {
     /// Number of rows.
     pub fn len(&self) -> usize {
@@ -122,6 +125,48 @@ impl Dataset {
                 .map(|r| classes[r])
                 .collect(),
         )
+    }
+
+    /// Reads the numeric columns `names` as categories: their distinct values, in increasing
+    /// order, each named as the number it is (`ward = 3`) and fed to the model as itself. A
+    /// column that already holds categories is left as it is; one with more than
+    /// [`MAX_FORCED_CATEGORIES`] distinct values, or a name that is not a column, is refused.
+    pub fn read_as_categories(&mut self, names: &[String]) -> Result<(), String> {
+        for name in names {
+            let Some(j) = self.feature_names.iter().position(|n| n == name) else {
+                return Err(format!(
+                    "the card's `categorical` names `{name}`, which is not one of the features \
+                     ({})",
+                    name_list(&self.feature_names)
+                ));
+            };
+            if self.categories.get(j).is_some_and(Option::is_some) {
+                continue;
+            }
+            let mut values: Vec<f32> = self
+                .x
+                .column(j)
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect();
+            values.sort_by(f32::total_cmp);
+            values.dedup();
+            if values.len() > MAX_FORCED_CATEGORIES {
+                return Err(format!(
+                    "the card reads `{name}` as categories, but it holds {} distinct values \
+                     (at most {MAX_FORCED_CATEGORIES})",
+                    values.len()
+                ));
+            }
+            if self.categories.len() < self.feature_names.len() {
+                self.categories.resize(self.feature_names.len(), None);
+            }
+            self.categories[j] = Some(Categories(
+                values.into_iter().map(|v| (v.to_string(), v)).collect(),
+            ));
+        }
+        Ok(())
     }
 
     /// The category feature `f`'s value `v` stands for, for a text feature.
@@ -333,6 +378,31 @@ mod tests {
             missing_values: false,
             categories: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_numeric_column_named_categorical_reads_as_its_values() {
+        let c = classes();
+        let mut d = Dataset::from_table(
+            &table("ward,age,diagnosis
+3,50,benign
+1,60,benign
+3,70,malignant
+"),
+            schema(2, None, &c),
+        )
+        .unwrap();
+        d.read_as_categories(&["ward".into()]).unwrap();
+        let ward = d.categories[0].as_ref().unwrap();
+        assert_eq!(ward.0, [("1".to_string(), 1.0), ("3".to_string(), 3.0)]);
+        assert_eq!(d.value_text(0, 3.0, |v| v.to_string()), "3");
+        assert!(d.categories[1].is_none());
+        // The model still reads the numbers.
+        assert_eq!(d.x.column(0).to_vec(), [3.0, 1.0, 3.0]);
+        assert_eq!(
+            d.read_as_categories(&["bed".into()]).unwrap_err(),
+            "the card's `categorical` names `bed`, which is not one of the features (`ward`, `age`)"
+        );
     }
 
     #[test]

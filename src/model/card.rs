@@ -36,6 +36,10 @@ pub struct ModelCard {
     /// Columns explained as one player (`{"city": ["city_a", "city_b"]}`): the Shapley value
     /// of the group, not a sum of its columns' values.
     pub groups: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Numeric columns that are categories (`["ward", "admission_type"]`): shown as
+    /// categories, with their share of the reference rows instead of a percentile, searched
+    /// by category in counterfactuals and error slices. The model still reads the numbers.
+    pub categorical: Option<Vec<String>>,
 }
 
 /// How an image is turned into the model's input tensor.
@@ -89,6 +93,7 @@ impl ModelCard {
                 "cam_layer" => card.cam_layer = text(),
                 "id_column" => card.id_column = text(),
                 "groups" => card.groups = serde_json::from_str(value).ok(),
+                "categorical" => card.categorical = list(),
                 _ => {}
             }
         }
@@ -111,6 +116,7 @@ impl ModelCard {
             cam_layer: self.cam_layer.or(other.cam_layer),
             id_column: self.id_column.or(other.id_column),
             groups: self.groups.or(other.groups),
+            categorical: self.categorical.or(other.categorical),
         }
     }
 

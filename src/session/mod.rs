@@ -336,7 +336,11 @@ fn read_table(
         Origin::Sample => crate::sample::table()?,
         Origin::File(path) => Table::from_path(path)?,
     };
-    let data = Dataset::from_table(&table, schema_for(model, label))?;
+    let mut data = Dataset::from_table(&table, schema_for(model, label))?;
+    if let Some(columns) = &model.card().categorical {
+        data.read_as_categories(columns)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", data.source))?;
+    }
     let ids = ids::find(&table, &data, model.card().id_column.as_deref())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((data, ids))
