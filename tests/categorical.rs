@@ -166,3 +166,18 @@ fn a_category_the_model_does_not_know_is_named_with_the_ones_it_does() {
          categories the model knows (Biscoe, Dream, Torgersen)"
     );
 }
+
+#[test]
+fn trees_behind_an_encoder_say_so_and_auto_plays_the_raw_columns() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/conformance/penguins_ordinal_tree.onnx");
+    let model = OnnxModel::load(&path).unwrap();
+    let settings = loupe::explain::ExplainSettings::default();
+    let fit = settings.fit(&model);
+    let why = loupe::explain::tree_method::TREE.check(&fit).unwrap_err().to_string();
+    assert!(
+        why.contains("reads the columns through other operators inside the graph"),
+        "{why}"
+    );
+    assert_eq!(settings.resolved_method(&model).name(), "exact");
+}

@@ -181,11 +181,19 @@ fn direct_trees(graph: &GraphProto, score: &str) -> Result<Arc<TreeEnsemble>, St
         .get(scores_at)
         .is_some_and(|o| *o == source(score));
     if !reads_input || !writes_scores {
-        return Err(format!(
-            "the tree ensemble `{}` is not the whole model (other operators {} it)",
-            node_name(node),
-            if reads_input { "follow" } else { "precede" }
-        ));
+        return Err(if reads_input {
+            format!(
+                "the tree ensemble `{}` is not the whole model (other operators follow it)",
+                node_name(node)
+            )
+        } else {
+            format!(
+                "the tree ensemble `{}` reads the columns through other operators inside the \
+                 graph (encoders, imputers), not the raw columns: exact, kernel and permutation \
+                 explain the raw columns",
+                node_name(node)
+            )
+        });
     }
     TreeEnsemble::from_node(node).map(Arc::new)
 }
