@@ -174,7 +174,10 @@ fn trees_behind_an_encoder_say_so_and_auto_plays_the_raw_columns() {
     let model = OnnxModel::load(&path).unwrap();
     let settings = loupe::explain::ExplainSettings::default();
     let fit = settings.fit(&model);
-    let why = loupe::explain::tree_method::TREE.check(&fit).unwrap_err().to_string();
+    let why = loupe::explain::tree_method::TREE
+        .check(&fit)
+        .unwrap_err()
+        .to_string();
     assert!(
         why.contains("reads the columns through other operators inside the graph"),
         "{why}"

@@ -788,17 +788,21 @@ fn a_declared_group_is_one_feature_of_the_output_and_trees_refuse_groups() {
     );
     let row = &json["rows"][0];
     assert_eq!(row["values"].as_array().unwrap().len(), 5);
-    assert_eq!(row["data"][2], "bill_length_mm = 39.1, bill_depth_mm = 18.7");
+    assert_eq!(
+        row["data"][2],
+        "bill_length_mm = 39.1, bill_depth_mm = 18.7"
+    );
     let o = loupe(&[&args[..], &["--format", "csv"]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = String::from_utf8(o.stdout).unwrap();
-    assert!(
-        csv.lines().any(|l| l.starts_with("0,bill,")),
-        "{csv}"
-    );
+    assert!(csv.lines().any(|l| l.starts_with("0,bill,")), "{csv}");
 
     let err = assert_refused(&loupe(&[
-        "explain", model, data, "--group", "bill=bill_length_mm,beak",
+        "explain",
+        model,
+        data,
+        "--group",
+        "bill=bill_length_mm,beak",
     ]));
     assert!(
         err.contains("--group `bill` names `beak`, which is not one of the model's columns"),

@@ -57,7 +57,15 @@ fn a_group_is_valued_as_one_player_of_the_raw_column_game() {
     let bg = Background::pick(data.x.view(), 25, BackgroundMethod::Random, 5).unwrap();
     let rows = [0, 150, 300];
     for target in [0, 1] {
-        for e in explain(&model, data.x.view(), &rows, &Exact, &bg, Some(&players), target) {
+        for e in explain(
+            &model,
+            data.x.view(),
+            &rows,
+            &Exact,
+            &bg,
+            Some(&players),
+            target,
+        ) {
             let x = data.x.row(e.row).to_vec();
             let truth = brute_force_players(&model, &x, &bg, target, &members);
             assert_eq!(e.attribution.values.len(), 4);
@@ -94,7 +102,15 @@ fn sampled_group_values_cover_the_exact_ones() {
         budget: 200,
         tolerance: None,
     };
-    let got = explain(&model, data.x.view(), &rows, &sampled, &bg, Some(&players), 1);
+    let got = explain(
+        &model,
+        data.x.view(),
+        &rows,
+        &sampled,
+        &bg,
+        Some(&players),
+        1,
+    );
     let (mut covered, mut total) = (0, 0);
     for (e, s) in exact.iter().zip(&got) {
         let err = s.attribution.std_err.as_ref().unwrap();
@@ -129,11 +145,17 @@ fn a_group_of_interacting_columns_is_not_the_sum_of_their_values() {
     let single = explain(&Product, x.view(), &[0], &Exact, &bg, None, 0);
     let players = Players::grouped(&names, &Group::parse_list("ab = a, b").unwrap()).unwrap();
     let grouped = explain(&Product, x.view(), &[0], &Exact, &bg, Some(&players), 0);
-    let (s, g) = (&single[0].attribution.values, &grouped[0].attribution.values);
+    let (s, g) = (
+        &single[0].attribution.values,
+        &grouped[0].attribution.values,
+    );
     for v in s {
         assert!((v - 1.0 / 3.0).abs() < 1e-12, "{s:?}");
     }
     assert_eq!(players.names(), ["ab", "c"]);
-    assert!((g[0] - 0.5).abs() < 1e-12 && (g[1] - 0.5).abs() < 1e-12, "{g:?}");
+    assert!(
+        (g[0] - 0.5).abs() < 1e-12 && (g[1] - 0.5).abs() < 1e-12,
+        "{g:?}"
+    );
     assert!((g[0] - (s[0] + s[1])).abs() > 0.1);
 }

@@ -363,7 +363,13 @@ mod tests {
             _ => rng.random::<f32>(),
         });
         let wrong: Vec<bool> = (0..n)
-            .map(|r| rng.random_bool(if x[[r, 0]] == 0.0 || x[[r, 0]] == 2.0 { 0.4 } else { 0.02 }))
+            .map(|r| {
+                rng.random_bool(if x[[r, 0]] == 0.0 || x[[r, 0]] == 2.0 {
+                    0.4
+                } else {
+                    0.02
+                })
+            })
             .collect();
         let colours = Categories(
             ["red", "green", "blue", "grey"]

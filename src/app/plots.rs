@@ -311,37 +311,37 @@ pub fn dependence_ui(
     }
     let colours = spec.colour_categories.clone();
     let response = plot.show(ui, |plot_ui| {
-            let bounds = PlotBounds::from_min_max([xlo, ylo], [xhi, yhi]);
-            plot_ui.add(Canvas::new("dots", bounds, move |_, t, shapes| {
-                if ylo < 0.0 && yhi > 0.0 {
-                    let y = t.position_from_point_y(0.0);
-                    shapes.push(egui::Shape::line_segment(
-                        [
-                            egui::pos2(t.frame().left(), y),
-                            egui::pos2(t.frame().right(), y),
-                        ],
-                        egui::Stroke::new(1.0, faint),
-                    ));
-                }
-                let mut mesh = egui::Mesh::default();
-                for d in &spec.dots {
-                    add_dot(
-                        &mut mesh,
-                        t.position_from_point(&PlotPoint::new(d.x, d.y)),
-                        2.8,
-                        dot_colour(d.colour, colours.as_deref()),
-                    );
-                }
-                shapes.push(egui::Shape::mesh(mesh));
-                if let Some(d) = selected.and_then(|r| spec.dots.iter().find(|d| d.row == r)) {
-                    shapes.push(egui::Shape::circle_stroke(
-                        t.position_from_point(&PlotPoint::new(d.x, d.y)),
-                        5.5,
-                        egui::Stroke::new(1.5, ink),
-                    ));
-                }
-            }));
-        });
+        let bounds = PlotBounds::from_min_max([xlo, ylo], [xhi, yhi]);
+        plot_ui.add(Canvas::new("dots", bounds, move |_, t, shapes| {
+            if ylo < 0.0 && yhi > 0.0 {
+                let y = t.position_from_point_y(0.0);
+                shapes.push(egui::Shape::line_segment(
+                    [
+                        egui::pos2(t.frame().left(), y),
+                        egui::pos2(t.frame().right(), y),
+                    ],
+                    egui::Stroke::new(1.0, faint),
+                ));
+            }
+            let mut mesh = egui::Mesh::default();
+            for d in &spec.dots {
+                add_dot(
+                    &mut mesh,
+                    t.position_from_point(&PlotPoint::new(d.x, d.y)),
+                    2.8,
+                    dot_colour(d.colour, colours.as_deref()),
+                );
+            }
+            shapes.push(egui::Shape::mesh(mesh));
+            if let Some(d) = selected.and_then(|r| spec.dots.iter().find(|d| d.row == r)) {
+                shapes.push(egui::Shape::circle_stroke(
+                    t.position_from_point(&PlotPoint::new(d.x, d.y)),
+                    5.5,
+                    egui::Stroke::new(1.5, ink),
+                ));
+            }
+        }));
+    });
     let t = response.transform;
     let plot = response.response;
     plot.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, spec.title.clone()));
@@ -378,7 +378,9 @@ pub fn dependence_ui(
         events.boxed = Some(rows);
     }
     match (&spec.colour_by, &spec.colour_categories) {
-        (Some(c), Some(categories)) => category_legend_ui(ui, &format!("dot colour: {c}"), categories),
+        (Some(c), Some(categories)) => {
+            category_legend_ui(ui, &format!("dot colour: {c}"), categories)
+        }
         (Some(c), None) => value_scale_ui(ui, &format!("dot colour: {c} (grey: missing)")),
         _ => {}
     }

@@ -290,7 +290,10 @@ fn preview(ui: &mut egui::Ui, report: &Report) {
             let (shown, place) = match &r.category {
                 Some(category) => {
                     ui.add_space(104.0);
-                    (category.clone(), format!("{:.0}% of the reference", r.percentile))
+                    (
+                        category.clone(),
+                        format!("{:.0}% of the reference", r.percentile),
+                    )
                 }
                 None => {
                     super::widgets::range_bar(ui, r, &report.class_names, "the reference data");

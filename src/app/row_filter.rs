@@ -133,7 +133,8 @@ pub fn example(data: &crate::data::Dataset) -> String {
     };
     let is_category = |j: usize| data.categories.get(j).is_some_and(Option::is_some);
     let mut parts = Vec::new();
-    if let Some(j) = (0..data.feature_names.len()).find(|&j| !is_category(j) && first[j].is_finite())
+    if let Some(j) =
+        (0..data.feature_names.len()).find(|&j| !is_category(j) && first[j].is_finite())
     {
         parts.push(format!(
             "{} > {}",

@@ -384,11 +384,13 @@ mod tests {
     fn a_numeric_column_named_categorical_reads_as_its_values() {
         let c = classes();
         let mut d = Dataset::from_table(
-            &table("ward,age,diagnosis
+            &table(
+                "ward,age,diagnosis
 3,50,benign
 1,60,benign
 3,70,malignant
-"),
+",
+            ),
             schema(2, None, &c),
         )
         .unwrap();

@@ -15,7 +15,8 @@ pub struct Group {
 impl Group {
     /// Parses `name=col_a,col_b` (the command line's `--group` and the window's field).
     pub fn parse(spec: &str) -> Result<Group, ExplainError> {
-        let bad = |problem: &str| ExplainError::setting(Setting::Groups, format!("`{spec}`"), problem);
+        let bad =
+            |problem: &str| ExplainError::setting(Setting::Groups, format!("`{spec}`"), problem);
         let (name, columns) = spec
             .split_once('=')
             .ok_or_else(|| bad("needs the form name=column,column"))?;
@@ -104,7 +105,9 @@ impl Players {
                 return Err(bad("is declared twice".into()));
             }
             if names.contains(&group.name) && !group.columns.contains(&group.name) {
-                return Err(bad("is also a column's name; name the group differently".into()));
+                return Err(bad(
+                    "is also a column's name; name the group differently".into()
+                ));
             }
             for column in &group.columns {
                 let Some(j) = names.iter().position(|n| n == column) else {

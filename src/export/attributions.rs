@@ -9,8 +9,8 @@ use std::io::Write;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Labels;
-use crate::explain::{ExplainSettings, Players};
 use crate::explain::run::RowExplanation;
+use crate::explain::{ExplainSettings, Players};
 use crate::session::Session;
 
 /// Every setting that changes the result. The shard is not one: shards merge into exactly the

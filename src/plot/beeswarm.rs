@@ -223,7 +223,13 @@ impl Chart for BeeswarmSpec {
                     pen.px(3.5).max(1),
                     rgb(super::dots::category_rgb(Some(i as f32))).filled(),
                 ))?;
-                pen.text(root, category, (x + 12.0, y), 11.0, (HPos::Left, VPos::Center))?;
+                pen.text(
+                    root,
+                    category,
+                    (x + 12.0, y),
+                    11.0,
+                    (HPos::Left, VPos::Center),
+                )?;
                 x += 24.0 + 6.5 * category.chars().count() as f64;
             }
         }
@@ -290,11 +296,14 @@ mod tests {
         .with_categories(&[Some(islands), None], features.view());
         let island = b.features.iter().find(|f| f.name == "island").unwrap();
         let colours: Vec<Option<f32>> = island.dots.iter().map(|d| d.colour).collect();
+        assert_eq!(colours, [0.0, 1.0, 2.0, 0.0, 1.0, 2.0].map(Some).to_vec());
         assert_eq!(
-            colours,
-            [0.0, 1.0, 2.0, 0.0, 1.0, 2.0].map(Some).to_vec()
+            b.legends(),
+            [(
+                "island",
+                &["Biscoe".to_string(), "Dream".into(), "Torgersen".into()][..]
+            )]
         );
-        assert_eq!(b.legends(), [("island", &["Biscoe".to_string(), "Dream".into(), "Torgersen".into()][..])]);
         let mass = b.features.iter().find(|f| f.name == "mass").unwrap();
         assert!(mass.categories.is_none());
         assert!(svg(&b).unwrap().contains("Torgersen"));

@@ -85,14 +85,13 @@ impl DependenceSpec {
             .map(|k| features.column(k).to_vec())
             .unwrap_or_default();
         let scale = colour_scale(&colour_column);
-        let (colour_numbers, colour_categories) =
-            match partner.and_then(|k| categories_of(k)) {
-                Some(c) => {
-                    let (numbers, names) = super::dots::category_numbers(c, &colour_column);
-                    (Some(numbers), Some(names))
-                }
-                None => (None, None),
-            };
+        let (colour_numbers, colour_categories) = match partner.and_then(|k| categories_of(k)) {
+            Some(c) => {
+                let (numbers, names) = super::dots::category_numbers(c, &colour_column);
+                (Some(numbers), Some(names))
+            }
+            None => (None, None),
+        };
         let column: Vec<f32> = features.column(j).to_vec();
         let (strip_numbers, strips) = match categories_of(j) {
             Some(c) => {
@@ -140,7 +139,8 @@ impl DependenceSpec {
     /// (x range, y range) with a little padding.
     pub fn ranges(&self) -> ((f64, f64), (f64, f64)) {
         if let Some(strips) = &self.strips {
-            let ((_, _), y) = Self::spans(self.dots.iter().map(|d| d.y), self.dots.iter().map(|d| d.y));
+            let ((_, _), y) =
+                Self::spans(self.dots.iter().map(|d| d.y), self.dots.iter().map(|d| d.y));
             return ((-0.5, strips.len().max(1) as f64 - 0.5), y);
         }
         Self::spans(self.dots.iter().map(|d| d.x), self.dots.iter().map(|d| d.y))
@@ -300,7 +300,10 @@ mod tests {
             features.view(),
             &[Some(sex), None],
         );
-        assert_eq!(dep.strips.as_deref(), Some(&["female".to_string(), "male".into()][..]));
+        assert_eq!(
+            dep.strips.as_deref(),
+            Some(&["female".to_string(), "male".into()][..])
+        );
         for (r, d) in dep.dots.iter().enumerate() {
             assert!((d.x - (r % 2) as f64).abs() <= 0.3, "{r}: {}", d.x);
             assert_eq!(dep.strip_at(d.x), Some(["female", "male"][r % 2]));
@@ -312,7 +315,15 @@ mod tests {
     #[test]
     fn dependence_renders_to_png_and_svg() {
         let (values, features, rows, names) = sample();
-        let dep = DependenceSpec::new(&names, "P(a)", 2, &rows, values.view(), features.view(), &[]);
+        let dep = DependenceSpec::new(
+            &names,
+            "P(a)",
+            2,
+            &rows,
+            values.view(),
+            features.view(),
+            &[],
+        );
         assert!(svg(&dep).unwrap().starts_with("<svg"));
         png(&dep, 1).unwrap();
     }

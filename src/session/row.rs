@@ -234,8 +234,7 @@ impl Session {
             ),
         };
         let players = self.players(settings);
-        let mut spec =
-            self.waterfall_of(&explanation, &players, &values, settings.link, *max_bars);
+        let mut spec = self.waterfall_of(&explanation, &players, &values, settings.link, *max_bars);
         if what_if.is_some() {
             spec.title = format!("{} · what if (edited values)", spec.title);
         }

@@ -2,6 +2,7 @@
 #![cfg(feature = "gui")]
 
 mod case_id;
+mod groups;
 mod layout;
 mod regressions;
 mod snapshots;
