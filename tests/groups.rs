@@ -115,10 +115,15 @@ fn sampled_group_values_cover_the_exact_ones() {
     for (e, s) in exact.iter().zip(&got) {
         let err = s.attribution.std_err.as_ref().unwrap();
         assert_eq!(s.attribution.values.len(), 5);
-        for p in 0..5 {
+        for ((got, want), err) in s
+            .attribution
+            .values
+            .iter()
+            .zip(&e.attribution.values)
+            .zip(err)
+        {
             total += 1;
-            let z = (s.attribution.values[p] - e.attribution.values[p]).abs();
-            covered += usize::from(z <= 1.96 * err[p] + 1e-9);
+            covered += usize::from((got - want).abs() <= 1.96 * err + 1e-9);
         }
     }
     let share = covered as f64 / total as f64;

@@ -45,7 +45,7 @@ impl Condition {
 
 /// The bit of category code `x`, when it is a whole number below 64.
 fn code_bit(x: f32) -> Option<u32> {
-    (x >= 0.0 && x < 64.0 && x.fract() == 0.0).then_some(x as u32)
+    ((0.0..64.0).contains(&x) && x.fract() == 0.0).then_some(x as u32)
 }
 
 /// The subsets of `categories` searched as slices, as code bit sets; `None` when the codes

@@ -77,6 +77,36 @@ pub fn parse_filter(
     Ok(out)
 }
 
+/// A filter on these data's own columns, as the field's hint: `bill_length_mm > 39.1 and
+/// island = Torgersen` (a numeric column against the first row's value, and a category).
+pub fn example(data: &crate::data::Dataset) -> String {
+    let Some(first) = data.x.rows().into_iter().next() else {
+        return "column > value and column = category".into();
+    };
+    let is_category = |j: usize| data.categories.get(j).is_some_and(Option::is_some);
+    let mut parts = Vec::new();
+    if let Some(j) =
+        (0..data.feature_names.len()).find(|&j| !is_category(j) && first[j].is_finite())
+    {
+        parts.push(format!(
+            "{} > {}",
+            data.feature_names[j],
+            crate::plot::short_number(first[j] as f64)
+        ));
+    }
+    if let Some(j) = (0..data.feature_names.len()).find(|&j| is_category(j)) {
+        parts.push(format!(
+            "{} = {}",
+            data.feature_names[j],
+            data.value_text(j, first[j], |v| v.to_string())
+        ));
+    }
+    if parts.is_empty() {
+        return "column > value".into();
+    }
+    parts.join(" and ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,34 +153,4 @@ mod tests {
                 .contains("is a category")
         );
     }
-}
-
-/// A filter on these data's own columns, as the field's hint: `bill_length_mm > 39.1 and
-/// island = Torgersen` (a numeric column against the first row's value, and a category).
-pub fn example(data: &crate::data::Dataset) -> String {
-    let Some(first) = data.x.rows().into_iter().next() else {
-        return "column > value and column = category".into();
-    };
-    let is_category = |j: usize| data.categories.get(j).is_some_and(Option::is_some);
-    let mut parts = Vec::new();
-    if let Some(j) =
-        (0..data.feature_names.len()).find(|&j| !is_category(j) && first[j].is_finite())
-    {
-        parts.push(format!(
-            "{} > {}",
-            data.feature_names[j],
-            crate::plot::short_number(first[j] as f64)
-        ));
-    }
-    if let Some(j) = (0..data.feature_names.len()).find(|&j| is_category(j)) {
-        parts.push(format!(
-            "{} = {}",
-            data.feature_names[j],
-            data.value_text(j, first[j], |v| v.to_string())
-        ));
-    }
-    if parts.is_empty() {
-        return "column > value".into();
-    }
-    parts.join(" and ")
 }

@@ -85,7 +85,7 @@ impl DependenceSpec {
             .map(|k| features.column(k).to_vec())
             .unwrap_or_default();
         let scale = colour_scale(&colour_column);
-        let (colour_numbers, colour_categories) = match partner.and_then(|k| categories_of(k)) {
+        let (colour_numbers, colour_categories) = match partner.and_then(&categories_of) {
             Some(c) => {
                 let (numbers, names) = super::dots::category_numbers(c, &colour_column);
                 (Some(numbers), Some(names))
