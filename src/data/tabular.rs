@@ -70,9 +70,6 @@ pub struct Dataset {
     pub notes: Vec<String>,
 }
 
-/// The most distinct values a numeric column read as categories may hold.
-pub const MAX_FORCED_CATEGORIES: usize = 1000;
-
 impl Dataset {
     /// Number of rows.
     pub fn len(&self) -> usize {
@@ -125,48 +122,6 @@ impl Dataset {
                 .map(|r| classes[r])
                 .collect(),
         )
-    }
-
-    /// Reads the numeric columns `names` as categories: their distinct values, in increasing
-    /// order, each named as the number it is (`ward = 3`) and fed to the model as itself. A
-    /// column that already holds categories is left as it is; one with more than
-    /// [`MAX_FORCED_CATEGORIES`] distinct values, or a name that is not a column, is refused.
-    pub fn read_as_categories(&mut self, names: &[String]) -> Result<(), String> {
-        for name in names {
-            let Some(j) = self.feature_names.iter().position(|n| n == name) else {
-                return Err(format!(
-                    "the card's `categorical` names `{name}`, which is not one of the features \
-                     ({})",
-                    name_list(&self.feature_names)
-                ));
-            };
-            if self.categories.get(j).is_some_and(Option::is_some) {
-                continue;
-            }
-            let mut values: Vec<f32> = self
-                .x
-                .column(j)
-                .iter()
-                .copied()
-                .filter(|v| v.is_finite())
-                .collect();
-            values.sort_by(f32::total_cmp);
-            values.dedup();
-            if values.len() > MAX_FORCED_CATEGORIES {
-                return Err(format!(
-                    "the card reads `{name}` as categories, but it holds {} distinct values \
-                     (at most {MAX_FORCED_CATEGORIES})",
-                    values.len()
-                ));
-            }
-            if self.categories.len() < self.feature_names.len() {
-                self.categories.resize(self.feature_names.len(), None);
-            }
-            self.categories[j] = Some(Categories(
-                values.into_iter().map(|v| (v.to_string(), v)).collect(),
-            ));
-        }
-        Ok(())
     }
 
     /// The category feature `f`'s value `v` stands for, for a text feature.
