@@ -283,7 +283,7 @@ impl ImageView {
                 widgets::method_choice(
                     ui,
                     "image_method",
-                    Method::all_for(Kind::Image).filter(|m| m.kind() == Kind::Image),
+                    Method::all_for(Kind::Image).filter(|m| m.kind() != Kind::Any),
                     &fit,
                     &mut s.method,
                 );
@@ -299,10 +299,15 @@ impl ImageView {
                     .response
                     .labelled_by(label.id);
                 ui.end_row();
-                // The method's own parameters, as its registry entry declares them.
+                // The method's own parameters, as its registry entry declares them; an unset
+                // one shows its default for these images' size.
+                let shown = match session.data.as_ref().and_then(|d| d.images.as_ref()) {
+                    Some(i) => s.params.for_image(s.method, i.shape.height, i.shape.width),
+                    None => s.params.clone(),
+                };
                 for p in s.method.params() {
                     let label = ui.label(p.label);
-                    let mut v = s.params.get(p);
+                    let mut v = shown.get(p);
                     let drag = egui::DragValue::new(&mut v).range(p.min..=p.max);
                     let drag = if p.integer { drag.fixed_decimals(0) } else { drag.speed(0.01) };
                     if ui

@@ -43,6 +43,7 @@ impl<'a> ExplainPlan<'a> {
             seed: args.seed,
             link: args.link,
             tree_mode: args.tree_mode,
+            params: args.params.clone(),
             targets: parse_targets(&args.target, task)?,
         };
         settings.validate(task)?;
@@ -154,7 +155,7 @@ fn explain_rows(plan: &ExplainPlan) -> anyhow::Result<()> {
 /// The names of the methods of `kind`, for messages.
 fn method_names(kind: Kind) -> String {
     Method::all_for(kind)
-        .filter(|m| m.kind() == kind)
+        .filter(|m| m.kind() != Kind::Any)
         .map(|m| m.name())
         .collect::<Vec<_>>()
         .join(", ")

@@ -335,12 +335,17 @@ pub fn command() -> clap::Command {
                     .long(param.name)
                     .value_name(if param.integer { "N" } else { "X" })
                     .value_parser(clap::value_parser!(f64))
-                    .help(format!(
-                        "{}: {} (default {})",
-                        users.join(", "),
-                        param.help,
-                        param.default
-                    )),
+                    .help(if param.help.contains("default") {
+                        // A default that depends on the data is worded in the help itself.
+                        format!("{}: {}", users.join(", "), param.help)
+                    } else {
+                        format!(
+                            "{}: {} (default {})",
+                            users.join(", "),
+                            param.help,
+                            param.default
+                        )
+                    }),
             );
         }
         explain

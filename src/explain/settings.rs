@@ -37,6 +37,8 @@ pub struct ExplainSettings {
     pub link: Link,
     /// TreeSHAP's treatment of absent features.
     pub tree_mode: TreeMode,
+    /// The method's own parameters (Integrated Gradients' steps and rule).
+    pub params: super::ParamValues,
     #[serde(skip)]
     pub targets: Targets,
 }
@@ -52,6 +54,7 @@ impl Default for ExplainSettings {
             seed: 0,
             link: Link::Identity,
             tree_mode: TreeMode::Interventional,
+            params: Default::default(),
             targets: Targets::Predicted,
         }
     }
@@ -100,6 +103,7 @@ impl ExplainSettings {
                 ));
             }
         }
+        self.params.check(self.method)?;
         check_samples(self.samples)
     }
 
@@ -143,7 +147,7 @@ impl ExplainSettings {
         let method = self.method.resolve(&fit);
         method.spec().cost(
             &fit,
-            &Default::default(),
+            &self.params,
             self.budget(model.n_features()),
             background_rows,
         )
@@ -166,6 +170,7 @@ impl ExplainSettings {
             budget: self.budget(model.n_features()),
             tolerance: self.tolerance,
             tree_mode: self.tree_mode,
+            params: &self.params,
         })
     }
 

@@ -34,6 +34,9 @@ pub struct Params {
     /// path-dependent kind uses the training rows, not the background.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tree_mode: Option<String>,
+    /// The method's own parameters (Integrated Gradients' `steps` and `rule`).
+    #[serde(flatten, default)]
+    pub method: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The predicted class and every class probability of a row.
@@ -59,6 +62,9 @@ pub struct RowRecord {
     /// The row's feature values: numbers, a category's text, `null` for a missing value.
     pub data: Vec<Cell>,
     pub model_calls: u64,
+    /// Integrated Gradients: g(x) − g(x′) − Σ values.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub completeness_gap: Option<f64>,
 }
 
 /// One feature value as the data hold it.
@@ -193,6 +199,10 @@ impl AttributionsFile {
                         })
                         .unwrap_or_default(),
                     model_calls: e.model_calls,
+                    completeness_gap: (method == crate::explain::image::ig::IG).then(|| {
+                        let a = &e.attribution;
+                        a.output_value - a.base_value - a.values.iter().sum::<f64>()
+                    }),
                 }
             })
             .collect();
@@ -212,6 +222,7 @@ impl AttributionsFile {
                 seed: settings.seed,
                 tree_mode: (method == crate::explain::tree_method::TREE)
                     .then(|| settings.tree_mode.name().into()),
+                method: settings.params.json(method),
             },
             target,
             link: settings.link.name().to_string(),

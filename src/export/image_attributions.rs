@@ -140,7 +140,10 @@ impl ImageAttributionsFile {
             model_sha256: session.model.sha256().to_string(),
             data: data.to_string(),
             method: settings.method.name().to_string(),
-            params: settings.params_json(),
+            params: match images {
+                Some(i) => settings.params_json(&i.shape),
+                None => serde_json::Value::Object(settings.params.json(settings.method)),
+            },
             target: session.targets_name(targets),
             link: "identity".into(),
             image_shape: shape,
