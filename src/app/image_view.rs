@@ -40,6 +40,8 @@ pub struct ImageView {
     textures: HashMap<String, TextureHandle>,
     /// Also run the model-randomisation sanity check (doubles the work).
     pub sanity: bool,
+    /// Also run the cascading randomisation (one more map per weighted layer).
+    pub cascade: bool,
 }
 
 impl Default for ImageView {
@@ -52,6 +54,7 @@ impl Default for ImageView {
             jobs: Keyed::new("Explaining the image…", CACHE_SIZE),
             textures: HashMap::new(),
             sanity: false,
+            cascade: false,
         }
     }
 }
@@ -130,6 +133,7 @@ impl ImageView {
             settings: self.settings.clone(),
             faithfulness: true,
             sanity: self.sanity,
+            cascade: self.cascade,
         };
         let key = format!("{row}|{target}|{request:?}");
         if let Some((failed, message)) = self.jobs.poll() {
@@ -262,6 +266,9 @@ impl ImageView {
                         }
                     ));
                 }
+                if let Some(steps) = &e.cascade {
+                    cascade_ui(ui, steps);
+                }
             }
         });
     }
@@ -339,6 +346,10 @@ impl ImageView {
                 ui.checkbox(&mut self.sanity, "random last layer")
                     .labelled_by(label.id)
                     .on_hover_text("Also explain under a model whose last layer is random: a faithful map should change (Adebayo et al. 2018)");
+                ui.end_row();
+                ui.label("");
+                ui.checkbox(&mut self.cascade, "cascading, from the top")
+                    .on_hover_text("Randomise the layers from the output down, one more at each step, and show how the map's rank correlation with this one falls (one more map per layer)");
                 ui.end_row();
                 let label = ui.label("Opacity");
                 ui.add(egui::Slider::new(&mut self.opacity, 0.0..=1.0))
@@ -436,4 +447,37 @@ pub fn image_export_bytes(
             out
         }
     })
+}
+
+/// The cascading randomisation: one bar per step, the rank correlation of |map| with this
+/// map's as the layers are randomised from the output down.
+fn cascade_ui(ui: &mut egui::Ui, steps: &[crate::analysis::randomisation::CascadeStep]) {
+    ui.add_space(6.0);
+    ui.label("Cascading randomisation (layers randomised from the output down): rank correlation of |map| with this one");
+    egui::Grid::new("cascade_grid")
+        .num_columns(2)
+        .spacing([8.0, 2.0])
+        .show(ui, |ui| {
+            for s in steps {
+                ui.label(format!("{} · {}", s.layers_randomised, s.layer));
+                let r = s.rank_correlation;
+                ui.add(
+                    egui::ProgressBar::new(r.clamp(0.0, 1.0) as f32)
+                        .desired_width(160.0)
+                        .text(format!("{r:.2}")),
+                )
+                .on_hover_text(format!(
+                    "layers from the output down to {} randomised: Spearman {r:.3}",
+                    s.layer
+                ));
+                ui.end_row();
+            }
+        });
+    if let (Some(first), Some(last)) = (steps.first(), steps.last()) {
+        ui.label(if last.rank_correlation < first.rank_correlation.min(0.5) {
+            "✓ the map falls apart as the model's weights are destroyed: it depends on what the model learned"
+        } else {
+            "the map survives the randomised weights: it may show the image more than the model"
+        });
+    }
 }

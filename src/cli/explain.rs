@@ -184,6 +184,7 @@ fn explain_images(plan: &ExplainPlan) -> anyhow::Result<()> {
         settings,
         faithfulness: true,
         sanity: false,
+        cascade: args.cascade,
     };
     let predictions = session.predictions.clone().context("no predictions")?;
     let targets_of = |row: usize| plan.settings.targets_for(&predictions.predicted, row);

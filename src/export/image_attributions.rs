@@ -37,6 +37,9 @@ pub struct ImageRowRecord {
     pub completeness_gap: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub faithfulness: Option<FaithfulnessRecord>,
+    /// The cascading randomisation check, from the output down (`--cascade`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cascading_randomisation: Option<Vec<crate::analysis::randomisation::CascadeStep>>,
 }
 
 /// The whole file.
@@ -130,6 +133,7 @@ impl ImageAttributionsFile {
                         random_deletion_auc: f.random_deletion_auc(),
                         random_insertion_auc: f.random_insertion_auc(),
                     }),
+                    cascading_randomisation: e.cascade.clone(),
                 }
             })
             .collect();
