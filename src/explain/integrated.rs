@@ -90,6 +90,15 @@ impl TabularIg {
         let g = self.grads.gradients(&ends, 2, target, Wrt::Input)?;
         game.count_rows(2);
         let [base_value, output_value] = [0, 1].map(|i| link.apply(g.scores[i] as f32));
+        if !(base_value.is_finite() && output_value.is_finite())
+            || values.iter().any(|v| !v.is_finite())
+        {
+            return Err(ExplainError::Invalid(format!(
+                "the model's output is not a finite number on the path from the background \
+                 mean ({base_value}) to the row ({output_value}); Integrated Gradients cannot \
+                 explain it"
+            )));
+        }
         Ok((
             Attribution {
                 base_value,

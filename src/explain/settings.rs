@@ -103,8 +103,8 @@ impl ExplainSettings {
                 ));
             }
         }
-        self.params.check(self.method)?;
-        check_samples(self.samples)
+        check_samples(self.samples)?;
+        self.params.check(self.method)
     }
 
     /// The background: `file` when given (every row), else `background_rows` rows of the

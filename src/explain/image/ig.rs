@@ -148,24 +148,15 @@ pub fn path_average(
     eval: &mut PathPoints,
 ) -> Result<Vec<f64>, ExplainError> {
     let len = direction.len();
-    let weighted = |points: &[(f64, f64)], grads: &[f32]| {
-        let mut avg = vec![0f64; len];
-        for (g, &(_, w)) in grads.chunks_exact(len.max(1)).zip(points) {
-            for (a, &d) in avg.iter_mut().zip(g) {
-                *a += w * d as f64;
-            }
-        }
-        avg
-    };
     let first = match rule {
         Rule::GaussLegendre | Rule::Trapezoid => {
             let points = quadrature(steps, rule == Rule::GaussLegendre);
-            return weighted_eval(&points, eval, &weighted);
+            return weighted_eval(&points, eval, len);
         }
         Rule::Adaptive => (steps / 4).max(2),
     };
     if steps <= first {
-        return weighted_eval(&quadrature(steps, false), eval, &weighted);
+        return weighted_eval(&quadrature(steps, false), eval, len);
     }
     // Every point so far: (t, score, df/dt), and its gradient.
     let mut points: Vec<(f64, f64, f64)> = Vec::with_capacity(steps);
@@ -228,15 +219,21 @@ pub fn path_average(
     Ok(avg)
 }
 
-/// The gradients of `points` weighted by the rule's weights.
+/// The gradients of `points` (of `len` values each) weighted by the rule's weights.
 fn weighted_eval(
     points: &[(f64, f64)],
     eval: &mut PathPoints,
-    weighted: &dyn Fn(&[(f64, f64)], &[f32]) -> Vec<f64>,
+    len: usize,
 ) -> Result<Vec<f64>, ExplainError> {
     let t: Vec<f64> = points.iter().map(|p| p.0).collect();
     let (_, grads) = eval(&t)?;
-    Ok(weighted(points, &grads))
+    let mut avg = vec![0f64; len];
+    for (g, &(_, w)) in grads.chunks_exact(len.max(1)).zip(points) {
+        for (a, &d) in avg.iter_mut().zip(g) {
+            *a += w * d as f64;
+        }
+    }
+    Ok(avg)
 }
 
 /// How many equal pieces to cut each interval into, spending `extra` more points: each goes
