@@ -124,3 +124,25 @@ fn the_command_line_writes_the_cascade() {
         assert!((-1.0..=1.0).contains(&r));
     }
 }
+
+/// `--cascade` on rows of features is refused in one line.
+#[test]
+fn the_cascade_is_refused_for_rows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_loupe"))
+        .args([
+            "explain",
+            root.join("breast_cancer_mlp.onnx").to_str().unwrap(),
+            root.join("breast_cancer.csv").to_str().unwrap(),
+            "--rows",
+            "0",
+            "--cascade",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim(),
+        "loupe: --cascade checks saliency maps of images; these data are rows of features"
+    );
+}

@@ -83,6 +83,9 @@ fn explain_rows(plan: &ExplainPlan) -> anyhow::Result<()> {
             method_names(Kind::Tabular)
         );
     }
+    if args.cascade {
+        anyhow::bail!("--cascade checks saliency maps of images; these data are rows of features");
+    }
     let background_file = match &args.background_data {
         Some(path) => Some(
             crate::session::load_data(
