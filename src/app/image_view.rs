@@ -266,9 +266,6 @@ impl ImageView {
                         }
                     ));
                 }
-                if let Some(steps) = &e.cascade {
-                    cascade_ui(ui, steps);
-                }
             }
         });
     }
@@ -407,6 +404,10 @@ impl ImageView {
                     }
                 }
             });
+            if let Some(steps) = &e.cascade {
+                ui.separator();
+                cascade_ui(ui, steps);
+            }
         }
     }
 }
@@ -452,32 +453,26 @@ pub fn image_export_bytes(
 /// The cascading randomisation: one bar per step, the rank correlation of |map| with this
 /// map's as the layers are randomised from the output down.
 fn cascade_ui(ui: &mut egui::Ui, steps: &[crate::analysis::randomisation::CascadeStep]) {
-    ui.add_space(6.0);
-    ui.label("Cascading randomisation (layers randomised from the output down): rank correlation of |map| with this one");
-    egui::Grid::new("cascade_grid")
-        .num_columns(2)
-        .spacing([8.0, 2.0])
-        .show(ui, |ui| {
-            for s in steps {
-                ui.label(format!("{} · {}", s.layers_randomised, s.layer));
-                let r = s.rank_correlation;
-                ui.add(
-                    egui::ProgressBar::new(r.clamp(0.0, 1.0) as f32)
-                        .desired_width(160.0)
-                        .text(format!("{r:.2}")),
-                )
-                .on_hover_text(format!(
-                    "layers from the output down to {} randomised: Spearman {r:.3}",
-                    s.layer
-                ));
-                ui.end_row();
-            }
-        });
+    ui.label(egui::RichText::new("Cascading randomisation").strong());
+    ui.label("Layers randomised from the output down: rank correlation of |map| with this one");
+    for s in steps {
+        let r = s.rank_correlation;
+        ui.label(format!("{} · {}", s.layers_randomised, s.layer));
+        ui.add(
+            egui::ProgressBar::new(r.clamp(0.0, 1.0) as f32)
+                .desired_width(ui.available_width())
+                .text(format!("{r:.2}")),
+        )
+        .on_hover_text(format!(
+            "layers from the output down to {} randomised: Spearman {r:.3}",
+            s.layer
+        ));
+    }
     if let (Some(first), Some(last)) = (steps.first(), steps.last()) {
         ui.label(if last.rank_correlation < first.rank_correlation.min(0.5) {
-            "✓ the map falls apart as the model's weights are destroyed: it depends on what the model learned"
+            "✓ the map falls apart as the weights are destroyed: it depends on what the model learned"
         } else {
-            "the map survives the randomised weights: it may show the image more than the model"
+            "the map survives the random weights: it may show the image more than the model"
         });
     }
 }
