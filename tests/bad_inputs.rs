@@ -305,3 +305,59 @@ fn broken_images_are_skipped_and_all_broken_is_refused() {
         );
     }
 }
+
+/// Networks that load and predict but whose graphs gradients cannot (or must not) go
+/// through: `--method ig` exits 2 with one line naming the operator and its node, or why the
+/// gradients would be wrong — never a panic, never a file of numbers that explain nothing.
+#[test]
+fn hostile_gradient_graphs_are_refused_in_one_line() {
+    // The sample's 30 features without the label (these networks are regressors).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("features.csv");
+    let text = std::fs::read_to_string(sample("breast_cancer.csv")).unwrap();
+    let rows: Vec<String> = text
+        .lines()
+        .take(8)
+        .map(|l| l.split(',').take(30).collect::<Vec<_>>().join(","))
+        .collect();
+    std::fs::write(&data, rows.join("\n") + "\n").unwrap();
+    let cases = [
+        (
+            "grad_round.onnx",
+            "--method ig needs the model's gradients, and operator `Round` (node `rounding`) \
+             has no gradient rule",
+        ),
+        (
+            "grad_argmax.onnx",
+            "operator `ArgMax` (node `pick`) has no gradient rule",
+        ),
+        // Each row's output depends on the other rows of the batch (x · xᵀ): the graph's
+        // output on the path differs from the model's on the row.
+        (
+            "grad_input_weights.onnx",
+            "its gradients would explain another function",
+        ),
+        ("grad_log_negative.onnx", "is not a finite number"),
+    ];
+    assert_eq!(files("grad_", ".onnx").len(), cases.len());
+    for (file, reason) in cases {
+        let path = corpus().join(file);
+        check(
+            &format!("predict {file}"),
+            loupe(&["predict", path.to_str().unwrap(), data.to_str().unwrap()]),
+            true,
+        );
+        let run = loupe(&[
+            "explain",
+            path.to_str().unwrap(),
+            data.to_str().unwrap(),
+            "--method",
+            "ig",
+            "--rows",
+            "0..2",
+        ]);
+        let message = run.stderr.clone();
+        assert!(check(file, run, false), "{file}: {message}");
+        assert!(message.contains(reason), "{file}: {message}");
+    }
+}

@@ -155,16 +155,16 @@ fn grad_cam_matches_pytorch_grad_cam() {
     }
 }
 
-/// Integrated Gradients' completeness gap at 64 trapezoid steps, on the first 24 images of
-/// each sample, from a black and a blurred baseline. On the lesions CNN every map is within
+/// Integrated Gradients' completeness gap at 64 steps by the default (adaptive) rule, on
+/// the first 48 images of both sample CNNs, from a black and a blurred baseline: every map is within
 /// 1% of f(x) − f(x′). On the digits CNN the probability of a black image's path saturates
-/// within a few steps, and a few maps (3 of 26 here) reach 1–2%: the gap is the
-/// quadrature's — checked by 512 steps bringing the worst map within 1% — not the
-/// gradients'.
-/// Maps whose f(x) − f(x′) is lost in float32 rounding (a saturated probability moves by
-/// 1e-7) are not counted.
+/// within a few percent of the path; 64 even steps leave some maps at 1–2% (checked here too,
+/// so that the test shows what the adaptive rule buys), and the adaptive rule puts its
+/// gradients there. Maps whose f(x) − f(x′) is lost in float32 rounding (a saturated
+/// probability moves by 1e-7) are not counted.
 #[test]
 fn integrated_gradients_are_complete_on_the_sample_cnns() {
+    const IMAGES: usize = 48;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models");
     for (model, data) in [
         ("lesions_cnn", "lesions/lesions.csv"),
@@ -179,6 +179,7 @@ fn integrated_gradients_are_complete_on_the_sample_cnns() {
         let data = session.data.clone().unwrap();
         let images = data.images.clone().unwrap();
         let predicted = &session.predictions.as_ref().unwrap().predicted;
+        let mut worst_even = 0f64;
         let mut ratios: Vec<(f64, usize, Baseline)> = Vec::new();
         for baseline in [Baseline::Black, Baseline::Blur] {
             let settings = ImageSettings {
@@ -187,67 +188,44 @@ fn integrated_gradients_are_complete_on_the_sample_cnns() {
                 ..Default::default()
             }
             .with_param("steps", 64.0);
-            for (row, &class) in predicted.iter().enumerate().take(24) {
+            let even = settings.clone().with_param("rule", 0.0);
+            for (row, &class) in predicted.iter().enumerate().take(IMAGES) {
                 let x = data.x.row(row).to_vec();
                 let map = settings
                     .explain(&session.model, &x, &images.shape, class, &NoProgress)
                     .unwrap();
+                assert_eq!(map.model_calls, 64 + 3);
                 let delta = map.output_value - map.base_value;
                 let gap = map.completeness_gap.unwrap();
                 if delta.abs() >= 0.05 {
                     ratios.push((gap.abs() / delta.abs(), row, baseline));
+                    let e = even
+                        .explain(&session.model, &x, &images.shape, class, &NoProgress)
+                        .unwrap();
+                    worst_even = worst_even.max(e.completeness_gap.unwrap().abs() / delta.abs());
                 }
             }
         }
         ratios.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let within = ratios.iter().filter(|r| r.0 <= 0.01).count();
         eprintln!(
-            "{model}: {within} of {} maps within 1%; worst {:.2}% (row {}, {})",
+            "{model}: {} maps; worst {:.3}% (row {}, {}); 64 even steps: worst {:.3}%",
             ratios.len(),
             100.0 * ratios[0].0,
             ratios[0].1,
-            ratios[0].2.name()
+            ratios[0].2.name(),
+            100.0 * worst_even
         );
         assert!(
             ratios.len() >= 20,
             "{model}: {} maps with a measurable difference",
             ratios.len()
         );
-        let needed = if model == "lesions_cnn" { 1.0 } else { 0.85 };
         assert!(
-            within as f64 >= needed * ratios.len() as f64,
-            "{model}: {within} of {} within 1%",
-            ratios.len()
+            ratios[0].0 <= 0.01,
+            "{model}: worst gap {:.3}% (row {}, {})",
+            100.0 * ratios[0].0,
+            ratios[0].1,
+            ratios[0].2.name()
         );
-        assert!(
-            ratios[0].0 <= 0.02,
-            "{model}: worst gap {:.2}%",
-            100.0 * ratios[0].0
-        );
-        // The worst path, with 8× the steps: the gap is the quadrature's.
-        let (worst, row, baseline) = ratios[0];
-        if worst > 0.01 {
-            let map = ImageSettings {
-                method: IG,
-                baseline,
-                ..Default::default()
-            }
-            .with_param("steps", 512.0)
-            .explain(
-                &session.model,
-                &data.x.row(row).to_vec(),
-                &images.shape,
-                predicted[row],
-                &NoProgress,
-            )
-            .unwrap();
-            let fine =
-                map.completeness_gap.unwrap().abs() / (map.output_value - map.base_value).abs();
-            eprintln!("{model} row {row}: {:.3}% at 512 steps", 100.0 * fine);
-            assert!(
-                fine <= 0.01 && fine < worst / 4.0,
-                "{model} row {row}: {fine} at 512 steps"
-            );
-        }
     }
 }

@@ -1,12 +1,14 @@
 //! Analysis of predictions: [`Predictions`] (the predicted class and its confidence per row),
 //! [`metrics`] (accuracy, confusion matrix, per-class precision, recall and F1),
-//! [`calibration`] (reliability bins and ECE) and [`slices`] (where the errors concentrate).
+//! [`calibration`] (reliability bins and ECE) and [`slices`] (where the errors concentrate);
+//! for saliency maps, [`faithfulness`] and the cascading [`randomisation`] check.
 
 pub mod calibration;
 pub mod failures;
 pub mod faithfulness;
 pub mod metrics;
 mod predictions;
+pub mod randomisation;
 pub mod slices;
 
 pub use metrics::{ClassMetrics, ConfusionMatrix};

@@ -40,6 +40,8 @@ pub struct ImageView {
     textures: HashMap<String, TextureHandle>,
     /// Also run the model-randomisation sanity check (doubles the work).
     pub sanity: bool,
+    /// Also run the cascading randomisation (one more map per weighted layer).
+    pub cascade: bool,
 }
 
 impl Default for ImageView {
@@ -52,6 +54,7 @@ impl Default for ImageView {
             jobs: Keyed::new("Explaining the image…", CACHE_SIZE),
             textures: HashMap::new(),
             sanity: false,
+            cascade: false,
         }
     }
 }
@@ -130,6 +133,7 @@ impl ImageView {
             settings: self.settings.clone(),
             faithfulness: true,
             sanity: self.sanity,
+            cascade: self.cascade,
         };
         let key = format!("{row}|{target}|{request:?}");
         if let Some((failed, message)) = self.jobs.poll() {
@@ -283,7 +287,7 @@ impl ImageView {
                 widgets::method_choice(
                     ui,
                     "image_method",
-                    Method::all_for(Kind::Image).filter(|m| m.kind() == Kind::Image),
+                    Method::all_for(Kind::Image).filter(|m| m.kind() != Kind::Any),
                     &fit,
                     &mut s.method,
                 );
@@ -299,10 +303,15 @@ impl ImageView {
                     .response
                     .labelled_by(label.id);
                 ui.end_row();
-                // The method's own parameters, as its registry entry declares them.
+                // The method's own parameters, as its registry entry declares them; an unset
+                // one shows its default for these images' size.
+                let shown = match session.data.as_ref().and_then(|d| d.images.as_ref()) {
+                    Some(i) => s.params.for_image(s.method, i.shape.height, i.shape.width),
+                    None => s.params.clone(),
+                };
                 for p in s.method.params() {
                     let label = ui.label(p.label);
-                    let mut v = s.params.get(p);
+                    let mut v = shown.get(p);
                     let drag = egui::DragValue::new(&mut v).range(p.min..=p.max);
                     let drag = if p.integer { drag.fixed_decimals(0) } else { drag.speed(0.01) };
                     if ui
@@ -334,6 +343,10 @@ impl ImageView {
                 ui.checkbox(&mut self.sanity, "random last layer")
                     .labelled_by(label.id)
                     .on_hover_text("Also explain under a model whose last layer is random: a faithful map should change (Adebayo et al. 2018)");
+                ui.end_row();
+                ui.label("");
+                ui.checkbox(&mut self.cascade, "cascading, from the top")
+                    .on_hover_text("Randomise the layers from the output down, one more at each step, and show how the map's rank correlation with this one falls (one more map per layer)");
                 ui.end_row();
                 let label = ui.label("Opacity");
                 ui.add(egui::Slider::new(&mut self.opacity, 0.0..=1.0))
@@ -391,6 +404,10 @@ impl ImageView {
                     }
                 }
             });
+            if let Some(steps) = &e.cascade {
+                ui.separator();
+                cascade_ui(ui, steps);
+            }
         }
     }
 }
@@ -431,4 +448,31 @@ pub fn image_export_bytes(
             out
         }
     })
+}
+
+/// The cascading randomisation: one bar per step, the rank correlation of |map| with this
+/// map's as the layers are randomised from the output down.
+fn cascade_ui(ui: &mut egui::Ui, steps: &[crate::analysis::randomisation::CascadeStep]) {
+    ui.label(egui::RichText::new("Cascading randomisation").strong());
+    ui.label("Layers randomised from the output down: rank correlation of |map| with this one");
+    for s in steps {
+        let r = s.rank_correlation;
+        ui.label(format!("{} · {}", s.layers_randomised, s.layer));
+        ui.add(
+            egui::ProgressBar::new(r.clamp(0.0, 1.0) as f32)
+                .desired_width(ui.available_width())
+                .text(format!("{r:.2}")),
+        )
+        .on_hover_text(format!(
+            "layers from the output down to {} randomised: Spearman {r:.3}",
+            s.layer
+        ));
+    }
+    if let (Some(first), Some(last)) = (steps.first(), steps.last()) {
+        ui.label(if last.rank_correlation < first.rank_correlation.min(0.5) {
+            "✓ the map falls apart as the weights are destroyed: it depends on what the model learned"
+        } else {
+            "the map survives the random weights: it may show the image more than the model"
+        });
+    }
 }

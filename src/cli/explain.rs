@@ -51,6 +51,7 @@ impl<'a> ExplainPlan<'a> {
                     .map(|g| Group::parse(g))
                     .collect::<Result<_, _>>()?
             },
+            params: args.params.clone(),
             targets: parse_targets(&args.target, task)?,
         };
         if let Some(data) = &session.data {
@@ -92,6 +93,9 @@ fn explain_rows(plan: &ExplainPlan) -> anyhow::Result<()> {
             args.method,
             method_names(Kind::Tabular)
         );
+    }
+    if args.cascade {
+        anyhow::bail!("--cascade checks saliency maps of images; these data are rows of features");
     }
     let background_file = match &args.background_data {
         Some(path) => Some(
@@ -165,7 +169,7 @@ fn explain_rows(plan: &ExplainPlan) -> anyhow::Result<()> {
 /// The names of the methods of `kind`, for messages.
 fn method_names(kind: Kind) -> String {
     Method::all_for(kind)
-        .filter(|m| m.kind() == kind)
+        .filter(|m| m.kind() != Kind::Any)
         .map(|m| m.name())
         .collect::<Vec<_>>()
         .join(", ")
@@ -194,6 +198,7 @@ fn explain_images(plan: &ExplainPlan) -> anyhow::Result<()> {
         settings,
         faithfulness: true,
         sanity: false,
+        cascade: args.cascade,
     };
     let predictions = session.predictions.clone().context("no predictions")?;
     let targets_of = |row: usize| plan.settings.targets_for(&predictions.predicted, row);

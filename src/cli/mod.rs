@@ -139,6 +139,11 @@ pub struct ExplainArgs {
     /// Images: what replaces hidden pixels: zero (in the model's input space), mean or blur.
     #[arg(long, default_value = "blur")]
     baseline: Baseline,
+    /// Images: also run the cascading randomisation check — the map again under the model
+    /// with its layers randomised from the output down, one more per step — and write each
+    /// step's rank correlation with the map (one more map per weighted layer).
+    #[arg(long)]
+    cascade: bool,
     /// The methods' own parameters (`--window`, `--masks`, …), added from the registry.
     #[arg(skip)]
     params: ParamValues,
@@ -339,12 +344,17 @@ pub fn command() -> clap::Command {
                     .long(param.name)
                     .value_name(if param.integer { "N" } else { "X" })
                     .value_parser(clap::value_parser!(f64))
-                    .help(format!(
-                        "{}: {} (default {})",
-                        users.join(", "),
-                        param.help,
-                        param.default
-                    )),
+                    .help(if param.help.contains("default") {
+                        // A default that depends on the data is worded in the help itself.
+                        format!("{}: {}", users.join(", "), param.help)
+                    } else {
+                        format!(
+                            "{}: {} (default {})",
+                            users.join(", "),
+                            param.help,
+                            param.default
+                        )
+                    }),
             );
         }
         explain

@@ -199,6 +199,13 @@ impl<'a> Game<'a> {
         self.calls.load(Ordering::Relaxed)
     }
 
+    /// Counts `rows` model rows evaluated outside [`Game::values`] (a gradient method's
+    /// passes through the graph), for the totals and progress.
+    pub fn count_rows(&self, rows: u64) {
+        self.calls.fetch_add(rows, Ordering::Relaxed);
+        self.progress.advance(rows);
+    }
+
     /// `v(S)` of each coalition (rows of `masks`, true = the feature comes from `x`), for each
     /// target: coalitions × targets.
     pub fn values(&self, masks: ArrayView2<bool>) -> Result<Array2<f64>, ExplainError> {

@@ -32,12 +32,12 @@ impl Method {
             .find(|m| m.name().eq_ignore_ascii_case(name))
     }
 
-    /// Every method of `kind` (and `auto`).
+    /// Every method of `kind` (with `auto` and the methods of both kinds).
     pub fn all_for(kind: Kind) -> impl Iterator<Item = Method> {
         METHODS
             .iter()
             .copied()
-            .filter(move |m| m.kind() == kind || m.kind() == Kind::Any)
+            .filter(move |m| m.kind() == kind || matches!(m.kind(), Kind::Any | Kind::Both))
     }
 }
 

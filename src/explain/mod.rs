@@ -7,7 +7,8 @@
 //! - [`background`]: choosing and summarising the reference rows.
 //! - [`registry`]: every method declared once ([`Method`]); one file per method behind the
 //!   [`Explainer`] trait: [`auto`], [`exact`], [`kernel`], [`permutation`], and [`tree`] (exact
-//!   TreeSHAP on a tree ensemble, no model calls); image methods in [`image`].
+//!   TreeSHAP on a tree ensemble, no model calls), [`integrated`] (Integrated Gradients of a
+//!   network's rows); image methods in [`image`].
 //! - [`run`]: explaining many rows with per-row seeds, in parallel.
 
 pub mod auto;
@@ -17,6 +18,7 @@ pub(crate) mod dummy;
 pub mod exact;
 pub mod game;
 pub mod image;
+pub mod integrated;
 pub mod kernel;
 pub mod methods;
 pub mod permutation;

@@ -21,6 +21,8 @@ pub enum Kind {
     Image,
     /// Either (`auto`, which picks a concrete method for the data).
     Any,
+    /// Both, with one implementation for each (Integrated Gradients).
+    Both,
 }
 
 /// A numeric parameter of a method, with its default and the range it accepts.
@@ -81,6 +83,14 @@ impl ParamValues {
     /// The value of `param` as a count.
     pub fn count(&self, param: &Param) -> usize {
         self.get(param) as usize
+    }
+
+    /// These values with the parameters left unset taken from `method`'s defaults for
+    /// images of `height × width` (defaults that scale with the image).
+    pub fn for_image(&self, method: Method, height: usize, width: usize) -> ParamValues {
+        let mut out = self.clone();
+        method.spec().image_defaults(&mut out, height, width);
+        out
     }
 
     /// The raw value set for `name`, if any (before clamping).
@@ -153,6 +163,8 @@ pub struct TabularBuild<'a> {
     pub budget: usize,
     pub tolerance: Option<f64>,
     pub tree_mode: super::TreeMode,
+    /// The method's own parameters.
+    pub params: &'a ParamValues,
 }
 
 /// One image to explain for one class.
@@ -215,6 +227,10 @@ pub trait MethodSpec: Sync {
     fn tabular(&self, _build: &TabularBuild) -> Result<Box<dyn Explainer>, ExplainError> {
         Err(not_for(self.name(), "rows of features"))
     }
+    /// Sets the parameters `params` leaves unset to their defaults for images of
+    /// `height × width`, for a method whose defaults scale with the image; the others keep
+    /// their [`Param::default`].
+    fn image_defaults(&self, _params: &mut ParamValues, _height: usize, _width: usize) {}
     /// The image explainer with `params` for images of `shape`.
     fn image(
         &self,

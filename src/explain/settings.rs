@@ -40,6 +40,8 @@ pub struct ExplainSettings {
     pub tree_mode: TreeMode,
     /// Columns that play as one (from the card, `--group` or the window).
     pub groups: Vec<Group>,
+    /// The method's own parameters (Integrated Gradients' steps and rule).
+    pub params: super::ParamValues,
     #[serde(skip)]
     pub targets: Targets,
 }
@@ -56,6 +58,7 @@ impl Default for ExplainSettings {
             link: Link::Identity,
             tree_mode: TreeMode::Interventional,
             groups: Vec::new(),
+            params: Default::default(),
             targets: Targets::Predicted,
         }
     }
@@ -104,7 +107,8 @@ impl ExplainSettings {
                 ));
             }
         }
-        check_samples(self.samples)
+        check_samples(self.samples)?;
+        self.params.check(self.method)
     }
 
     /// The background: `file` when given (every row), else `background_rows` rows of the
@@ -168,7 +172,7 @@ impl ExplainSettings {
         let method = self.method.resolve(&fit);
         method.spec().cost(
             &fit,
-            &Default::default(),
+            &self.params,
             self.budget(fit.players),
             background_rows,
         )
@@ -192,6 +196,7 @@ impl ExplainSettings {
             budget: self.budget(fit.players),
             tolerance: self.tolerance,
             tree_mode: self.tree_mode,
+            params: &self.params,
         })
     }
 

@@ -38,6 +38,9 @@ pub struct Params {
     /// `feature_names`, its data a text of its columns' values.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub groups: BTreeMap<String, Vec<String>>,
+    /// The method's own parameters (Integrated Gradients' `steps` and `rule`).
+    #[serde(flatten, default)]
+    pub method: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The predicted class and every class probability of a row.
@@ -63,6 +66,9 @@ pub struct RowRecord {
     /// The row's feature values: numbers, a category's text, `null` for a missing value.
     pub data: Vec<Cell>,
     pub model_calls: u64,
+    /// Integrated Gradients: g(x) − g(x′) − Σ values.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub completeness_gap: Option<f64>,
 }
 
 /// One feature value as the data hold it.
@@ -220,6 +226,10 @@ impl AttributionsFile {
                         })
                         .unwrap_or_default(),
                     model_calls: e.model_calls,
+                    completeness_gap: (method == crate::explain::image::ig::IG).then(|| {
+                        let a = &e.attribution;
+                        a.output_value - a.base_value - a.values.iter().sum::<f64>()
+                    }),
                 }
             })
             .collect();
@@ -244,6 +254,7 @@ impl AttributionsFile {
                     .into_iter()
                     .map(|g| (g.name, g.columns))
                     .collect(),
+                method: settings.params.json(method),
             },
             target,
             link: settings.link.name().to_string(),

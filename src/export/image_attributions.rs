@@ -37,6 +37,9 @@ pub struct ImageRowRecord {
     pub completeness_gap: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub faithfulness: Option<FaithfulnessRecord>,
+    /// The cascading randomisation check, from the output down (`--cascade`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cascading_randomisation: Option<Vec<crate::analysis::randomisation::CascadeStep>>,
 }
 
 /// The whole file.
@@ -130,6 +133,7 @@ impl ImageAttributionsFile {
                         random_deletion_auc: f.random_deletion_auc(),
                         random_insertion_auc: f.random_insertion_auc(),
                     }),
+                    cascading_randomisation: e.cascade.clone(),
                 }
             })
             .collect();
@@ -140,7 +144,10 @@ impl ImageAttributionsFile {
             model_sha256: session.model.sha256().to_string(),
             data: data.to_string(),
             method: settings.method.name().to_string(),
-            params: settings.params_json(),
+            params: match images {
+                Some(i) => settings.params_json(&i.shape),
+                None => serde_json::Value::Object(settings.params.json(settings.method)),
+            },
             target: session.targets_name(targets),
             link: "identity".into(),
             image_shape: shape,

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use ndarray::Array2;
 
 pub use card::ModelCard;
-pub use onnx::{Gradients, InputColumn, OnnxModel, Wrt};
+pub use onnx::{GradientModel, Gradients, InputColumn, OnnxModel, Wrt};
 pub use signature::Signature;
 
 /// What the model predicts.

@@ -94,6 +94,7 @@ impl ImageReport {
             settings: settings.clone(),
             faithfulness: true,
             sanity: true,
+            cascade: false,
         };
         let e = session
             .explain_images(&[row], &request, &|_| vec![target], progress)?

@@ -1,6 +1,7 @@
 //! Explaining images: each image's saliency map for its classes, the map's faithfulness
 //! (deletion and insertion against random orders) and, on request, the model-randomisation
-//! sanity check (Adebayo et al. 2018) — one path for the command line and the window.
+//! sanity checks (Adebayo et al. 2018): a random last layer, and the cascade that randomises
+//! the layers from the output down — one path for the command line and the window.
 
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use rayon::prelude::*;
 
 use super::{Session, SessionError};
 use crate::analysis::faithfulness::{Faithfulness, map_correlation};
+use crate::analysis::randomisation::{CascadeStep, abs_rank_correlation};
 use crate::explain::image::{ImageSettings, SaliencyMap};
 use crate::explain::{ExplainError, Progress};
 
@@ -22,7 +24,13 @@ pub struct ImageRequest {
     pub faithfulness: bool,
     /// The map under a model whose last layer is random (doubles the work).
     pub sanity: bool,
+    /// The maps under the models whose layers are randomised from the output down, one more
+    /// at each step (one more map per weighted layer).
+    pub cascade: bool,
 }
+
+/// Most steps of the cascading randomisation.
+pub const MAX_CASCADE_LAYERS: usize = 64;
 
 /// One image's saliency map for one class.
 #[derive(Clone, Debug)]
@@ -35,6 +43,9 @@ pub struct ImageExplanation {
     pub randomized: Option<f64>,
     /// That map, to show beside this one.
     pub randomized_map: Option<SaliencyMap>,
+    /// The cascading randomisation: the rank correlation of |map| with this one's as the
+    /// layers are randomised from the output down.
+    pub cascade: Option<Vec<CascadeStep>>,
     pub seconds: f64,
     pub settings: ImageSettings,
 }
@@ -70,6 +81,10 @@ impl Session {
             true => Some(self.model.with_randomized_last_layer(0)?),
             false => None,
         };
+        let cascade_models = match request.cascade {
+            true => self.model.cascading_randomisation(0, MAX_CASCADE_LAYERS)?,
+            false => Vec::new(),
+        };
         let per_row = rows
             .par_iter()
             .map(|&row| {
@@ -95,6 +110,23 @@ impl Session {
                             None => None,
                         };
                         let randomized = randomized_map.as_ref().map(|m| map_correlation(&map, m));
+                        let cascade = match request.cascade {
+                            true => Some(
+                                cascade_models
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(k, (layer, model))| {
+                                        let m = explainer.explain(model, &input, progress)?;
+                                        Ok(CascadeStep {
+                                            layer: layer.clone(),
+                                            layers_randomised: k + 1,
+                                            rank_correlation: abs_rank_correlation(&map, &m),
+                                        })
+                                    })
+                                    .collect::<Result<Vec<_>, ExplainError>>()?,
+                            ),
+                            false => None,
+                        };
                         Ok(ImageExplanation {
                             row,
                             target,
@@ -102,6 +134,7 @@ impl Session {
                             faithfulness,
                             randomized,
                             randomized_map,
+                            cascade,
                             seconds: started.elapsed().as_secs_f64(),
                             settings: settings.clone(),
                         })

@@ -465,6 +465,35 @@ fn an_image_row_shows_its_saliency_overlay_curves_and_sanity_check() {
     assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 1 + 64 * 64);
 }
 
+/// The cascading randomisation runs on a worker and lists one bar per layer randomised from
+/// the output down, each with its rank correlation.
+#[test]
+fn the_cascading_randomisation_lists_each_layer() {
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models");
+    let mut harness = app_on(Source::files(
+        models.join("lesions_cnn.onnx"),
+        Some(models.join("lesions/lesions.csv")),
+        None,
+    ));
+    harness.get_by_label_contains("64×64×3 images");
+    {
+        let app = harness.state_mut();
+        app.panels.images.settings.method = loupe::explain::image::gradient::SALIENCY;
+        app.panels.images.cascade = true;
+    }
+    harness.get_by_label("Explain").click();
+    run_until(&mut harness, |app| {
+        !app.panels.images.is_running() && app.panels.images.latest().is_some()
+    });
+    let e = harness.state().panels.images.latest().unwrap().clone();
+    let steps = e.cascade.clone().unwrap();
+    assert_eq!(steps.len(), 4);
+    harness.get_by_label_contains("Cascading randomisation");
+    for s in &steps {
+        harness.get_by_label_contains(&format!("{} · {}", s.layers_randomised, s.layer));
+    }
+}
+
 #[test]
 fn a_bad_file_is_a_dismissible_message_and_the_window_keeps_working() {
     let mut harness = sample_app();

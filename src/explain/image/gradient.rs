@@ -78,6 +78,13 @@ pub(super) fn checked_scores(
     let fill =
         |r: usize, image: &mut [f32]| image.copy_from_slice(if r == 0 { x } else { baseline });
     let s = scores(model, 2, x.len(), target, &fill, progress)?;
+    if !(s[0].is_finite() && s[1].is_finite() && ours.is_finite()) {
+        return Err(ExplainError::Model(ModelError::Invalid(format!(
+            "the model's score is not a finite number (image {:.6}, baseline {:.6}); a map \
+             cannot explain it",
+            s[0], s[1]
+        ))));
+    }
     if (s[0] - ours).abs() > 1e-3 * s[0].abs().max(1.0) {
         return Err(ExplainError::Model(ModelError::Invalid(format!(
             "the differentiated graph scores this image {ours:.6} where the model scores it \

@@ -253,8 +253,9 @@ impl ImageSettings {
         let method = self
             .method
             .check(&Fit::new(model, crate::explain::Link::Identity, true))?;
-        self.params.check(method)?;
-        method.spec().image(&self.params, shape)
+        let params = self.params_for(shape);
+        params.check(method)?;
+        method.spec().image(&params, shape)
     }
 
     /// The map of `x` (an image in the model's input space) for class `target`.
@@ -288,9 +289,16 @@ impl ImageSettings {
         }
     }
 
-    /// The parameters that matter for this method, for outputs.
-    pub fn params_json(&self) -> serde_json::Value {
-        let mut p = self.params.json(self.method);
+    /// The method's parameters for images of `shape`: those left unset take their defaults
+    /// for that size.
+    pub fn params_for(&self, shape: &ImageShape) -> ParamValues {
+        self.params
+            .for_image(self.method, shape.height, shape.width)
+    }
+
+    /// The parameters that matter for this method on images of `shape`, for outputs.
+    pub fn params_json(&self, shape: &ImageShape) -> serde_json::Value {
+        let mut p = self.params_for(shape).json(self.method);
         p.insert("baseline".into(), self.baseline.name().into());
         p.insert("seed".into(), self.seed.into());
         serde_json::Value::Object(p)

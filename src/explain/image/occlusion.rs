@@ -2,6 +2,10 @@
 //! replaced by the baseline and the drop of the class's score is credited to the pixels it
 //! covered (averaged over the windows covering each pixel). One batch holds the image and every
 //! occluded copy.
+//!
+//! The default window is an eighth of the image's shorter side (at least [`MIN_WINDOW`]
+//! pixels) and the default stride half the window: 4 / 2 on a 28×28 digit, 28 / 14 on a
+//! 224×224 photograph (225 windows, where a 4 / 2 window would need 12,000 model images).
 
 use super::{SaliencyMap, scores};
 use crate::data::ImageShape;
@@ -14,11 +18,14 @@ use crate::model::OnnxModel;
 /// The registry's handle on occlusion.
 pub const OCCLUSION: Method = Method::new(&Spec);
 
+/// The smallest default window side.
+pub const MIN_WINDOW: usize = 4;
+
 const WINDOW: Param = Param {
     name: "window",
     label: "Window",
-    help: "window side in pixels",
-    default: 4.0,
+    help: "window side in pixels (default: 1/8 of the image's shorter side, at least 4)",
+    default: MIN_WINDOW as f64,
     min: 1.0,
     max: 4096.0,
     integer: true,
@@ -26,8 +33,8 @@ const WINDOW: Param = Param {
 const STRIDE: Param = Param {
     name: "stride",
     label: "Stride",
-    help: "stride in pixels",
-    default: 2.0,
+    help: "stride in pixels (default: half the window)",
+    default: (MIN_WINDOW / 2) as f64,
     min: 1.0,
     max: 4096.0,
     integer: true,
@@ -60,18 +67,41 @@ impl MethodSpec for Spec {
             ([_, h, w], false) | ([h, w, _], true) => (*h, *w),
             _ => return 0,
         };
-        let occlusion = Occlusion::from_params(params);
+        let occlusion = Occlusion::from_params(&params.for_image(OCCLUSION, h, w));
         let along =
             |size: usize| positions(size, occlusion.window.min(size), occlusion.stride).len();
         (along(h) * along(w) + 2) as u64
     }
+    fn image_defaults(&self, params: &mut ParamValues, height: usize, width: usize) {
+        if params.raw(WINDOW.name).is_none() {
+            params.set(WINDOW.name, default_window(height, width).0 as f64);
+        }
+        if params.raw(STRIDE.name).is_none() {
+            // Half the window in use, whether it is the default or the user's.
+            let window = params.count(&WINDOW).max(1);
+            params.set(STRIDE.name, (window / 2).max(1) as f64);
+        }
+    }
     fn image(
         &self,
         params: &ParamValues,
-        _shape: &ImageShape,
+        shape: &ImageShape,
     ) -> Result<Box<dyn ImageExplainer>, ExplainError> {
-        Ok(Box::new(Occlusion::from_params(params)))
+        Ok(Box::new(Occlusion::from_params(&params.for_image(
+            OCCLUSION,
+            shape.height,
+            shape.width,
+        ))))
     }
+}
+
+/// The default window side and stride for images of `height × width`: an eighth of the
+/// shorter side (at least [`MIN_WINDOW`]), moved by half the window.
+pub fn default_window(height: usize, width: usize) -> (usize, usize) {
+    let side = height.min(width);
+    let window = (side as f64 / 8.0).round() as usize;
+    let window = window.max(MIN_WINDOW).min(side.max(1));
+    (window, (window / 2).max(1))
 }
 
 /// Occlusion with a `window × window` patch moved by `stride` pixels.
@@ -183,5 +213,49 @@ mod tests {
         assert_eq!(positions(10, 4, 2), vec![0, 2, 4, 6]);
         assert_eq!(positions(9, 4, 2), vec![0, 2, 4, 5]);
         assert_eq!(positions(3, 4, 2), vec![0]);
+    }
+
+    #[test]
+    fn the_default_window_scales_with_the_image() {
+        assert_eq!(default_window(224, 224), (28, 14));
+        assert_eq!(default_window(28, 28), (4, 2));
+        assert_eq!(default_window(64, 48), (6, 3));
+        assert_eq!(default_window(3, 3), (3, 1));
+        let shape = |h: usize, w: usize| {
+            let p = ParamValues::default().for_image(OCCLUSION, h, w);
+            Occlusion::from_params(&p)
+        };
+        assert_eq!(
+            shape(224, 224),
+            Occlusion {
+                window: 28,
+                stride: 14
+            }
+        );
+        assert_eq!(
+            shape(28, 28),
+            Occlusion {
+                window: 4,
+                stride: 2
+            }
+        );
+        // A window the user sets keeps the stride at half of it; a stride set is kept.
+        let mut p = ParamValues::default();
+        p.set("window", 16.0);
+        assert_eq!(
+            Occlusion::from_params(&p.for_image(OCCLUSION, 224, 224)),
+            Occlusion {
+                window: 16,
+                stride: 8
+            }
+        );
+        p.set("stride", 3.0);
+        assert_eq!(
+            Occlusion::from_params(&p.for_image(OCCLUSION, 224, 224)),
+            Occlusion {
+                window: 16,
+                stride: 3
+            }
+        );
     }
 }

@@ -5,7 +5,9 @@ use ndarray::{ArrayD, IxDyn};
 
 use super::OnnxModel;
 use crate::model::ModelError;
-use crate::model::grad::Head;
+use std::sync::Arc;
+
+use crate::model::grad::{Graph, Head};
 
 /// Input values per chunk of rows differentiated at once: a chunk keeps every intermediate
 /// value of its forward pass (a few dozen copies of the input for a CNN).
@@ -37,11 +39,35 @@ pub struct Gradients {
     pub of: String,
 }
 
+/// What differentiating a model needs, cheap to clone and to keep in an explainer: the graph
+/// read for gradients, how the score is read from its output, and the shape of one row.
+#[derive(Clone)]
+pub struct GradientModel {
+    graph: Arc<Graph>,
+    head: Head,
+    row_shape: Vec<usize>,
+}
+
 impl OnnxModel {
     /// Why gradients cannot be computed for this model, if they cannot: the operator without
     /// a gradient rule and its node, in one line.
     pub fn gradient_support(&self) -> Result<(), String> {
         self.grad.as_ref().map(|_| ()).map_err(Clone::clone)
+    }
+
+    /// The model's gradients as a handle of their own (see [`GradientModel`]).
+    pub fn gradient_model(&self) -> Result<GradientModel, ModelError> {
+        let graph = self
+            .grad
+            .as_ref()
+            .map_err(|why| ModelError::Invalid(why.clone()))?;
+        Ok(GradientModel {
+            graph: graph.clone(),
+            head: Head {
+                kind: self.score_kind,
+            },
+            row_shape: self.row_shape.clone(),
+        })
     }
 
     /// The gradients of class (or output) `target`'s score for `rows` rows held in `x`
@@ -53,20 +79,28 @@ impl OnnxModel {
         target: usize,
         wrt: Wrt,
     ) -> Result<Gradients, ModelError> {
-        let graph = self
-            .grad
-            .as_ref()
-            .map_err(|why| ModelError::Invalid(why.clone()))?;
-        let width = self.n_features();
+        self.gradient_model()?.gradients(x, rows, target, wrt)
+    }
+}
+
+impl GradientModel {
+    /// The gradients of class (or output) `target`'s score for `rows` rows held in `x`
+    /// (rows × features, row-major).
+    pub fn gradients(
+        &self,
+        x: &[f32],
+        rows: usize,
+        target: usize,
+        wrt: Wrt,
+    ) -> Result<Gradients, ModelError> {
+        let (graph, head) = (&self.graph, self.head);
+        let width: usize = self.row_shape.iter().product();
         if x.len() != rows * width {
             return Err(ModelError::Invalid(format!(
                 "the model takes {width} values per row, got {} for {rows} rows",
                 x.len()
             )));
         }
-        let head = Head {
-            kind: self.score_kind,
-        };
         let chunk = (CHUNK_VALUES / width.max(1)).clamp(1, 64);
         let mut out = Gradients::default();
         let invalid = |e: String| ModelError::Invalid(format!("gradients: {e}"));

@@ -34,7 +34,7 @@ use super::card::{ImageSpec, ModelCard};
 use super::signature::Signature;
 use super::trees::TreeEnsemble;
 use super::{ModelError, ScoreKind, Task};
-pub use gradients::{Gradients, Wrt};
+pub use gradients::{GradientModel, Gradients, Wrt};
 pub use inputs::InputColumn;
 use plan::{Plans, cam_plan, check_declared_width, plans};
 use prepare::{onnx_with_loupe_ops, prepare_graph};
