@@ -195,6 +195,14 @@ pub fn find_slices(
 
     // Single conditions at each feature's quantiles.
     let mut singles: Vec<Slice> = Vec::new();
+    let mut single = |c: Condition| {
+        let members: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&r| c.holds(x[[r, c.feature]]))
+            .collect();
+        singles.extend(make(vec![c], members));
+    };
     for j in 0..x.ncols() {
         if let Some(sets) = categories
             .get(j)
@@ -202,18 +210,12 @@ pub fn find_slices(
             .and_then(category_sets)
         {
             for set in sets {
-                let c = Condition {
+                single(Condition {
                     feature: j,
                     above: false,
                     threshold: f32::NAN,
                     among: Some(set),
-                };
-                let members: Vec<usize> = rows
-                    .iter()
-                    .copied()
-                    .filter(|&r| c.holds(x[[r, j]]))
-                    .collect();
-                singles.extend(make(vec![c], members));
+                });
             }
             continue;
         }
@@ -226,18 +228,12 @@ pub fn find_slices(
         cuts.dedup();
         for &t in &cuts {
             for above in [false, true] {
-                let c = Condition {
+                single(Condition {
                     feature: j,
                     above,
                     threshold: t,
                     among: None,
-                };
-                let members: Vec<usize> = rows
-                    .iter()
-                    .copied()
-                    .filter(|&r| c.holds(x[[r, j]]))
-                    .collect();
-                singles.extend(make(vec![c], members));
+                });
             }
         }
     }

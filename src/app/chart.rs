@@ -77,31 +77,29 @@ fn tick_label(mark: GridMark, range: &RangeInclusive<f64>, n: usize) -> String {
 
 /// Integer marks (one per line of a chart with one line per feature) in the visible range.
 pub fn line_marks(input: GridInput, lines: usize) -> Vec<GridMark> {
-    let (lo, hi) = input.bounds;
-    (0..lines)
-        .map(|i| -(i as f64))
-        .filter(|v| *v >= lo - 0.5 && *v <= hi + 0.5)
-        .map(|value| GridMark {
-            value,
-            step_size: 1.0,
-        })
-        .collect()
+    index_marks(input, lines, -1.0)
 }
 
 /// The name of line `-mark` (lines run down from 0), empty between lines.
 pub fn line_label(names: &[String], mark: GridMark) -> String {
-    let i = -mark.value;
-    if (i - i.round()).abs() > 1e-6 || i < -0.5 {
-        return String::new();
-    }
-    names.get(i.round() as usize).cloned().unwrap_or_default()
+    index_label(names, -mark.value)
 }
 
 /// Marks at 0, 1, … (one per strip of a category axis) in the visible range.
 pub fn strip_marks(input: GridInput, strips: usize) -> Vec<GridMark> {
+    index_marks(input, strips, 1.0)
+}
+
+/// The name of strip `mark`, empty between strips.
+pub fn strip_label(names: &[String], mark: GridMark) -> String {
+    index_label(names, mark.value)
+}
+
+/// Marks at `direction` × 0, 1, … `n − 1` that are in the visible range.
+fn index_marks(input: GridInput, n: usize, direction: f64) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
-    (0..strips)
-        .map(|i| i as f64)
+    (0..n)
+        .map(|i| direction * i as f64)
         .filter(|v| *v >= lo - 0.5 && *v <= hi + 0.5)
         .map(|value| GridMark {
             value,
@@ -110,9 +108,8 @@ pub fn strip_marks(input: GridInput, strips: usize) -> Vec<GridMark> {
         .collect()
 }
 
-/// The name of strip `mark`, empty between strips.
-pub fn strip_label(names: &[String], mark: GridMark) -> String {
-    let i = mark.value;
+/// `names[i]` at a whole `i`, empty between.
+fn index_label(names: &[String], i: f64) -> String {
     if (i - i.round()).abs() > 1e-6 || i < -0.5 {
         return String::new();
     }

@@ -85,21 +85,14 @@ impl DependenceSpec {
             .map(|k| features.column(k).to_vec())
             .unwrap_or_default();
         let scale = colour_scale(&colour_column);
-        let (colour_numbers, colour_categories) = match partner.and_then(&categories_of) {
-            Some(c) => {
-                let (numbers, names) = super::dots::category_numbers(c, &colour_column);
-                (Some(numbers), Some(names))
-            }
-            None => (None, None),
+        // A category column's values as category numbers, and its categories.
+        let numbered = |c: Option<&crate::data::Categories>, column: &[f32]| {
+            c.map(|c| super::dots::category_numbers(c, column)).unzip()
         };
+        let (colour_numbers, colour_categories) =
+            numbered(partner.and_then(&categories_of), &colour_column);
         let column: Vec<f32> = features.column(j).to_vec();
-        let (strip_numbers, strips) = match categories_of(j) {
-            Some(c) => {
-                let (numbers, names) = super::dots::category_numbers(c, &column);
-                (Some(numbers), Some(names))
-            }
-            None => (None, None),
-        };
+        let (strip_numbers, strips) = numbered(categories_of(j), &column);
         DependenceSpec {
             title: format!("Dependence on {}", name(j)),
             feature: name(j),
