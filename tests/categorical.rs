@@ -13,7 +13,7 @@ use common::{brute_force, sample};
 use loupe::data::{Dataset, Table};
 use loupe::explain::exact::Exact;
 use loupe::explain::game::NoProgress;
-use loupe::explain::kernel::KernelShap;
+use loupe::explain::kernel::{DEFAULT_BACKGROUND_ROWS, KernelShap};
 use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::{RowExplanation, explain_rows};
 use loupe::explain::{Background, BackgroundMethod, Explainer, Link};
@@ -107,6 +107,7 @@ fn sampled_methods_cover_the_exact_raw_column_values() {
             Box::new(PermutationShap {
                 budget: 120,
                 tolerance: None,
+                background_rows: DEFAULT_BACKGROUND_ROWS,
             }),
         ),
     ];

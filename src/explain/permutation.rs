@@ -7,6 +7,7 @@ use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use super::game::RowSampler;
 use super::registry::{Fit, Kind, Method, MethodSpec, ParamValues, TabularBuild};
 use super::{Attribution, ExplainError, Explainer, Game};
 
@@ -28,13 +29,20 @@ impl MethodSpec for Spec {
     fn sampled(&self) -> bool {
         true
     }
-    fn cost(&self, _fit: &Fit, _params: &ParamValues, budget: usize, background: usize) -> u64 {
-        (budget as u64 + 2) * background as u64
+    fn cost(&self, fit: &Fit, _params: &ParamValues, budget: usize, background: usize) -> u64 {
+        let m = fit.model.n_features();
+        let rows = background.min(super::kernel::DEFAULT_BACKGROUND_ROWS);
+        if m <= 1 || rows == background {
+            return (budget as u64 + 2) * background as u64;
+        }
+        let walks = 2 * (m as u64 - 1) * (budget / (2 * (m - 1))).max(2) as u64;
+        3 * background as u64 + walks * rows as u64
     }
     fn tabular(&self, build: &TabularBuild) -> Result<Box<dyn Explainer>, ExplainError> {
         Ok(Box::new(PermutationShap {
             budget: build.budget,
             tolerance: build.tolerance,
+            background_rows: super::kernel::DEFAULT_BACKGROUND_ROWS,
         }))
     }
 }
@@ -45,6 +53,10 @@ pub struct PermutationShap {
     pub budget: usize,
     /// Stop early once max std err / value range falls below this.
     pub tolerance: Option<f64>,
+    /// With a background of more rows than this, each antithetic pair of walks is evaluated
+    /// against this many of them (one stratified sample shared by all its prefixes, so a
+    /// marginal contribution compares the same rows); the endpoints use the whole background.
+    pub background_rows: usize,
 }
 
 /// Pairs of walks per round between convergence checks.
@@ -57,6 +69,16 @@ impl Explainer for PermutationShap {
         if m <= 1 {
             return Ok(super::trivial(&base, &output, m));
         }
+        let rows = if game.background().len() > self.background_rows {
+            let outputs = game.background_outputs()?;
+            Some(RowSampler::new(
+                game.background(),
+                &outputs,
+                self.background_rows,
+            ))
+        } else {
+            None
+        };
         let max_pairs = (self.budget / (2 * (m - 1))).max(2);
         // Per target, per feature: the pair means, one per antithetic pair.
         let mut pair_means: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); m]; k];
@@ -97,7 +119,18 @@ impl Explainer for PermutationShap {
                     rank >= m - 1 - (w - (m - 1))
                 }
             });
-            let v = game.values(masks.view())?;
+            let v = match &rows {
+                None => game.values(masks.view())?,
+                Some(rows) => {
+                    let samples: Vec<Vec<u32>> = (0..pairs)
+                        .flat_map(|_| {
+                            let sample = rows.draw(rng);
+                            std::iter::repeat_n(sample, walks)
+                        })
+                        .collect();
+                    game.sampled_values(masks.view(), &samples)?
+                }
+            };
             for (p, order) in orders.iter().enumerate() {
                 for t in 0..k {
                     let at = |w: usize| v[[p * walks + w, t]];
