@@ -14,6 +14,15 @@
 //! of the game as control variate, refined to the regression fixed point once at least 2·M
 //! pairs are sampled; efficiency holds exactly, and the standard errors come from the
 //! within-stratum variances of the paired terms.
+//!
+//! A background of more rows than `background_rows` is not evaluated whole for every sampled
+//! coalition: each draws its own systematic sample of that many rows along the background
+//! sorted by the rows' own outputs (stratified by output, with probabilities proportional to
+//! the weights), which estimates `v(z)` without bias. The endpoints and the enumerated
+//! coalitions still use the whole background, so efficiency stays exact; the pair terms now
+//! carry the background's noise as well, and their within-stratum variances measure both
+//! (without the finite-population correction, which would wrongly shrink the background's
+//! part). A background of at most `background_rows` rows gives the same results as before.
 
 mod design;
 mod estimate;
