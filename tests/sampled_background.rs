@@ -143,4 +143,10 @@ fn sampled_background_costs_fewer_model_rows_and_is_deterministic() {
     // the rows' own outputs against all 300.
     assert_eq!(perm_rows, 20 * 22 * 16 + 3 * 300);
     assert_eq!(calls(perm.as_ref(), 3).1, p);
+    // A row's values do not depend on the rows explained with it, so shards merge exactly.
+    for method in [sampled.as_ref(), perm.as_ref()] {
+        let together = run(&model, data.x.view(), &[3, 5, 8], method, &bg, 9);
+        let alone = run(&model, data.x.view(), &[5], method, &bg, 9);
+        assert_eq!(together[1], alone[0]);
+    }
 }
