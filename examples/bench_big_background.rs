@@ -13,9 +13,10 @@
 use std::time::Instant;
 
 use loupe::data::Split;
-use loupe::explain::kernel::{DEFAULT_ALLOCATION, KernelSampler};
+use loupe::explain::kernel::{DEFAULT_ALLOCATION, DEFAULT_BACKGROUND_ROWS, KernelSampler};
+use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::explain_rows;
-use loupe::explain::{Background, BackgroundMethod, Link, NoProgress};
+use loupe::explain::{Background, BackgroundMethod, Explainer, Link, NoProgress};
 use loupe::session::{Session, Source};
 use rand::{Rng, SeedableRng};
 
@@ -56,20 +57,29 @@ fn main() -> anyhow::Result<()> {
     let m = session.model.n_features();
     let budget = 2 * m + 2048;
     let x = dataset.x.view();
-    let run = |bg: &Background, budget: usize, background_rows: usize, seed: u64| {
-        let kernel = KernelSampler {
+    let kernel = |budget: usize, background_rows: usize| -> Box<dyn Explainer> {
+        Box::new(KernelSampler {
             budget,
             tolerance: None,
             allocation: DEFAULT_ALLOCATION,
             background_rows,
-        };
+        })
+    };
+    let permutation = |budget: usize, background_rows: usize| -> Box<dyn Explainer> {
+        Box::new(PermutationShap {
+            budget,
+            tolerance: None,
+            background_rows,
+        })
+    };
+    let run = |bg: &Background, explainer: &dyn Explainer, seed: u64| {
         let start = Instant::now();
         let out = explain_rows(
             session.model.as_ref(),
             x,
             &test,
             &|_| vec![0],
-            &kernel,
+            explainer,
             bg,
             Link::Identity,
             seed,
@@ -79,7 +89,7 @@ fn main() -> anyhow::Result<()> {
         (start.elapsed().as_secs_f64() / test.len() as f64, out)
     };
     let long = 1 << 17;
-    let (t_truth, truth) = run(&big, long, usize::MAX, 1000);
+    let (t_truth, truth) = run(&big, kernel(long, usize::MAX).as_ref(), 1000);
     let worst_se = truth
         .iter()
         .flat_map(|e| e.attribution.std_err.clone().unwrap_or_default())
@@ -89,13 +99,12 @@ fn main() -> anyhow::Result<()> {
          ({t_truth:.1} s/row, largest std err {worst_se:.2e}); budget {budget}",
         test.len()
     );
-    let mut cases: Vec<(String, &Background, usize, usize)> = vec![
-        ("1000 rows, whole".into(), &big, budget, usize::MAX),
+    let mut cases: Vec<(String, &Background, Box<dyn Explainer>)> = vec![
+        ("1000 rows, whole".into(), &big, kernel(budget, usize::MAX)),
         (
             "100-row k-means, whole".into(),
             &summary,
-            budget,
-            usize::MAX,
+            kernel(budget, usize::MAX),
         ),
     ];
     for &r in &per_coalition {
@@ -103,16 +112,30 @@ fn main() -> anyhow::Result<()> {
             cases.push((
                 format!("1000 rows, {r} a coalition, budget {b}"),
                 &big,
-                b,
-                r,
+                kernel(b, r),
             ));
         }
     }
-    for (name, bg, budget, background_rows) in cases {
+    cases.push((
+        "permutation, 1000 rows, whole".into(),
+        &big,
+        permutation(budget, usize::MAX),
+    ));
+    cases.push((
+        "permutation, 100-row k-means, whole".into(),
+        &summary,
+        permutation(budget, usize::MAX),
+    ));
+    cases.push((
+        format!("permutation, 1000 rows, {DEFAULT_BACKGROUND_ROWS} a walk"),
+        &big,
+        permutation(budget, DEFAULT_BACKGROUND_ROWS),
+    ));
+    for (name, bg, explainer) in cases {
         let (mut times, mut errors, mut model_rows) = (Vec::new(), Vec::new(), 0);
         let mut covered = 0;
         for seed in 0..seeds {
-            let (t, out) = run(bg, budget, background_rows, seed);
+            let (t, out) = run(bg, explainer.as_ref(), seed);
             times.push(t);
             for (e, r) in out.iter().zip(&truth) {
                 model_rows += e.model_calls;
