@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use loupe::explain::kernel::{Allocation, KernelSampler};
+use loupe::explain::kernel::{Allocation, DEFAULT_BACKGROUND_ROWS, KernelSampler};
 use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::explain_rows;
 use loupe::explain::{Background, Explainer, Link, NoProgress, exact::Exact};
@@ -33,6 +33,7 @@ fn explainer(name: &str, budget: usize) -> anyhow::Result<Box<dyn Explainer>> {
             budget,
             tolerance: None,
             allocation,
+            background_rows: DEFAULT_BACKGROUND_ROWS,
         })
     };
     Ok(match name {
@@ -46,6 +47,7 @@ fn explainer(name: &str, budget: usize) -> anyhow::Result<Box<dyn Explainer>> {
         "permutation" => Box::new(PermutationShap {
             budget,
             tolerance: None,
+            background_rows: DEFAULT_BACKGROUND_ROWS,
         }),
         "exact" => Box::new(Exact),
         other => anyhow::bail!("unknown method {other}"),

@@ -13,7 +13,7 @@ use common::{brute_force, sample};
 use loupe::data::{Dataset, Table};
 use loupe::explain::exact::Exact;
 use loupe::explain::game::NoProgress;
-use loupe::explain::kernel::KernelShap;
+use loupe::explain::kernel::{DEFAULT_BACKGROUND_ROWS, KernelShap};
 use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::{RowExplanation, explain_rows};
 use loupe::explain::{Background, BackgroundMethod, Explainer, Link};
@@ -94,7 +94,14 @@ fn sampled_methods_cover_the_exact_raw_column_values() {
     let rows: Vec<usize> = (0..30).map(|i| i * 11).collect();
     let exact = explain(&model, &data, &rows, &Exact, &bg, 0);
     // Budgets that sample (6 columns have 62 proper coalitions).
-    let methods: [(&str, Box<dyn Explainer>); 2] = [
+    let permutation = |budget| -> Box<dyn Explainer> {
+        Box::new(PermutationShap {
+            budget,
+            tolerance: None,
+            background_rows: DEFAULT_BACKGROUND_ROWS,
+        })
+    };
+    let methods: [(&str, Box<dyn Explainer>); 4] = [
         (
             "kernel",
             Box::new(KernelShap {
@@ -102,13 +109,11 @@ fn sampled_methods_cover_the_exact_raw_column_values() {
                 tolerance: None,
             }),
         ),
-        (
-            "permutation",
-            Box::new(PermutationShap {
-                budget: 120,
-                tolerance: None,
-            }),
-        ),
+        ("permutation", permutation(120)),
+        // A budget of 2 pairs of walks runs the minimum of 4 (2 pairs covered 0.77, 3 pairs
+        // 0.86, with Student's quantiles); 6 pairs.
+        ("permutation, budget 24", permutation(24)),
+        ("permutation, 6 pairs", permutation(60)),
     ];
     for (name, method) in &methods {
         let got = explain(&model, &data, &rows, method.as_ref(), &bg, 7);

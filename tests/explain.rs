@@ -7,7 +7,7 @@ mod common;
 use common::{brute_force, sample, sample_data};
 
 use loupe::explain::game::{NoProgress, Predict};
-use loupe::explain::kernel::{Allocation, KernelSampler, KernelShap};
+use loupe::explain::kernel::{Allocation, DEFAULT_BACKGROUND_ROWS, KernelSampler, KernelShap};
 use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::{RowExplanation, explain_rows};
 use loupe::explain::{Background, BackgroundMethod, Explainer, Link, exact::Exact};
@@ -217,6 +217,7 @@ fn every_method_is_additive() {
             Box::new(PermutationShap {
                 budget: 600,
                 tolerance: None,
+                background_rows: DEFAULT_BACKGROUND_ROWS,
             }),
         ),
     ];
@@ -284,6 +285,7 @@ fn sampled_methods_are_close_to_exact_and_their_intervals_cover_it() {
                 budget: 1200,
                 tolerance: None,
                 allocation: Allocation::Kernel,
+                background_rows: DEFAULT_BACKGROUND_ROWS,
             }),
             0.015,
         ),
@@ -300,6 +302,7 @@ fn sampled_methods_are_close_to_exact_and_their_intervals_cover_it() {
             Box::new(PermutationShap {
                 budget: 1200,
                 tolerance: None,
+                background_rows: DEFAULT_BACKGROUND_ROWS,
             }),
             0.04,
         ),
@@ -460,6 +463,7 @@ fn tolerance_stops_sampling_early() {
         &PermutationShap {
             budget: 20_000,
             tolerance: None,
+            background_rows: DEFAULT_BACKGROUND_ROWS,
         },
         &bg,
         Link::Identity,
@@ -473,6 +477,7 @@ fn tolerance_stops_sampling_early() {
         &PermutationShap {
             budget: 20_000,
             tolerance: Some(0.2),
+            background_rows: DEFAULT_BACKGROUND_ROWS,
         },
         &bg,
         Link::Identity,

@@ -30,9 +30,9 @@ over --seeds seeds:
 * shap KernelExplainer (nsamples=budget, l1_reg=False) and
   PermutationExplainer (max_evals=budget, Independent masker);
 * shapiq KernelSHAP with the pairing trick, and KernelSHAP with the pairing
-  trick and equal weights on every coalition size (Leverage SHAP's sampling;
-  shapiq's own LeverageSHAP and RegressionMSR need shapiq >= 1.5, which needs
-  Python >= 3.12).
+  trick and equal weights on every coalition size (Leverage SHAP's sampling);
+  with shapiq >= 1.5 (Python >= 3.12) also shapiq's LeverageSHAP,
+  RegressionMSR (index SV, its default XGBoost proxy, pairing) and OddSHAP.
 
 Writes results.json (median over seeds of the mean squared error over rows ×
 features, and the mean absolute error) and error_vs_evaluations.png to --out.
@@ -109,17 +109,34 @@ def python_estimates(name, budget, seed, session, rows, background, m):
             explainer = shap.PermutationExplainer(predict_fn(session), masker, seed=seed)
             v = explainer(x[None, :], max_evals=budget).values[0]
         else:
-            weights = np.ones(m + 1) if name == "shapiq leverage weights" else None
-            approximator = shapiq.approximator.KernelSHAP(
-                n=m, pairing_trick=True, sampling_weights=weights, random_state=seed
-            )
+            approximator = shapiq_approximator(name, m, seed)
             iv = approximator.approximate(budget, game)
             v = np.array([iv[(j,)] for j in range(m)])
         out.append(np.asarray(v, dtype=np.float64))
     return np.array(out)
 
 
+def shapiq_approximator(name, m, seed):
+    a = shapiq.approximator
+    if name == "shapiq kernel":
+        return a.KernelSHAP(n=m, pairing_trick=True, random_state=seed)
+    if name == "shapiq leverage weights":
+        return a.KernelSHAP(n=m, pairing_trick=True, sampling_weights=np.ones(m + 1),
+                            random_state=seed)
+    if name == "shapiq LeverageSHAP":
+        return a.LeverageSHAP(n=m, pairing_trick=True, random_state=seed)
+    if name == "shapiq RegressionMSR":
+        return a.RegressionMSR(n=m, index="SV", pairing_trick=True, random_state=seed)
+    if name == "shapiq OddSHAP":
+        return a.OddSHAP(n=m, random_state=seed)
+    raise ValueError(name)
+
+
 PYTHON_METHODS = ["shap kernel", "shap permutation", "shapiq kernel", "shapiq leverage weights"]
+# shapiq's own Leverage SHAP, regression-adjusted MSR and OddSHAP arrived in shapiq 1.5
+# (Python >= 3.12).
+if hasattr(shapiq.approximator, "RegressionMSR"):
+    PYTHON_METHODS += ["shapiq LeverageSHAP", "shapiq RegressionMSR", "shapiq OddSHAP"]
 
 
 def main():

@@ -280,11 +280,215 @@ impl<'a> Game<'a> {
         ))
     }
 
+    /// The explained outputs of each background row as it is (background rows × targets):
+    /// `v(∅)` is their weighted mean.
+    pub fn background_outputs(&self) -> Result<Array2<f64>, ExplainError> {
+        if self.progress.is_cancelled() {
+            return Err(ExplainError::Cancelled);
+        }
+        let (m, n_bg) = (self.n_features(), self.background.len());
+        let bg = self.background.rows.as_standard_layout();
+        let bg = bg.as_slice().unwrap_or_default();
+        let fill = |first: usize, out: &mut [f32]| {
+            out.copy_from_slice(&bg[first * m..first * m + out.len()]);
+        };
+        let outputs = self.model.predict_generated(n_bg, m, &fill)?;
+        self.calls.fetch_add(n_bg as u64, Ordering::Relaxed);
+        self.progress.advance(n_bg as u64);
+        Ok(Array2::from_shape_fn(
+            (n_bg, self.targets.len()),
+            |(b, k)| self.link.apply(outputs[[b, self.targets[k]]]),
+        ))
+    }
+
+    /// Estimates of `v(S)` from a sample of the background: coalition `i` (row `i` of `masks`)
+    /// is evaluated against background rows `rows[i]` only, each weighing the same (a sample
+    /// drawn with probabilities proportional to the weights, such as [`systematic_sample`],
+    /// makes the mean unbiased). Coalitions × targets.
+    pub fn sampled_values(
+        &self,
+        masks: ArrayView2<bool>,
+        rows: &[Vec<u32>],
+    ) -> Result<Array2<f64>, ExplainError> {
+        let m = self.n_features();
+        if masks.ncols() != m || rows.len() != masks.nrows() {
+            return Err(ExplainError::Invalid(format!(
+                "{} masks of {} features and {} row samples for a row of {m} features",
+                masks.nrows(),
+                masks.ncols(),
+                rows.len()
+            )));
+        }
+        let n_bg = self.background.len();
+        if let Some(bad) = rows.iter().flatten().find(|&&b| b as usize >= n_bg) {
+            return Err(ExplainError::Invalid(format!(
+                "background row {bad} of {n_bg}"
+            )));
+        }
+        // Consecutive coalitions grouped to about ROWS_PER_CHUNK hybrid rows per model call.
+        let mut starts = vec![0];
+        let mut filled = 0;
+        for (i, r) in rows.iter().enumerate() {
+            if filled > 0 && filled + r.len() > ROWS_PER_CHUNK {
+                starts.push(i);
+                filled = 0;
+            }
+            filled += r.len();
+        }
+        let bounds: Vec<(usize, usize)> = starts
+            .iter()
+            .zip(starts.iter().skip(1).chain([&masks.nrows()]))
+            .map(|(&a, &b)| (a, b))
+            .filter(|(a, b)| a < b)
+            .collect();
+        let parts = bounds
+            .par_iter()
+            .map(|&(start, end)| {
+                self.sampled_chunk(masks.slice(ndarray::s![start..end, ..]), &rows[start..end])
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Array2::zeros((masks.nrows(), self.targets.len()));
+        for (&(start, end), part) in bounds.iter().zip(parts) {
+            out.slice_mut(ndarray::s![start..end, ..]).assign(&part);
+        }
+        Ok(out)
+    }
+
+    fn sampled_chunk(
+        &self,
+        masks: ArrayView2<bool>,
+        rows: &[Vec<u32>],
+    ) -> Result<Array2<f64>, ExplainError> {
+        if self.progress.is_cancelled() {
+            return Err(ExplainError::Cancelled);
+        }
+        let m = self.n_features();
+        let bg = self.background.rows.as_standard_layout();
+        let bg = bg.as_slice().unwrap_or_default();
+        let x: Vec<f32> = self.x.to_vec();
+        let members: Vec<Vec<usize>> = masks
+            .outer_iter()
+            .map(|mask| (0..m).filter(|&j| mask[j]).collect())
+            .collect();
+        // Hybrid row r: its coalition and background row.
+        let hybrid: Vec<(usize, usize)> = rows
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| r.iter().map(move |&b| (i, b as usize)))
+            .collect();
+        let fill = |first: usize, out: &mut [f32]| {
+            for (row, &(i, b)) in out.chunks_exact_mut(m).zip(&hybrid[first..]) {
+                row.copy_from_slice(&bg[b * m..(b + 1) * m]);
+                for &j in &members[i] {
+                    row[j] = x[j];
+                }
+            }
+        };
+        let outputs = self.model.predict_generated(hybrid.len(), m, &fill)?;
+        self.calls.fetch_add(hybrid.len() as u64, Ordering::Relaxed);
+        self.progress.advance(hybrid.len() as u64);
+        let mut out = Array2::zeros((masks.nrows(), self.targets.len()));
+        for (r, &(i, _)) in hybrid.iter().enumerate() {
+            for (k, &t) in self.targets.iter().enumerate() {
+                out[[i, k]] += self.link.apply(outputs[[r, t]]);
+            }
+        }
+        for (i, r) in rows.iter().enumerate() {
+            out.row_mut(i).mapv_inplace(|v| v / r.len().max(1) as f64);
+        }
+        Ok(out)
+    }
+
     /// `v(∅)` and `v(all)` per target: the base and output values.
     pub fn endpoints(&self) -> Result<(Vec<f64>, Vec<f64>), ExplainError> {
         let m = self.n_features();
         let masks = Array2::from_shape_fn((2, m), |(i, _)| i == 1);
         let v = self.values(masks.view())?;
         Ok((v.row(0).to_vec(), v.row(1).to_vec()))
+    }
+}
+
+/// Draws the background rows one coalition (or one permutation walk) is evaluated against:
+/// `per_draw` rows by systematic sampling along the background sorted by its own output for
+/// the first target, so every draw spans the range of the outputs.
+pub struct RowSampler {
+    order: Vec<u32>,
+    cumulative: Vec<f64>,
+    pub per_draw: usize,
+}
+
+impl RowSampler {
+    /// `outputs` as [`Game::background_outputs`] gives them.
+    pub fn new(background: &Background, outputs: &Array2<f64>, per_draw: usize) -> Self {
+        let mut order: Vec<u32> = (0..background.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            outputs[[a as usize, 0]]
+                .total_cmp(&outputs[[b as usize, 0]])
+                .then(a.cmp(&b))
+        });
+        let mut total = 0.0;
+        let cumulative = order
+            .iter()
+            .map(|&b| {
+                total += background.weights[b as usize];
+                total
+            })
+            .collect();
+        RowSampler {
+            order,
+            cumulative,
+            per_draw: per_draw.max(1),
+        }
+    }
+
+    /// One draw of `per_draw` rows.
+    pub fn draw(&self, rng: &mut impl rand::Rng) -> Vec<u32> {
+        let u = rng.random::<f64>();
+        systematic_sample(&self.order, &self.cumulative, self.per_draw, u)
+    }
+}
+
+/// `n` background rows drawn by systematic sampling along `order` (the rows sorted by a
+/// variable the game's values follow, such as each row's own output): the cumulative weights
+/// are cut at `(u + i) / n`, so row `b` is drawn `n·w_b` times in expectation and each stretch of
+/// `1/n` of the weight gives one row (a stratified sample). `cumulative[i]` is the weight of
+/// `order[..=i]`.
+pub fn systematic_sample(order: &[u32], cumulative: &[f64], n: usize, u: f64) -> Vec<u32> {
+    let total = cumulative.last().copied().unwrap_or(0.0);
+    let last = order.len().saturating_sub(1);
+    (0..n)
+        .map(|i| {
+            let point = (u + i as f64) / n as f64 * total;
+            let at = cumulative.partition_point(|&c| c <= point).min(last);
+            order[at]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn systematic_sample_draws_each_row_in_proportion_to_its_weight() {
+        // Weights 0.1, 0.2, 0.3, 0.4 along the order 3, 1, 0, 2.
+        let order = [3, 1, 0, 2];
+        let cumulative = [0.4, 0.6, 0.7, 1.0];
+        let mut counts = [0usize; 4];
+        let draws = 1000;
+        for k in 0..draws {
+            let u = (k as f64 + 0.5) / draws as f64;
+            let s = systematic_sample(&order, &cumulative, 5, u);
+            assert_eq!(s.len(), 5);
+            for b in s {
+                counts[b as usize] += 1;
+            }
+        }
+        // Row 3 weighs 0.4: 2 draws of 5 for every u.
+        let expected = [0.1, 0.2, 0.3, 0.4].map(|w: f64| w * 5.0 * draws as f64);
+        for (c, e) in counts.iter().zip(expected) {
+            assert!((*c as f64 - e).abs() <= 1.0, "{counts:?} vs {expected:?}");
+        }
+        assert_eq!(systematic_sample(&order, &cumulative, 2, 0.0), vec![3, 1]);
     }
 }

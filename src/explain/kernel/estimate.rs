@@ -20,6 +20,10 @@ pub(super) struct RestSample<'a> {
     pub strata: &'a [Stratum],
     pub a_rest: f64,
     pub c_rest: f64,
+    /// Each coalition was evaluated against a sample of the background: the pair terms carry
+    /// that noise too, and the finite-population correction of the coalition draws is dropped
+    /// (it would shrink the background's share of the variance as well).
+    pub background_sampled: bool,
 }
 
 impl RestSample<'_> {
@@ -130,9 +134,12 @@ impl RestSample<'_> {
                         } else {
                             pooled
                         };
-                        let fpc = self.strata[s]
-                            .population
-                            .map_or(1.0, |pop| (1.0 - n[s] as f64 / pop).max(0.0));
+                        let fpc = match self.strata[s].population {
+                            Some(pop) if !self.background_sampled => {
+                                (1.0 - n[s] as f64 / pop).max(0.0)
+                            }
+                            _ => 1.0,
+                        };
                         self.strata[s].mass.powi(2) * within / n[s] as f64 * fpc
                     })
                     .sum();

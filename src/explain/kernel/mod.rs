@@ -14,6 +14,15 @@
 //! of the game as control variate, refined to the regression fixed point once at least 2·M
 //! pairs are sampled; efficiency holds exactly, and the standard errors come from the
 //! within-stratum variances of the paired terms.
+//!
+//! A background of more rows than `background_rows` is not evaluated whole for every sampled
+//! coalition: each draws its own systematic sample of that many rows along the background
+//! sorted by the rows' own outputs (stratified by output, with probabilities proportional to
+//! the weights), which estimates `v(z)` without bias. The endpoints and the enumerated
+//! coalitions still use the whole background, so efficiency stays exact; the pair terms now
+//! carry the background's noise as well, and their within-stratum variances measure both
+//! (without the finite-population correction, which would wrongly shrink the background's
+//! part). A background of at most `background_rows` rows gives the same results as before.
 
 mod design;
 mod estimate;
@@ -25,6 +34,7 @@ pub use design::Allocation;
 use design::{Design, Drawer, SizeWeights, binomial, combinations, complement};
 use estimate::{RestSample, solve};
 
+use super::game::RowSampler;
 use super::registry::{Fit, Kind, Method, MethodSpec, ParamValues, TabularBuild};
 use super::{Attribution, ExplainError, Explainer, Game};
 
@@ -46,8 +56,13 @@ impl MethodSpec for Spec {
     fn sampled(&self) -> bool {
         true
     }
-    fn cost(&self, _fit: &Fit, _params: &ParamValues, budget: usize, background: usize) -> u64 {
-        (budget as u64 + 2) * background as u64
+    fn cost(&self, fit: &Fit, _params: &ParamValues, budget: usize, background: usize) -> u64 {
+        kernel_cost(
+            fit.model.n_features(),
+            budget,
+            background,
+            DEFAULT_BACKGROUND_ROWS,
+        )
     }
     fn tabular(&self, build: &TabularBuild) -> Result<Box<dyn Explainer>, ExplainError> {
         Ok(Box::new(KernelShap {
@@ -68,12 +83,17 @@ pub struct KernelShap {
 /// How the sampled pairs are shared between coalition sizes unless told otherwise.
 pub const DEFAULT_ALLOCATION: Allocation = Allocation::Leverage;
 
+/// Background rows a sampled coalition is evaluated against unless told otherwise: a larger
+/// background is sampled per coalition, a smaller one used whole.
+pub const DEFAULT_BACKGROUND_ROWS: usize = 64;
+
 impl Explainer for KernelShap {
     fn explain(&self, game: &Game, rng: &mut ChaCha8Rng) -> Result<Vec<Attribution>, ExplainError> {
         KernelSampler {
             budget: self.budget,
             tolerance: self.tolerance,
             allocation: DEFAULT_ALLOCATION,
+            background_rows: DEFAULT_BACKGROUND_ROWS,
         }
         .explain(game, rng)
     }
@@ -86,10 +106,29 @@ pub struct KernelSampler {
     /// Stop sampling once max std err / value range falls below this.
     pub tolerance: Option<f64>,
     pub allocation: Allocation,
+    /// With a background of more rows than this, each sampled coalition is evaluated against
+    /// this many of them (a stratified sample drawn afresh for each coalition); the endpoints
+    /// and the enumerated coalitions always use the whole background.
+    pub background_rows: usize,
 }
 
 /// Complementary pairs sampled per round between convergence checks.
 const PAIRS_PER_ROUND: usize = 128;
+
+/// Model rows one explained row costs: the endpoints and enumerated coalitions against the
+/// whole background, the sampled ones against `background_rows` of it when it is larger.
+pub fn kernel_cost(m: usize, budget: usize, background: usize, background_rows: usize) -> u64 {
+    if background <= background_rows || m <= 1 {
+        return (budget as u64 + 2) * background as u64;
+    }
+    let design = Design::new(&SizeWeights::new(m), budget, DEFAULT_ALLOCATION);
+    let enumerated: u64 = design
+        .enumerated
+        .iter()
+        .map(|&s| binomial(m, s) as u64)
+        .sum();
+    (enumerated + 3) * background as u64 + 2 * design.max_pairs() as u64 * background_rows as u64
+}
 
 impl Explainer for KernelSampler {
     fn explain(&self, game: &Game, rng: &mut ChaCha8Rng) -> Result<Vec<Attribution>, ExplainError> {
@@ -113,20 +152,50 @@ impl Explainer for KernelSampler {
             max_pairs
         };
         let mut drawer = Drawer::new(m, design.strata.len());
-        let mut draw = |from: usize, pairs: usize| -> Vec<Vec<usize>> {
+        let mut draw = |from: usize, pairs: usize, rng: &mut ChaCha8Rng| -> Vec<Vec<usize>> {
             design.order[from..from + pairs]
                 .iter()
                 .map(|&s| drawer.draw(s, &design.strata[s], rng))
                 .collect()
         };
+        let pair_coalitions = |pairs: &[Vec<usize>]| -> Vec<Vec<usize>> {
+            pairs
+                .iter()
+                .flat_map(|z| [z.clone(), complement(m, z)])
+                .collect()
+        };
 
-        // One model call for the endpoints, every enumerated coalition and the first round of
-        // sampled pairs, so the batches stay full.
-        let drawn = draw(0, round.min(max_pairs));
+        let drawn = draw(0, round.min(max_pairs), rng);
         let mut coalitions: Vec<Vec<usize>> = vec![Vec::new(), (0..m).collect()];
         coalitions.extend(enumerated.iter().cloned());
-        coalitions.extend(drawn.iter().flat_map(|z| [z.clone(), complement(m, z)]));
-        let v = game.values(masks_of(m, &coalitions).view())?;
+        // The sampled pairs' values: against the whole background, or each coalition against
+        // its own sample of it.
+        let (v, mut first_pairs, rows) = match game.background().len() > self.background_rows {
+            false => {
+                // One model call for the endpoints, every enumerated coalition and the first
+                // round of sampled pairs, so the batches stay full.
+                coalitions.extend(pair_coalitions(&drawn));
+                let v = game.values(masks_of(m, &coalitions).view())?;
+                let first = 2 + enumerated.len();
+                let pairs: Vec<[Vec<f64>; 2]> = (0..drawn.len())
+                    .map(|i| {
+                        [
+                            v.row(first + 2 * i).to_vec(),
+                            v.row(first + 2 * i + 1).to_vec(),
+                        ]
+                    })
+                    .collect();
+                (v, pairs, None)
+            }
+            true => {
+                let outputs = game.background_outputs()?;
+                let rows = RowSampler::new(game.background(), &outputs, self.background_rows);
+                // The endpoints and the enumerated coalitions against the whole background.
+                let v = game.values(masks_of(m, &coalitions).view())?;
+                let pairs = sampled_pairs(game, m, &pair_coalitions(&drawn), &rows, rng)?;
+                (v, pairs, Some(rows))
+            }
+        };
         let base: Vec<f64> = v.row(0).to_vec();
         let output: Vec<f64> = v.row(1).to_vec();
         let delta: Vec<f64> = (0..k).map(|t| output[t] - base[t]).collect();
@@ -175,15 +244,7 @@ impl Explainer for KernelSampler {
         // The sizes of the sampled strata.
         let rest_sizes: Vec<usize> = (1..m).filter(|s| !design.enumerated.contains(s)).collect();
         let (a_rest, c_rest) = sizes.moments_of(&rest_sizes);
-        let first = 2 + enumerated.len();
-        let mut pair_values: Vec<[Vec<f64>; 2]> = (0..drawn.len())
-            .map(|i| {
-                [
-                    v.row(first + 2 * i).to_vec(),
-                    v.row(first + 2 * i + 1).to_vec(),
-                ]
-            })
-            .collect();
+        let mut pair_values = std::mem::take(&mut first_pairs);
         let mut pairs_drawn: Vec<Vec<usize>> = drawn;
         loop {
             let rest = RestSample {
@@ -193,6 +254,7 @@ impl Explainer for KernelSampler {
                 strata: &design.strata,
                 a_rest,
                 c_rest,
+                background_sampled: rows.is_some(),
             };
             let result: Vec<Attribution> = (0..k)
                 .map(|t| {
@@ -240,18 +302,40 @@ impl Explainer for KernelSampler {
             if converged || pairs_drawn.len() >= max_pairs {
                 return Ok(result);
             }
-            let more = draw(pairs_drawn.len(), round.min(max_pairs - pairs_drawn.len()));
-            let coalitions: Vec<Vec<usize>> = more
-                .iter()
-                .flat_map(|z| [z.clone(), complement(m, z)])
-                .collect();
-            let v = game.values(masks_of(m, &coalitions).view())?;
-            pair_values.extend(
-                (0..more.len()).map(|i| [v.row(2 * i).to_vec(), v.row(2 * i + 1).to_vec()]),
+            let more = draw(
+                pairs_drawn.len(),
+                round.min(max_pairs - pairs_drawn.len()),
+                rng,
             );
+            let coalitions = pair_coalitions(&more);
+            match &rows {
+                None => {
+                    let v = game.values(masks_of(m, &coalitions).view())?;
+                    pair_values.extend(
+                        (0..more.len()).map(|i| [v.row(2 * i).to_vec(), v.row(2 * i + 1).to_vec()]),
+                    );
+                }
+                Some(rows) => pair_values.extend(sampled_pairs(game, m, &coalitions, rows, rng)?),
+            }
             pairs_drawn.extend(more);
         }
     }
+}
+
+/// The values of consecutive coalition pairs, each coalition against its own sample of the
+/// background.
+fn sampled_pairs(
+    game: &Game,
+    m: usize,
+    coalitions: &[Vec<usize>],
+    rows: &RowSampler,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<[Vec<f64>; 2]>, ExplainError> {
+    let samples: Vec<Vec<u32>> = coalitions.iter().map(|_| rows.draw(rng)).collect();
+    let v = game.sampled_values(masks_of(m, coalitions).view(), &samples)?;
+    Ok((0..coalitions.len() / 2)
+        .map(|i| [v.row(2 * i).to_vec(), v.row(2 * i + 1).to_vec()])
+        .collect())
 }
 
 /// Refinements of the control variate (each costs O(pairs · M), no model calls).
