@@ -101,6 +101,7 @@ fn sampled_group_values_cover_the_exact_ones() {
     let sampled = PermutationShap {
         budget: 200,
         tolerance: None,
+        background_rows: loupe::explain::kernel::DEFAULT_BACKGROUND_ROWS,
     };
     let got = explain(
         &model,
@@ -163,4 +164,50 @@ fn a_group_of_interacting_columns_is_not_the_sum_of_their_values() {
         "{g:?}"
     );
     assert!((g[0] - (s[0] + s[1])).abs() > 0.1);
+}
+
+#[test]
+fn groups_hold_when_a_large_background_is_sampled_per_coalition() {
+    // 200 background rows: kernel and permutation evaluate each coalition against a sample
+    // of them; the grouped values still cover the exact ones over the whole background.
+    let (model, data) = penguins();
+    let groups = Group::parse_list("bill = bill_length_mm, bill_depth_mm").unwrap();
+    let players = Players::grouped(&data.feature_names, &groups).unwrap();
+    let bg = Background::pick(data.x.view(), 200, BackgroundMethod::Random, 2).unwrap();
+    let rows: Vec<usize> = (0..330).step_by(30).collect();
+    let exact = explain(&model, data.x.view(), &rows, &Exact, &bg, Some(&players), 1);
+    let kernel = loupe::explain::kernel::KernelShap {
+        budget: 200,
+        tolerance: None,
+    };
+    let sampled = PermutationShap {
+        budget: 200,
+        tolerance: None,
+        background_rows: loupe::explain::kernel::DEFAULT_BACKGROUND_ROWS,
+    };
+    for method in [&kernel as &dyn Explainer, &sampled] {
+        let got = explain(&model, data.x.view(), &rows, method, &bg, Some(&players), 1);
+        let (mut covered, mut total) = (0, 0);
+        for (e, s) in exact.iter().zip(&got) {
+            let err = s.attribution.std_err.as_ref().unwrap();
+            assert_eq!(s.attribution.values.len(), 5);
+            let sum: f64 = s.attribution.values.iter().sum();
+            let gap = s.attribution.output_value - s.attribution.base_value;
+            assert!((sum - gap).abs() < 1e-6, "{sum} vs {gap}");
+            for ((got, want), err) in s
+                .attribution
+                .values
+                .iter()
+                .zip(&e.attribution.values)
+                .zip(err)
+            {
+                total += 1;
+                covered += usize::from((got - want).abs() <= 1.96 * err + 1e-9);
+            }
+        }
+        assert!(
+            covered as f64 >= 0.85 * total as f64,
+            "{covered} of {total}"
+        );
+    }
 }

@@ -242,16 +242,7 @@ impl<'a> Game<'a> {
         let bg = self.background.rows.as_standard_layout();
         let bg = bg.as_slice().unwrap_or_default();
         let x: Vec<f32> = self.x.to_vec();
-        let members: Vec<Vec<usize>> = masks
-            .outer_iter()
-            .map(|mask| match self.players {
-                None => (0..m).filter(|&j| mask[j]).collect(),
-                Some(players) => (0..players.len())
-                    .filter(|&p| mask[p])
-                    .flat_map(|p| players.members(p).iter().copied())
-                    .collect(),
-            })
-            .collect();
+        let members = self.coalition_columns(masks);
         // Hybrid row r is background row r % n_bg with coalition r / n_bg taken from x: copy
         // the background row, then overwrite the coalition's columns.
         let fill = |first: usize, out: &mut [f32]| {
@@ -286,7 +277,7 @@ impl<'a> Game<'a> {
         if self.progress.is_cancelled() {
             return Err(ExplainError::Cancelled);
         }
-        let (m, n_bg) = (self.n_features(), self.background.len());
+        let (m, n_bg) = (self.x.len(), self.background.len());
         let bg = self.background.rows.as_standard_layout();
         let bg = bg.as_slice().unwrap_or_default();
         let fill = |first: usize, out: &mut [f32]| {
@@ -362,14 +353,11 @@ impl<'a> Game<'a> {
         if self.progress.is_cancelled() {
             return Err(ExplainError::Cancelled);
         }
-        let m = self.n_features();
+        let m = self.x.len();
         let bg = self.background.rows.as_standard_layout();
         let bg = bg.as_slice().unwrap_or_default();
         let x: Vec<f32> = self.x.to_vec();
-        let members: Vec<Vec<usize>> = masks
-            .outer_iter()
-            .map(|mask| (0..m).filter(|&j| mask[j]).collect())
-            .collect();
+        let members = self.coalition_columns(masks);
         // Hybrid row r: its coalition and background row.
         let hybrid: Vec<(usize, usize)> = rows
             .iter()
@@ -397,6 +385,21 @@ impl<'a> Game<'a> {
             out.row_mut(i).mapv_inplace(|v| v / r.len().max(1) as f64);
         }
         Ok(out)
+    }
+
+    /// The row's columns each coalition (a row of `masks`, one entry per player) takes from
+    /// `x`: its players' columns.
+    fn coalition_columns(&self, masks: ArrayView2<bool>) -> Vec<Vec<usize>> {
+        masks
+            .outer_iter()
+            .map(|mask| match self.players {
+                None => (0..self.x.len()).filter(|&j| mask[j]).collect(),
+                Some(players) => (0..players.len())
+                    .filter(|&p| mask[p])
+                    .flat_map(|p| players.members(p).iter().copied())
+                    .collect(),
+            })
+            .collect()
     }
 
     /// `v(∅)` and `v(all)` per target: the base and output values.

@@ -30,7 +30,7 @@ impl MethodSpec for Spec {
         true
     }
     fn cost(&self, fit: &Fit, _params: &ParamValues, budget: usize, background: usize) -> u64 {
-        let m = fit.model.n_features();
+        let m = fit.players;
         let rows = background.min(super::kernel::DEFAULT_BACKGROUND_ROWS);
         if m <= 1 || rows == background {
             return (budget as u64 + 2) * background as u64;

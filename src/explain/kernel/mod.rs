@@ -57,12 +57,7 @@ impl MethodSpec for Spec {
         true
     }
     fn cost(&self, fit: &Fit, _params: &ParamValues, budget: usize, background: usize) -> u64 {
-        kernel_cost(
-            fit.model.n_features(),
-            budget,
-            background,
-            DEFAULT_BACKGROUND_ROWS,
-        )
+        kernel_cost(fit.players, budget, background, DEFAULT_BACKGROUND_ROWS)
     }
     fn tabular(&self, build: &TabularBuild) -> Result<Box<dyn Explainer>, ExplainError> {
         Ok(Box::new(KernelShap {
