@@ -2,6 +2,8 @@
 //! filters (all / errors / correct, predicted class, confidence range), sortable columns and
 //! ↑/↓ keys. Selecting a row drives the rest of the window.
 
+use std::sync::Arc;
+
 use egui_extras::{Column, TableBuilder};
 
 use crate::analysis::Predictions;
@@ -109,7 +111,12 @@ impl BrowserState {
     }
 
     /// Shows exactly `subset`'s rows: the other filters are reset so none hides any of them.
-    pub fn show_subset(&mut self, subset: Subset, data: &Dataset, predictions: &Predictions) {
+    pub fn show_subset(
+        &mut self,
+        subset: Subset,
+        data: &Arc<Dataset>,
+        predictions: &Arc<Predictions>,
+    ) {
         let mut subset = subset;
         subset.rows.sort_unstable();
         subset.rows.dedup();
@@ -150,7 +157,7 @@ impl BrowserState {
     }
 
     /// Selects `row`, clearing filters that hide it.
-    pub fn select(&mut self, row: usize, data: &Dataset, predictions: &Predictions) {
+    pub fn select(&mut self, row: usize, data: &Arc<Dataset>, predictions: &Arc<Predictions>) {
         if !self.visible.contains(&row) {
             *self = BrowserState {
                 sort: self.sort,
@@ -168,8 +175,8 @@ impl BrowserState {
     pub fn set_filter(
         &mut self,
         text: &str,
-        data: &Dataset,
-        predictions: &Predictions,
+        data: &Arc<Dataset>,
+        predictions: &Arc<Predictions>,
     ) -> Result<(), String> {
         self.filter = parse_filter(text, &data.feature_names, &data.categories)?;
         self.filter_text = text.to_string();
@@ -179,7 +186,7 @@ impl BrowserState {
 
     /// Recomputes the visible rows from the filter and sort: at once, or on a worker for data
     /// of [`WORKER_ROWS`] rows or more (the rows shown until then stay).
-    pub fn refresh(&mut self, data: &Dataset, predictions: &Predictions) {
+    pub fn refresh(&mut self, data: &Arc<Dataset>, predictions: &Arc<Predictions>) {
         let query = RowQuery::new(
             data,
             predictions,
@@ -403,8 +410,8 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
 fn rows_table(
     ui: &mut egui::Ui,
     state: &mut BrowserState,
-    data: &Dataset,
-    predictions: &Predictions,
+    data: &Arc<Dataset>,
+    predictions: &Arc<Predictions>,
     class_names: &[String],
     ids: Option<&crate::session::ids::CaseIds>,
 ) {

@@ -455,7 +455,7 @@ fn plain_waterfall(
             bar.label = format!(
                 "{} = {}",
                 words::feature(card, name),
-                words::value(card, name, x[j])
+                words::data_value(card, data, j, x[j])
             );
         }
     }
