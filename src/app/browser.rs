@@ -418,6 +418,15 @@ fn rows_table(
     let truth = data.classes();
     let regression = class_names.is_empty();
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    // The first column holds the thumbnail and the longest row number (`#1796`) uncut.
+    let longest = format!("#{}", predictions.len().saturating_sub(1));
+    let number_width = super::chart::names_width(ui, &[longest]);
+    let thumbnail_width = if data.images.is_some() {
+        row_height + ui.spacing().item_spacing.x
+    } else {
+        0.0
+    };
+    let first_width = (thumbnail_width + number_width).max(if ids.is_some() { 72.0 } else { 44.0 });
     let mut table = TableBuilder::new(ui)
         .striped(true)
         .animate_scrolling(false)
@@ -425,12 +434,8 @@ fn rows_table(
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(
             Column::auto()
-                .at_least(if data.images.is_some() || ids.is_some() {
-                    72.0
-                } else {
-                    44.0
-                })
-                .at_most(160.0)
+                .at_least(first_width)
+                .at_most(160.0_f32.max(first_width))
                 .clip(true),
         )
         .column(Column::auto().at_least(70.0).clip(true))
