@@ -207,9 +207,16 @@ fn an_image_gets_a_report_with_its_map_checks_and_caveats() {
     assert!(image::load_from_memory(&r.picture_png).is_ok());
     assert!(!r.faithfulness.is_empty() && !r.sanity.is_empty());
     let html = loupe::report::image_page::html(&r);
+    // What the PNG draws and the PDF's text layer holds: the title and these sentences.
+    let (head, tail) = loupe::report::image_page::sentences(&r);
+    let drawn = [vec![r.title()], head, tail].concat().join("\n");
     for notation in ["E[f(X)]", "f(x)", "P("] {
         assert!(!html.contains(notation), "{notation}");
+        assert!(!drawn.contains(notation), "{notation} drawn");
     }
+    // The colour bar's scale is said in words, with its numbers.
+    assert!(drawn.contains(&format!("Colours: {}.", r.scale)), "{drawn}");
+    assert!(r.scale.chars().any(|c| c.is_ascii_digit()), "{}", r.scale);
     assert!(html.contains("data:image/png;base64,"));
     assert!(
         html.contains(
@@ -226,4 +233,122 @@ fn an_image_gets_a_report_with_its_map_checks_and_caveats() {
             .unwrap()
             .starts_with(b"%PDF-")
     );
+}
+
+/// Every string the page draws (the PNG and the PDF's picture are drawn from these).
+fn drawn_text(r: &Report) -> String {
+    let mut text = vec![
+        r.title(),
+        r.predicted.clone(),
+        r.summary.clone(),
+        r.method.clone(),
+        r.waterfall.title.clone(),
+        r.waterfall.axis_label.clone(),
+        r.waterfall.base_name.clone(),
+        r.waterfall.output_name.clone(),
+    ];
+    text.extend(r.calibration.clone());
+    text.extend(r.counterfactual.clone());
+    text.extend(r.waterfall.bars.iter().map(|b| b.label.clone()));
+    text.extend(r.ranges.iter().map(|(name, _)| name.clone()));
+    text.join("\n")
+}
+
+#[test]
+fn a_card_s_display_names_and_units_reach_every_format_of_the_page() {
+    // The penguins card names four measurements and gives their units; island and sex are
+    // categories.
+    let session = Session::load(&Source::files(
+        sample("penguins_pipeline.onnx"),
+        Some(sample("penguins.csv")),
+        None,
+    ))
+    .unwrap();
+    let card = session.model.card();
+    for row in [0, 150, 300] {
+        let r = report(&session, row);
+        let drawn = drawn_text(&r);
+        let html = page::html(&r).unwrap();
+        // The PDF: its text layer, and the layer's lines in the file.
+        let pdf = page::pdf_text(&r).join("\n");
+        let file = String::from_utf8_lossy(&page::pdf(&r).unwrap()).into_owned();
+        let plain = |t: &str| t.is_ascii() && !t.contains(['(', ')', '\\']);
+        for line in page::pdf_text(&r).iter().filter(|l| plain(l)) {
+            assert!(
+                file.contains(line.as_str()),
+                "row {row}: {line:?} not in the PDF"
+            );
+        }
+        for notation in ["E[f(X)]", "f(x)", "P("] {
+            assert!(
+                !html.contains(notation),
+                "row {row}: {notation} in the HTML"
+            );
+            assert!(!drawn.contains(notation), "row {row}: {notation} drawn");
+            assert!(!pdf.contains(notation), "row {row}: {notation} in the PDF");
+        }
+        let names = session.data.as_ref().unwrap().feature_names.clone();
+        for name in &names {
+            let shown = card.display_name(name);
+            if shown == name.as_str() {
+                continue;
+            }
+            // A column the card renames is shown by its display name only.
+            assert!(!drawn.contains(name.as_str()), "row {row}: `{name}` drawn");
+            assert!(
+                !html.contains(name.as_str()),
+                "row {row}: `{name}` in the HTML"
+            );
+        }
+        // Each bar of a renamed measurement carries its display name and its unit.
+        let mut measured = 0;
+        for bar in &r.waterfall.bars {
+            let Some(j) = bar.feature else { continue };
+            let Some(unit) = card.unit(&names[j]) else {
+                continue;
+            };
+            let shown = card.display_name(&names[j]);
+            assert!(
+                bar.label.starts_with(&format!("{shown} = ")) && bar.label.ends_with(unit),
+                "row {row}: {:?}",
+                bar.label
+            );
+            // The HTML's waterfall is a picture; its text names the measurement too.
+            assert!(
+                html.contains(&escape_text(shown)),
+                "row {row}: {shown} not in the HTML"
+            );
+            measured += 1;
+        }
+        assert!(measured > 0, "row {row}: no measured bar");
+        // The summary (in the HTML, drawn on the PNG, the PDF's text layer) gives values with
+        // their units.
+        assert!(
+            [" mm", " g"].iter().any(|u| r.summary.contains(u)),
+            "row {row}: {}",
+            r.summary
+        );
+        assert!(
+            html.contains(&escape_text(&r.summary)),
+            "row {row}: summary not in the HTML"
+        );
+        // A category reads as itself, not as its code.
+        for bar in &r.waterfall.bars {
+            if let Some(j) = bar.feature
+                && names[j] == "island"
+            {
+                assert!(
+                    ["Biscoe", "Dream", "Torgersen"]
+                        .iter()
+                        .any(|c| bar.label == format!("island = {c}")),
+                    "{:?}",
+                    bar.label
+                );
+            }
+        }
+    }
+}
+
+fn escape_text(s: &str) -> String {
+    page::escape(s)
 }

@@ -2,6 +2,8 @@
 //! filters (all / errors / correct, predicted class, confidence range), sortable columns and
 //! ↑/↓ keys. Selecting a row drives the rest of the window.
 
+use std::sync::Arc;
+
 use egui_extras::{Column, TableBuilder};
 
 use crate::analysis::Predictions;
@@ -109,7 +111,12 @@ impl BrowserState {
     }
 
     /// Shows exactly `subset`'s rows: the other filters are reset so none hides any of them.
-    pub fn show_subset(&mut self, subset: Subset, data: &Dataset, predictions: &Predictions) {
+    pub fn show_subset(
+        &mut self,
+        subset: Subset,
+        data: &Arc<Dataset>,
+        predictions: &Arc<Predictions>,
+    ) {
         let mut subset = subset;
         subset.rows.sort_unstable();
         subset.rows.dedup();
@@ -150,7 +157,7 @@ impl BrowserState {
     }
 
     /// Selects `row`, clearing filters that hide it.
-    pub fn select(&mut self, row: usize, data: &Dataset, predictions: &Predictions) {
+    pub fn select(&mut self, row: usize, data: &Arc<Dataset>, predictions: &Arc<Predictions>) {
         if !self.visible.contains(&row) {
             *self = BrowserState {
                 sort: self.sort,
@@ -168,8 +175,8 @@ impl BrowserState {
     pub fn set_filter(
         &mut self,
         text: &str,
-        data: &Dataset,
-        predictions: &Predictions,
+        data: &Arc<Dataset>,
+        predictions: &Arc<Predictions>,
     ) -> Result<(), String> {
         self.filter = parse_filter(text, &data.feature_names, &data.categories)?;
         self.filter_text = text.to_string();
@@ -179,7 +186,7 @@ impl BrowserState {
 
     /// Recomputes the visible rows from the filter and sort: at once, or on a worker for data
     /// of [`WORKER_ROWS`] rows or more (the rows shown until then stay).
-    pub fn refresh(&mut self, data: &Dataset, predictions: &Predictions) {
+    pub fn refresh(&mut self, data: &Arc<Dataset>, predictions: &Arc<Predictions>) {
         let query = RowQuery::new(
             data,
             predictions,
@@ -403,14 +410,23 @@ pub fn browser_ui(ui: &mut egui::Ui, state: &mut BrowserState, session: &Session
 fn rows_table(
     ui: &mut egui::Ui,
     state: &mut BrowserState,
-    data: &Dataset,
-    predictions: &Predictions,
+    data: &Arc<Dataset>,
+    predictions: &Arc<Predictions>,
     class_names: &[String],
     ids: Option<&crate::session::ids::CaseIds>,
 ) {
     let truth = data.classes();
     let regression = class_names.is_empty();
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    // The first column holds the thumbnail and the longest row number (`#1796`) uncut.
+    let longest = format!("#{}", predictions.len().saturating_sub(1));
+    let number_width = super::chart::names_width(ui, &[longest]);
+    let thumbnail_width = if data.images.is_some() {
+        row_height + ui.spacing().item_spacing.x
+    } else {
+        0.0
+    };
+    let first_width = (thumbnail_width + number_width).max(if ids.is_some() { 72.0 } else { 44.0 });
     let mut table = TableBuilder::new(ui)
         .striped(true)
         .animate_scrolling(false)
@@ -418,12 +434,8 @@ fn rows_table(
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(
             Column::auto()
-                .at_least(if data.images.is_some() || ids.is_some() {
-                    72.0
-                } else {
-                    44.0
-                })
-                .at_most(160.0)
+                .at_least(first_width)
+                .at_most(160.0_f32.max(first_width))
                 .clip(true),
         )
         .column(Column::auto().at_least(70.0).clip(true))

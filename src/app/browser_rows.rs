@@ -1,7 +1,8 @@
 //! Which rows the browser shows, in which order: the filters and the sort over every row. On
-//! data of [`WORKER_ROWS`] rows or more the work runs on a worker, from copies of the columns it
-//! reads (a few milliseconds of copying on the window's thread instead of a sort of a million
-//! rows), and the browser keeps showing the previous rows until it is done.
+//! data of [`WORKER_ROWS`] rows or more the work runs on a worker, which shares the session's
+//! data and predictions (nothing is copied on the window's thread: asking for a sort of a
+//! million rows costs the frame a thread spawn), and the browser keeps showing the previous
+//! rows until it is done.
 
 use std::sync::{Arc, Mutex};
 
@@ -14,28 +15,27 @@ use super::row_filter::Condition;
 /// From this many rows, filtering and sorting run on a worker.
 pub const WORKER_ROWS: usize = 100_000;
 
-/// What the visible rows are computed from, owned so a worker can take it.
+/// What the visible rows are computed from, owned so a worker can take it: the data and
+/// predictions are shared, not copied.
 pub struct RowQuery {
-    pub rows: usize,
+    pub data: Arc<Dataset>,
+    pub predictions: Arc<Predictions>,
     pub subset: Option<Vec<usize>>,
     pub outcome: Outcome,
     pub predicted_class: Option<usize>,
     pub confidence_range: (f32, f32),
-    pub predicted: Vec<usize>,
-    pub confidence: Vec<f32>,
-    pub truth: Option<Vec<usize>>,
-    /// Each condition with the column it reads.
-    pub filter: Vec<(Condition, Vec<f32>)>,
+    /// Conditions on feature values, all of which must hold.
+    pub filter: Vec<Condition>,
     pub sort: SortKey,
     pub descending: bool,
 }
 
 impl RowQuery {
-    /// Copies what the query reads from `data` and `predictions`.
+    /// The query over `data` and `predictions` (shared).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        data: &Dataset,
-        predictions: &Predictions,
+        data: &Arc<Dataset>,
+        predictions: &Arc<Predictions>,
         subset: Option<&[usize]>,
         outcome: Outcome,
         predicted_class: Option<usize>,
@@ -44,18 +44,13 @@ impl RowQuery {
         (sort, descending): (SortKey, bool),
     ) -> Self {
         RowQuery {
-            rows: predictions.len(),
+            data: Arc::clone(data),
+            predictions: Arc::clone(predictions),
             subset: subset.map(<[usize]>::to_vec),
             outcome,
             predicted_class,
             confidence_range,
-            predicted: predictions.predicted.clone(),
-            confidence: predictions.confidence.clone(),
-            truth: data.classes().map(<[usize]>::to_vec),
-            filter: filter
-                .iter()
-                .map(|c| (c.clone(), data.x.column(c.feature).to_vec()))
-                .collect(),
+            filter: filter.to_vec(),
             sort,
             descending,
         }
@@ -63,10 +58,13 @@ impl RowQuery {
 
     /// The rows passing every filter, in display order (equal keys in row order).
     pub fn run(&self) -> Vec<usize> {
-        let truth = self.truth.as_deref();
-        let correct = |r: usize| Some(truth?.get(r)? == self.predicted.get(r)?);
+        let truth = self.data.classes();
+        let predicted = &self.predictions.predicted;
+        let confidence = &self.predictions.confidence;
+        let x = &self.data.x;
+        let correct = |r: usize| Some(truth?.get(r)? == predicted.get(r)?);
         let (lo, hi) = self.confidence_range;
-        let mut rows: Vec<usize> = (0..self.rows)
+        let mut rows: Vec<usize> = (0..self.predictions.len())
             .filter(|&r| {
                 self.subset
                     .as_ref()
@@ -79,21 +77,25 @@ impl RowQuery {
             })
             .filter(|&r| {
                 self.predicted_class
-                    .is_none_or(|c| self.predicted.get(r) == Some(&c))
+                    .is_none_or(|c| predicted.get(r) == Some(&c))
             })
             .filter(|&r| {
-                self.confidence
+                confidence
                     .get(r)
                     .is_none_or(|&p| p.is_nan() || (lo..=hi).contains(&p))
             })
-            .filter(|&r| self.filter.iter().all(|(c, column)| c.holds(column[r])))
+            .filter(|&r| {
+                self.filter
+                    .iter()
+                    .all(|c| x.get((r, c.feature)).is_some_and(|&v| c.holds(v)))
+            })
             .collect();
         let key = |r: usize| -> (usize, f32) {
             match self.sort {
                 SortKey::Row => (r, 0.0),
                 SortKey::True => (truth.and_then(|t| t.get(r).copied()).unwrap_or(0), 0.0),
-                SortKey::Predicted => (self.predicted.get(r).copied().unwrap_or(0), 0.0),
-                SortKey::Confidence => (0, self.confidence.get(r).copied().unwrap_or(0.0)),
+                SortKey::Predicted => (predicted.get(r).copied().unwrap_or(0), 0.0),
+                SortKey::Confidence => (0, confidence.get(r).copied().unwrap_or(0.0)),
             }
         };
         // On the key, then by row; the keys are read once and sorted on the workers. Rows are

@@ -205,82 +205,88 @@ impl FailuresView {
                 };
                 export_buttons(ui, session, &spec, &confusion, &f, commands);
             };
+            let mistakes_ui = |ui: &mut egui::Ui, commands: &mut Vec<Command>| {
+                ui.label(egui::RichText::new("Most confident mistakes").strong());
+                if f.confident_mistakes.is_empty() {
+                    ui.weak("No mistakes in these rows.");
+                }
+                if let Some(images) = &data.images {
+                    // For images the mistakes are the pictures themselves: click one to explain it.
+                    // As many pictures a line as fit; lines of them, so none is cut at the edge.
+                    let per_line = ((ui.available_width() / 112.0).floor() as usize).max(1);
+                    let shown: Vec<usize> = f
+                        .confident_mistakes
+                        .iter()
+                        .copied()
+                        .take(2 * MISTAKES_SHOWN)
+                        .collect();
+                    for line in shown.chunks(per_line) {
+                        ui.horizontal(|ui| {
+                            for &r in line {
+                            ui.vertical(|ui| {
+                                ui.set_width(104.0);
+                                let response = super::widgets::thumbnail(ui, images, r, 96.0)
+                                    .on_hover_text(format!(
+                                        "#{r}: true {}, predicted {} ({:.1}%); click to explain",
+                                        class_names[truth[r]],
+                                        class_names[predictions.predicted[r]],
+                                        predictions.confidence[r] * 100.0
+                                    ));
+                                if response.clicked() {
+                                    commands.push(Command::Select(r, Some("Explain")));
+                                }
+                                ui.small(format!(
+                                    "#{r} {} → {}",
+                                    class_names[truth[r]],
+                                    class_names[predictions.predicted[r]]
+                                ));
+                            });
+                            }
+                        });
+                    }
+                }
+                egui::Grid::new("mistakes").striped(true).show(ui, |ui| {
+                    for h in ["Row", "True", "Predicted", "Confidence", ""] {
+                        ui.label(egui::RichText::new(h).strong());
+                    }
+                    ui.end_row();
+                    for &r in f.confident_mistakes.iter().take(MISTAKES_SHOWN) {
+                        ui.label(format!("#{r}"));
+                        ui.label(&class_names[truth[r]]);
+                        ui.colored_label(theme::bad(ui.visuals()), &class_names[predictions.predicted[r]]);
+                        ui.label(format!("{:.1}%", predictions.confidence[r] * 100.0));
+                        if ui.small_button("Why?").on_hover_text("Explain this row").clicked() {
+                            commands.push(Command::Select(r, Some("Explain")));
+                        }
+                        ui.end_row();
+                    }
+                });
+                if f.confident_mistakes.len() > MISTAKES_SHOWN {
+                    let rows = f.confident_mistakes.clone();
+                    if ui.button(format!("List all {} mistakes", rows.len())).clicked() {
+                        commands.push(Command::ShowRows(Subset {
+                            label: format!("mistakes ({})", f.population),
+                            rows,
+                        }));
+                    }
+                }
+            };
+            // The mistakes go under the matrix when the two sit side by side, so the
+            // calibration plot's height leaves no empty band beside them.
             if stacked {
                 matrix_ui(ui, commands);
                 ui.add_space(10.0);
                 calibration_ui(ui, commands);
+                ui.add_space(10.0);
+                mistakes_ui(ui, commands);
             } else {
                 ui.columns(2, |cols| {
                     let (left, right) = cols.split_at_mut(1);
                     matrix_ui(&mut left[0], commands);
+                    left[0].add_space(10.0);
+                    mistakes_ui(&mut left[0], commands);
                     calibration_ui(&mut right[0], commands);
                 });
-            }
-
-            ui.add_space(10.0);
-            ui.label(egui::RichText::new("Most confident mistakes").strong());
-            if f.confident_mistakes.is_empty() {
-                ui.weak("No mistakes in these rows.");
-            }
-            if let Some(images) = &data.images {
-                // For images the mistakes are the pictures themselves: click one to explain it.
-                // As many pictures a line as fit; lines of them, so none is cut at the edge.
-                let per_line = ((ui.available_width() / 112.0).floor() as usize).max(1);
-                let shown: Vec<usize> = f
-                    .confident_mistakes
-                    .iter()
-                    .copied()
-                    .take(2 * MISTAKES_SHOWN)
-                    .collect();
-                for line in shown.chunks(per_line) {
-                    ui.horizontal(|ui| {
-                        for &r in line {
-                        ui.vertical(|ui| {
-                            ui.set_width(104.0);
-                            let response = super::widgets::thumbnail(ui, images, r, 96.0)
-                                .on_hover_text(format!(
-                                    "#{r}: true {}, predicted {} ({:.1}%); click to explain",
-                                    class_names[truth[r]],
-                                    class_names[predictions.predicted[r]],
-                                    predictions.confidence[r] * 100.0
-                                ));
-                            if response.clicked() {
-                                commands.push(Command::Select(r, Some("Explain")));
-                            }
-                            ui.small(format!(
-                                "#{r} {} → {}",
-                                class_names[truth[r]],
-                                class_names[predictions.predicted[r]]
-                            ));
-                        });
-                        }
-                    });
-                }
-            }
-            egui::Grid::new("mistakes").striped(true).show(ui, |ui| {
-                for h in ["Row", "True", "Predicted", "Confidence", ""] {
-                    ui.label(egui::RichText::new(h).strong());
-                }
-                ui.end_row();
-                for &r in f.confident_mistakes.iter().take(MISTAKES_SHOWN) {
-                    ui.label(format!("#{r}"));
-                    ui.label(&class_names[truth[r]]);
-                    ui.colored_label(theme::bad(ui.visuals()), &class_names[predictions.predicted[r]]);
-                    ui.label(format!("{:.1}%", predictions.confidence[r] * 100.0));
-                    if ui.small_button("Why?").on_hover_text("Explain this row").clicked() {
-                        commands.push(Command::Select(r, Some("Explain")));
-                    }
-                    ui.end_row();
-                }
-            });
-            if f.confident_mistakes.len() > MISTAKES_SHOWN {
-                let rows = f.confident_mistakes.clone();
-                if ui.button(format!("List all {} mistakes", rows.len())).clicked() {
-                    commands.push(Command::ShowRows(Subset {
-                        label: format!("mistakes ({})", f.population),
-                        rows,
-                    }));
-                }
             }
 
             ui.add_space(10.0);

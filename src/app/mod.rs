@@ -236,6 +236,12 @@ impl LoupeApp {
         app
     }
 
+    /// Keeps what the window caches on disk (the Global tab's batches) in `dir` instead of
+    /// the cache folder ([`crate::session::dataset::cache_dir`]).
+    pub fn set_cache_dir(&mut self, dir: PathBuf) {
+        self.panels.global.cache_dir = Some(dir);
+    }
+
     /// The open session, if any.
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()

@@ -403,8 +403,9 @@ pub fn reliability_ui(
     let response = chart::plot(ui, "reliability", 5, 5)
         .width(side)
         .height(side + 30.0)
-        .default_x_bounds(0.0, 1.0)
-        .default_y_bounds(0.0, 1.0)
+        // A margin round [0, 1], so dots on the edges are not cut in half.
+        .default_x_bounds(-0.03, 1.03)
+        .default_y_bounds(-0.03, 1.03)
         .x_axis_label("predicted probability")
         .y_axis_label("observed rate")
         .show(ui, |plot_ui| {

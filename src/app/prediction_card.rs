@@ -62,7 +62,10 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
         .show(ui, |ui| {
             // As many name/value pairs a line as the width holds, read down each pair of
             // columns, so the card uses its width.
-            let pairs = ((ui.available_width() / 300.0).floor() as usize).clamp(1, 4);
+            // A pair is as wide as the longest name, a value and the spacing between them.
+            let widest = super::chart::names_width(ui, &data.feature_names);
+            let pair = widest + 70.0 + 2.0 * 24.0;
+            let pairs = ((ui.available_width() / pair).floor() as usize).clamp(1, 4);
             let m = data.feature_names.len();
             let per_column = m.div_ceil(pairs);
             egui::Grid::new("row_values")

@@ -233,6 +233,9 @@ impl ReportView {
                         .fit_to_exact_size(egui::vec2(side, side * size.y / size.x.max(1.0))),
                 );
             }
+            // The picture's colour bar carries no numbers: its scale is said under it, as on
+            // the printed page.
+            ui.weak(format!("Colours: {}.", r.scale));
             for line in [&r.faithfulness, &r.sanity] {
                 if !line.is_empty() {
                     ui.add(egui::Label::new(line.as_str()).wrap());

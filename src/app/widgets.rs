@@ -75,7 +75,9 @@ pub fn progress_ui(
         } else {
             egui::ProgressBar::new(0.0)
         };
-        ui.add(bar.desired_width(300.0).text(label).animate(true));
+        // The spinner sits before the bar: egui's animated bar draws it over the text.
+        ui.spinner();
+        ui.add(bar.desired_width(300.0).text(label));
         cancel = ui.button("Cancel").clicked();
     });
     cancel

@@ -79,7 +79,14 @@ pub fn ticks(lo: f64, hi: f64, n: usize) -> Vec<(f64, String)> {
             })
             .collect()
     } else {
-        let decimals = (-step.log10().floor()).max(0.0) as usize;
+        // The step's decimals: one more for a step of 2.5 × 10^k, so 0.25 is not written 0.2.
+        let base = (-step.log10().floor()).max(0.0) as usize;
+        let decimals = (base..base + 2)
+            .find(|&d| {
+                let scaled = step * 10f64.powi(d as i32);
+                (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+            })
+            .unwrap_or(base + 1);
         t.iter()
             .map(|&v| {
                 // −0.00 reads as 0.
@@ -109,6 +116,13 @@ mod tests {
         );
         let labels: Vec<String> = ticks(0.0, 1000.0, 4).into_iter().map(|(_, l)| l).collect();
         assert_eq!(labels[0], "0");
+        // A step of 2.5 × 10^k keeps its second digit on every tick.
+        let labels: Vec<String> = ticks(0.0, 0.5, 2).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(labels, ["0.00", "0.25", "0.50"]);
+        let labels: Vec<String> = ticks(0.0, 0.05, 2).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(labels, ["0.000", "0.025", "0.050"]);
+        let labels: Vec<String> = ticks(0.0, 50.0, 2).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(labels, ["0", "25", "50"]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ const PICTURE_TOP: f64 = 236.0;
 const PICTURE_HEIGHT: f64 = 400.0;
 
 /// The sentences of the page, in order (for the HTML, the PNG and the PDF's text layer).
-fn sentences(r: &ImageReport) -> (Vec<String>, Vec<String>) {
+pub fn sentences(r: &ImageReport) -> (Vec<String>, Vec<String>) {
     let mut head = vec![format!(
         "Prediction: {} with probability {}",
         r.predicted,

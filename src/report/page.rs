@@ -413,6 +413,11 @@ pub(super) fn win_ansi(text: &str) -> Vec<u8> {
 
 /// The report as a one-page PDF: the page picture plus an invisible, searchable text layer.
 pub fn pdf(report: &Report) -> Result<Vec<u8>, RenderError> {
+    pdf_of(&png(report, 2)?, &pdf_text(report))
+}
+
+/// The lines of the PDF's text layer, top to bottom.
+pub fn pdf_text(report: &Report) -> Vec<String> {
     let mut lines = vec![format!("Loupe report - {}", report.title())];
     lines.push(format!("Model {} - {}", report.model_name, report.date));
     lines.push(format!("Prediction: {}", report.predicted));
@@ -426,7 +431,7 @@ pub fn pdf(report: &Report) -> Result<Vec<u8>, RenderError> {
     lines.push(report.summary.clone());
     lines.extend(report.counterfactual.clone());
     lines.extend(report.model_description.clone());
-    pdf_of(&png(report, 2)?, &lines)
+    lines
 }
 
 /// A one-page A4 PDF of the page picture `png_bytes` with `lines` as its invisible text layer.

@@ -11,20 +11,19 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use loupe::app::LoupeApp;
 use loupe::session::{Session, Source};
 
+use super::window::{Window, window};
+
 const SIZE: egui::Vec2 = egui::vec2(1280.0, 800.0);
 
 pub fn models() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models")
 }
 
-fn harness_on(source: Source, prepare: impl FnOnce(&mut LoupeApp)) -> Harness<'static, LoupeApp> {
+fn harness_on(source: Source, prepare: impl FnOnce(&mut LoupeApp)) -> Window {
     let session = Session::load(&source).unwrap();
     let mut app = LoupeApp::with_session(source, session);
     prepare(&mut app);
-    let mut harness = Harness::builder()
-        .with_size(SIZE)
-        .with_context_setup(loupe::app::theme::install_fonts)
-        .build_ui_state(|ui, app: &mut LoupeApp| app.show(ui), app);
+    let mut harness = window(app, Harness::builder().with_size(SIZE));
     harness.run_steps(2);
     harness
 }
@@ -97,7 +96,7 @@ fn problems<S>(harness: &Harness<'_, S>, tab: &str) -> Vec<String> {
     out
 }
 
-fn check_tabs(mut harness: Harness<'static, LoupeApp>, tabs: &[&str]) {
+fn check_tabs(mut harness: Window, tabs: &[&str]) {
     let mut found = Vec::new();
     for tab in tabs {
         show(&mut harness, tab);

@@ -6,6 +6,7 @@ mod groups;
 mod layout;
 mod regressions;
 mod snapshots;
+mod window;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -13,18 +14,16 @@ use loupe::app::explain_view::{ExportKind, export_bytes};
 use loupe::app::{LoupeApp, Outcome};
 use loupe::explain::{Method, Targets};
 use loupe::session::{Session, Source};
+use window::{Window, window};
 
-fn sample_app() -> Harness<'static, LoupeApp> {
+fn sample_app() -> Window {
     app_on(Source::sample())
 }
 
-fn app_on(source: Source) -> Harness<'static, LoupeApp> {
+fn app_on(source: Source) -> Window {
     let session = Session::load(&source).unwrap();
     let app = LoupeApp::with_session(source, session);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 820.0))
-        .with_context_setup(loupe::app::theme::install_fonts)
-        .build_ui_state(|ui, app: &mut LoupeApp| app.show(ui), app);
+    let mut harness = window(app, Harness::builder().with_size(egui::vec2(1280.0, 820.0)));
     harness.run();
     harness
 }
@@ -253,10 +252,10 @@ fn clicking_a_confusion_cell_filters_the_browser_to_exactly_its_rows() {
 #[test]
 fn the_global_tab_explains_a_sample_and_links_back_to_rows() {
     let mut harness = sample_app();
-    let cache = tempfile::tempdir().unwrap();
+    let cache = harness.cache_dir().to_path_buf();
     {
         let app = harness.state_mut();
-        app.panels.global.cache_dir = Some(cache.path().to_path_buf());
+        assert_eq!(app.panels.global.cache_dir.as_ref(), Some(&cache));
         app.panels.global.sample = 40;
         app.shared.explain.method = loupe::explain::permutation::PERMUTATION;
         app.shared.explain.samples = Some(200);
@@ -272,10 +271,7 @@ fn the_global_tab_explains_a_sample_and_links_back_to_rows() {
     assert_eq!(result.explanation.rows.len(), 40);
     assert!(!result.from_cache);
     assert!(
-        std::fs::read_dir(cache.path().join("global"))
-            .unwrap()
-            .count()
-            == 1,
+        std::fs::read_dir(cache.join("global")).unwrap().count() == 1,
         "the batch is cached"
     );
     // The exports of the tab render.

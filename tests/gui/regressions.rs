@@ -11,17 +11,15 @@ use loupe::explain::{Link, Method, Targets};
 use loupe::plot::overlay::OverlayStyle;
 use loupe::session::{Session, Source};
 
+use super::window::{Window, window};
 use super::{app_on, run_until, sample_app};
 
 fn models() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models")
 }
 
-fn harness_of(app: LoupeApp) -> Harness<'static, LoupeApp> {
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 820.0))
-        .with_context_setup(loupe::app::theme::install_fonts)
-        .build_ui_state(|ui, app: &mut LoupeApp| app.show(ui), app);
+fn harness_of(app: LoupeApp) -> Window {
+    let mut harness = window(app, Harness::builder().with_size(egui::vec2(1280.0, 820.0)));
     harness.run_steps(2);
     harness
 }
@@ -323,11 +321,8 @@ fn a_click_on_a_class_name_selects_its_row_and_page_keys_move_by_pages() {
 #[test]
 fn a_long_global_run_waits_with_its_cost_shown_instead_of_starting_silently() {
     let mut harness = sample_app();
-    // A cache of its own: no other test's batches are read or written.
-    let cache = tempfile::tempdir().unwrap();
     {
         let app = harness.state_mut();
-        app.panels.global.cache_dir = Some(cache.path().to_path_buf());
         let mut own = app.shared.explain.clone();
         own.samples = Some(10_000);
         app.panels.global.own = Some(own);

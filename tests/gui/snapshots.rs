@@ -10,8 +10,9 @@ use loupe::app::theme::ThemeChoice;
 use loupe::session::{Session, Source};
 
 use super::layout::{models, show};
+use super::window::{Window, window};
 
-fn harness(source: Source, theme: ThemeChoice) -> Harness<'static, LoupeApp> {
+fn harness(source: Source, theme: ThemeChoice) -> Window {
     let session = Session::load(&source).unwrap();
     let settings = loupe::app::Settings {
         theme,
@@ -19,11 +20,12 @@ fn harness(source: Source, theme: ThemeChoice) -> Harness<'static, LoupeApp> {
     };
     let mut app = LoupeApp::with_settings(settings, source, session);
     app.panels.global.sample = 80;
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .with_context_setup(loupe::app::theme::install_fonts)
-        .wgpu()
-        .build_ui_state(|ui, app: &mut LoupeApp| app.show(ui), app);
+    let mut harness = window(
+        app,
+        Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .wgpu(),
+    );
     harness.run_steps(2);
     harness
 }
