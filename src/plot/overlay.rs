@@ -4,6 +4,8 @@
 //! for display and export, with a colour bar under the exported image.
 
 use image::{Rgb, RgbImage};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{DOWN_RGB, UP_RGB};
 
@@ -153,14 +155,15 @@ pub fn overlay(image: &RgbImage, map: &SaliencyMap, style: OverlayStyle) -> RgbI
 }
 
 /// The overlay with a colour bar under it: the scale's colours from its low to its high end,
-/// ticks at both ends (and zero on a diverging scale), so the exported picture says what its
-/// colours mean.
+/// ticks at both ends (and zero on a diverging scale) with their values under them, so the
+/// exported picture says what its colours mean.
 pub fn overlay_with_legend(image: &RgbImage, map: &SaliencyMap, style: OverlayStyle) -> RgbImage {
     let picture = overlay(image, map, style);
     let scale = MapScale::of(map);
     let (w, h) = (picture.width(), picture.height());
     let bar_h = (h / 16).clamp(10, 40);
-    let mut out = RgbImage::from_pixel(w, h + bar_h * 2, Rgb([255, 255, 255]));
+    let text_h = LEGEND_TEXT + 6;
+    let mut out = RgbImage::from_pixel(w, h + bar_h * 2 + text_h, Rgb([255, 255, 255]));
     image::imageops::overlay(&mut out, &picture, 0, 0);
     for x in 0..w {
         let v = scale.lo + (scale.hi - scale.lo) * x as f64 / (w.max(2) - 1) as f64;
@@ -183,7 +186,42 @@ pub fn overlay_with_legend(image: &RgbImage, map: &SaliencyMap, style: OverlaySt
             }
         }
     }
+    let mut labels = vec![
+        (0, super::short_number(scale.lo), HPos::Left),
+        (w - 1, super::short_number(scale.hi), HPos::Right),
+    ];
+    if scale.diverging {
+        labels.push((w / 2, "0".into(), HPos::Center));
+    }
+    // Text is a courtesy on top of the colours: a picture without it is still right.
+    let _ = label_bar(&mut out, h + 2 * bar_h + 2, &labels);
     out
+}
+
+/// Height of the colour bar's value labels, in pixels.
+const LEGEND_TEXT: u32 = 12;
+
+/// Writes `labels` (x, text, alignment) in a row starting at `y`.
+fn label_bar(
+    out: &mut RgbImage,
+    y: u32,
+    labels: &[(u32, String, HPos)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    super::render::register_font();
+    let (w, h) = out.dimensions();
+    let root = BitMapBackend::with_buffer(out.as_mut(), (w, h)).into_drawing_area();
+    for (x, text, pos) in labels {
+        root.draw(&Text::new(
+            text.clone(),
+            (*x as i32, y as i32),
+            (super::render::FAMILY, LEGEND_TEXT as f64)
+                .into_font()
+                .color(&RGBColor(40, 40, 40))
+                .pos(Pos::new(*pos, VPos::Top)),
+        ))?;
+    }
+    root.present()?;
+    Ok(())
 }
 
 /// PNG bytes of an RGB image.
@@ -287,6 +325,21 @@ mod tests {
         let legend = overlay_with_legend(&image, &offset, style);
         assert!(legend.height() > o.height());
         assert_eq!(legend.width(), o.width());
+        // Its ends are written under it: ink below the bar, on a picture wide enough to hold it.
+        let wide = RgbImage::from_pixel(120, 80, Rgb([128, 128, 128]));
+        let wide_map = SaliencyMap {
+            width: 120,
+            height: 80,
+            values: (0..9600).map(|i| i as f64).collect(),
+            ..map()
+        };
+        let legend = overlay_with_legend(&wide, &wide_map, style);
+        let bar_bottom = 80 + 2 * (80 / 16).clamp(10, 40);
+        let ink = (bar_bottom + 2..legend.height())
+            .flat_map(|y| (0..30).map(move |x| (x, y)))
+            .filter(|&(x, y)| legend.get_pixel(x, y).0[0] < 120)
+            .count();
+        assert!(ink > 5, "no label under the colour bar ({ink} dark pixels)");
     }
 
     #[test]
