@@ -112,8 +112,16 @@ fn sampled_group_values_cover_the_exact_ones() {
         Some(&players),
         1,
     );
+    let (covered, total) = coverage(&exact, &got);
+    let share = covered as f64 / total as f64;
+    assert!(share >= 0.9, "{covered} of {total}");
+}
+
+/// How many (row, player) values of `sampled` have 95% intervals holding the `exact` ones,
+/// of how many (five players per row).
+fn coverage(exact: &[RowExplanation], sampled: &[RowExplanation]) -> (usize, usize) {
     let (mut covered, mut total) = (0, 0);
-    for (e, s) in exact.iter().zip(&got) {
+    for (e, s) in exact.iter().zip(sampled) {
         let err = s.attribution.std_err.as_ref().unwrap();
         assert_eq!(s.attribution.values.len(), 5);
         for ((got, want), err) in s
@@ -127,8 +135,7 @@ fn sampled_group_values_cover_the_exact_ones() {
             covered += usize::from((got - want).abs() <= 1.96 * err + 1e-9);
         }
     }
-    let share = covered as f64 / total as f64;
-    assert!(share >= 0.9, "{covered} of {total}");
+    (covered, total)
 }
 
 /// f(x) = x0 · x1 · x2: against a zero background each column of the row (1, 1, 1) gets a
@@ -187,24 +194,12 @@ fn groups_hold_when_a_large_background_is_sampled_per_coalition() {
     };
     for method in [&kernel as &dyn Explainer, &sampled] {
         let got = explain(&model, data.x.view(), &rows, method, &bg, Some(&players), 1);
-        let (mut covered, mut total) = (0, 0);
-        for (e, s) in exact.iter().zip(&got) {
-            let err = s.attribution.std_err.as_ref().unwrap();
-            assert_eq!(s.attribution.values.len(), 5);
+        for s in &got {
             let sum: f64 = s.attribution.values.iter().sum();
             let gap = s.attribution.output_value - s.attribution.base_value;
             assert!((sum - gap).abs() < 1e-6, "{sum} vs {gap}");
-            for ((got, want), err) in s
-                .attribution
-                .values
-                .iter()
-                .zip(&e.attribution.values)
-                .zip(err)
-            {
-                total += 1;
-                covered += usize::from((got - want).abs() <= 1.96 * err + 1e-9);
-            }
         }
+        let (covered, total) = coverage(&exact, &got);
         assert!(
             covered as f64 >= 0.85 * total as f64,
             "{covered} of {total}"

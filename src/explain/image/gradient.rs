@@ -67,6 +67,29 @@ pub(super) fn gradients(
 /// The class's scores on `x` and on `baseline` as tract computes them, checked against the
 /// score the differentiated graph gave for `x` (`ours`): a mismatch means the gradients
 /// would explain another function, and no map is made.
+/// The input gradient of the image itself, with the model's scores of the baseline and the
+/// image (checked against the differentiated graph's by [`checked_scores`]).
+fn gradient_at_image(
+    model: &OnnxModel,
+    input: &ImageInput,
+    progress: &dyn Progress,
+) -> Result<(Gradients, f64, f64), ExplainError> {
+    let x = input.x;
+    let g = gradients(
+        model,
+        1,
+        x.len(),
+        input.target,
+        Wrt::Input,
+        &|_, im| im.copy_from_slice(x),
+        progress,
+    )?;
+    let base = input.baseline.image(x, input.shape);
+    let (base_value, output_value) =
+        checked_scores(model, x, &base, input.target, g.scores[0], progress)?;
+    Ok((g, base_value, output_value))
+}
+
 pub(super) fn checked_scores(
     model: &OnnxModel,
     x: &[f32],
@@ -175,18 +198,7 @@ impl ImageExplainer for Plain {
         progress: &dyn Progress,
     ) -> Result<SaliencyMap, ExplainError> {
         let (x, shape) = (input.x, input.shape);
-        let g = gradients(
-            model,
-            1,
-            x.len(),
-            input.target,
-            Wrt::Input,
-            &|_, im| im.copy_from_slice(x),
-            progress,
-        )?;
-        let base = input.baseline.image(x, shape);
-        let (base_value, output_value) =
-            checked_scores(model, x, &base, input.target, g.scores[0], progress)?;
+        let (g, base_value, output_value) = gradient_at_image(model, input, progress)?;
         let values: Vec<f64> = match self {
             Plain::Saliency => {
                 let gv: Vec<f64> = g.grads.iter().map(|&v| v as f64).collect();
@@ -339,18 +351,7 @@ impl ImageExplainer for SmoothGrad {
             }
         };
         // The score on the image itself, checked as for every gradient map.
-        let own = gradients(
-            model,
-            1,
-            len,
-            input.target,
-            Wrt::Input,
-            &|_, im| im.copy_from_slice(x),
-            progress,
-        )?;
-        let base = input.baseline.image(x, shape);
-        let (base_value, output_value) =
-            checked_scores(model, x, &base, input.target, own.scores[0], progress)?;
+        let (_, base_value, output_value) = gradient_at_image(model, input, progress)?;
         Ok(SaliencyMap {
             height: shape.height,
             width: shape.width,

@@ -92,12 +92,10 @@ fn randomise(t: &mut pb::TensorProto, seed: u64) {
 impl OnnxModel {
     /// The file's graph, parsed again.
     fn proto(&self) -> Result<pb::ModelProto, ModelError> {
-        let proto = onnx_with_loupe_ops()
+        let mut proto = onnx_with_loupe_ops()
             .proto_model_for_read(&mut &self.bytes[..])
             .map_err(|e| ModelError::NotOnnx(format!("{e:#}")))?;
-        if proto.graph.is_none() {
-            return Err(ModelError::NotOnnx("the file holds no graph".into()));
-        }
+        graph_of(&mut proto)?;
         Ok(proto)
     }
 
@@ -113,7 +111,7 @@ impl OnnxModel {
     /// values of the same spread: the model-randomisation sanity check.
     pub fn with_randomized_last_layer(&self, seed: u64) -> Result<OnnxModel, ModelError> {
         let mut proto = self.proto()?;
-        let graph = proto.graph.as_mut().expect("checked by proto()");
+        let graph = graph_of(&mut proto)?;
         let last = weighted_layers(graph)
             .into_iter()
             .next()
@@ -132,13 +130,13 @@ impl OnnxModel {
         max_layers: usize,
     ) -> Result<Vec<(String, OnnxModel)>, ModelError> {
         let mut proto = self.proto()?;
-        let layers = weighted_layers(proto.graph.as_ref().expect("checked by proto()"));
+        let layers = weighted_layers(graph_of(&mut proto)?);
         if layers.is_empty() {
             return Err(no_weights());
         }
         let mut out = Vec::new();
         for (k, layer) in layers.iter().enumerate().take(max_layers) {
-            let graph = proto.graph.as_mut().expect("checked by proto()");
+            let graph = graph_of(&mut proto)?;
             for (j, &i) in layer.weights.iter().enumerate() {
                 randomise(
                     &mut graph.initializer[i],
@@ -149,6 +147,14 @@ impl OnnxModel {
         }
         Ok(out)
     }
+}
+
+/// The graph of a model read by [`OnnxModel::proto`].
+fn graph_of(proto: &mut pb::ModelProto) -> Result<&mut pb::GraphProto, ModelError> {
+    proto
+        .graph
+        .as_mut()
+        .ok_or_else(|| ModelError::NotOnnx("the file holds no graph".into()))
 }
 
 fn no_weights() -> ModelError {
