@@ -664,3 +664,29 @@ fn an_image_model_without_a_card_is_read_as_images_of_its_input_size() {
     let tabular = OnnxModel::load(&sample("breast_cancer_mlp.onnx")).unwrap();
     assert!(tabular.image().is_none() && !tabular.image_from_graph());
 }
+
+#[test]
+fn a_card_names_the_colours_of_its_maps_and_an_unknown_palette_is_refused_by_name() {
+    use loupe::plot::overlay::Palette;
+    let bytes = std::fs::read(sample("lesions_cnn.onnx")).unwrap();
+    let card_text = std::fs::read_to_string(sample("lesions_cnn.card.json")).unwrap();
+    let card = loupe::model::card::ModelCard::from_json(&card_text).unwrap();
+    let model =
+        OnnxModel::from_bytes(&bytes, Some(card.clone()), "lesions_cnn.onnx", None).unwrap();
+    assert_eq!(
+        loupe::session::map_palette(&model),
+        Ok(Palette::GreenMagenta),
+        "the lesion sample's blue sticker is not painted in blue"
+    );
+    let mut bad = card;
+    bad.image.as_mut().unwrap().palette = Some("rainbow".into());
+    let model = OnnxModel::from_bytes(&bytes, Some(bad), "lesions_cnn.onnx", None).unwrap();
+    let err = loupe::session::image_shape(&model).unwrap_err();
+    assert!(
+        err.contains("palette `rainbow`") && err.contains("green-magenta") && !err.contains('\n'),
+        "{err}"
+    );
+    // No card: red and blue.
+    let model = OnnxModel::from_bytes(&bytes, None, "lesions_cnn.onnx", None).unwrap();
+    assert_eq!(loupe::session::map_palette(&model), Ok(Palette::RedBlue));
+}

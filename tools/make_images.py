@@ -651,6 +651,9 @@ def make_lesion_model(rows, clean_images):
         "lesion",
         positive="malignant",
     )
+    # The sticker is blue and the skin reddish: a red-blue map would tint the one purple and
+    # hide in the other.
+    card["image"]["palette"] = "green-magenta"
     write_card(OUT_DIR / "lesions_cnn.card.json", card)
     return {
         "path": path,

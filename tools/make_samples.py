@@ -258,9 +258,37 @@ def write_expected(path, labels, probs):
     write_csv(path, ["row", "label", "p_malignant", "p_benign"], rows)
 
 
+# How a clinician reads each measurement: the data set's "mean", "error" (standard error)
+# and "worst" (mean of the three largest values) summarise the nuclei of one image.
+MEASUREMENTS = {
+    "radius": "radius",
+    "texture": "texture",
+    "perimeter": "perimeter",
+    "area": "area",
+    "smoothness": "smoothness",
+    "compactness": "compactness",
+    "concavity": "concavity",
+    "concave points": "concave points",
+    "symmetry": "symmetry",
+    "fractal dimension": "fractal dimension",
+}
+
+
+def display_name(feature):
+    """`worst concave points` -> `concave points, 3 largest nuclei`."""
+    if feature.startswith("mean "):
+        return f"{MEASUREMENTS[feature[5:]]}, average nucleus"
+    if feature.startswith("worst "):
+        return f"{MEASUREMENTS[feature[6:]]}, 3 largest nuclei"
+    if feature.endswith(" error"):
+        return f"{MEASUREMENTS[feature[:-6]]}, variation between nuclei"
+    return feature
+
+
 def write_card(path, spec, feature_names, n_train):
     note = f"{spec['note']} " if "note" in spec else ""
     card = {
+        "display_names": {f: display_name(f) for f in feature_names},
         "task": "classification",
         # Rows are patients: the report says "higher than 94% of patients".
         "subject": "patient",

@@ -5,8 +5,7 @@ use image::RgbImage;
 
 use crate::analysis::faithfulness::Faithfulness;
 use crate::explain::image::SaliencyMap;
-use crate::plot::overlay::MapScale;
-use crate::plot::{DOWN_RGB, UP_RGB};
+use crate::plot::overlay::{MapScale, Palette};
 
 /// An egui image of an RGB image.
 pub fn color_image(image: &RgbImage) -> egui::ColorImage {
@@ -16,9 +15,13 @@ pub fn color_image(image: &RgbImage) -> egui::ColorImage {
     )
 }
 
-/// The map as a transparent colour layer on its [`MapScale`]: red toward the class, blue away,
-/// alpha by strength.
-pub fn map_layer(map: &SaliencyMap, top_percent: Option<f64>) -> egui::ColorImage {
+/// The map as a transparent colour layer on its [`MapScale`] in `palette` (red toward the
+/// class and blue away, by default), alpha by strength.
+pub fn map_layer(
+    map: &SaliencyMap,
+    top_percent: Option<f64>,
+    palette: Palette,
+) -> egui::ColorImage {
     let scale = MapScale::of(map);
     let threshold = top_percent.map(|k| {
         let mut sorted = map.values.clone();
@@ -32,7 +35,7 @@ pub fn map_layer(map: &SaliencyMap, top_percent: Option<f64>) -> egui::ColorImag
         .map(|&v| {
             let shown = threshold.is_none_or(|t| v >= t && v > 0.0);
             let t = if shown { scale.strength(v) } else { 0.0 };
-            let (r, g, b) = if t >= 0.0 { UP_RGB } else { DOWN_RGB };
+            let (r, g, b) = palette.of(t);
             egui::Color32::from_rgba_unmultiplied(r, g, b, (t.abs().sqrt() * 255.0) as u8)
         })
         .collect();
@@ -40,13 +43,14 @@ pub fn map_layer(map: &SaliencyMap, top_percent: Option<f64>) -> egui::ColorImag
 }
 
 /// The map's colour bar with its values at the ends (and zero), under the map.
-pub fn scale_ui(ui: &mut egui::Ui, scale: &MapScale, width: f32) {
+pub fn scale_ui(ui: &mut egui::Ui, scale: &MapScale, width: f32, palette: Palette) {
     let (rect, response) = ui.allocate_exact_size(egui::vec2(width, 10.0), egui::Sense::hover());
     let painter = ui.painter();
     let steps = 48;
     for i in 0..steps {
         let v = scale.lo + (scale.hi - scale.lo) * (i as f64 + 0.5) / steps as f64;
-        let [r, g, b] = crate::plot::overlay::tint([255, 255, 255], scale.strength(v), 1.0);
+        let [r, g, b] =
+            crate::plot::overlay::tint([255, 255, 255], scale.strength(v), 1.0, palette);
         let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
         let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32;
         painter.rect_filled(
@@ -59,7 +63,7 @@ pub fn scale_ui(ui: &mut egui::Ui, scale: &MapScale, width: f32) {
         egui::WidgetInfo::labeled(
             egui::Role::Image,
             true,
-            format!("Colour scale: {}", scale.describe()),
+            format!("Colour scale: {}", scale.describe(palette)),
         )
     });
     ui.horizontal(|ui| {

@@ -1,5 +1,5 @@
 //! The Explain tab for image data: the image, its saliency map as an overlay (red toward the
-//! class, blue away; opacity, top-k% of pixels), the method (every image method of the
+//! class, blue away, or another palette; opacity, top-k% of pixels), the method (every image method of the
 //! registry, with its own parameters) beside it, and the map's deletion and insertion curves
 //! against random orders. Maps run on a worker through the session's image use case, cached
 //! per (image, settings); exports are the same files as `loupe explain` writes.
@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use egui::TextureHandle;
 
+use crate::explain::image::SaliencyMap;
 use crate::explain::image::{Baseline, ImageSettings};
 use crate::explain::registry::Fit;
 use crate::explain::{Kind, Link, Method, Targets};
-use crate::plot::overlay::{MapScale, OverlayStyle, npy, overlay_with_legend, png_bytes};
+use crate::plot::overlay::{MapScale, OverlayStyle, Palette, npy, overlay_with_legend, png_bytes};
 use crate::session::Session;
 use crate::session::image::{ImageExplanation, ImageRequest};
 
@@ -36,6 +37,8 @@ pub struct ImageView {
     pub opacity: f32,
     /// Show only the top k% of pixels.
     pub top_percent: Option<f64>,
+    /// The map's colours; `None`: the card's (red and blue unless it says otherwise).
+    pub palette: Option<Palette>,
     jobs: Keyed<ImageExplanation>,
     textures: HashMap<String, TextureHandle>,
     /// Also run the model-randomisation sanity check (doubles the work).
@@ -51,6 +54,7 @@ impl Default for ImageView {
             target: None,
             opacity: 0.7,
             top_percent: None,
+            palette: None,
             jobs: Keyed::new("Explaining the image…", CACHE_SIZE),
             textures: HashMap::new(),
             sanity: false,
@@ -193,32 +197,20 @@ impl ImageView {
                     ui.label("Image");
                     ui.add(egui::Image::new(&picture).fit_to_exact_size(egui::vec2(side, side)));
                 });
+                let name = session.target_name(target);
                 ui.vertical(|ui| {
-                    let name = session.target_name(target);
                     ui.label(format!("Why {name}"));
-                    let (rect, response) =
-                        ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::hover());
-                    let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
-                    ui.painter()
-                        .image(picture.id(), rect, uv, egui::Color32::WHITE);
-                    if let Some(e) = &cached {
-                        let layer_key = format!("map {key}|{:?}", self.top_percent);
-                        let top = self.top_percent;
-                        let layer = self.texture(ui.ctx(), layer_key, || map_layer(&e.map, top));
-                        let tint = egui::Color32::from_white_alpha((self.opacity * 255.0) as u8);
-                        ui.painter().image(layer.id(), rect, uv, tint);
-                        scale_ui(ui, &MapScale::of(&e.map), side);
-                        response.widget_info(|| {
-                            egui::WidgetInfo::labeled(
-                                egui::Role::Image,
-                                true,
-                                format!(
-                                    "Saliency map of row {row} for {name} ({})",
-                                    e.settings.method
-                                ),
-                            )
-                        });
-                    }
+                    let map = cached.as_ref().map(|e| &e.map);
+                    let description = cached.as_ref().map(|e| {
+                        format!("Saliency map of row {row} for {name} ({})", e.settings.method)
+                    });
+                    let palette = self.palette(session);
+                    let pane = MapPane {
+                        map,
+                        key: format!("map {key}"),
+                        description,
+                    };
+                    self.map_pane(ui, &picture, side, pane, palette);
                 });
                 if let Some((e, random)) = cached
                     .as_ref()
@@ -226,28 +218,17 @@ impl ImageView {
                 {
                     ui.vertical(|ui| {
                         ui.label("Under a random last layer");
-                        let (rect, response) =
-                            ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::hover());
-                        let uv =
-                            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
-                        ui.painter()
-                            .image(picture.id(), rect, uv, egui::Color32::WHITE);
-                        let layer_key = format!("random map {key}|{:?}", self.top_percent);
-                        let top = self.top_percent;
-                        let layer = self.texture(ui.ctx(), layer_key, || map_layer(random, top));
-                        let tint = egui::Color32::from_white_alpha((self.opacity * 255.0) as u8);
-                        ui.painter().image(layer.id(), rect, uv, tint);
-                        scale_ui(ui, &MapScale::of(random), side);
-                        response.widget_info(|| {
-                            egui::WidgetInfo::labeled(
-                                egui::Role::Image,
-                                true,
-                                format!(
-                                    "Saliency map of row {row} under a random last layer ({})",
-                                    e.settings.method
-                                ),
-                            )
-                        });
+                        let description = format!(
+                            "Saliency map of row {row} under a random last layer ({})",
+                            e.settings.method
+                        );
+                        let pane = MapPane {
+                            map: Some(random),
+                            key: format!("random map {key}"),
+                            description: Some(description),
+                        };
+                        let palette = self.palette(session);
+                        self.map_pane(ui, &picture, side, pane, palette);
                     });
                 }
             });
@@ -270,6 +251,47 @@ impl ImageView {
         });
     }
 
+    /// The map's colours: the one chosen here, else the card's.
+    fn palette(&self, session: &Session) -> Palette {
+        self.palette
+            .unwrap_or_else(|| crate::session::map_palette(&session.model).unwrap_or_default())
+    }
+
+    /// The image with `map` (when there is one) laid over it at the view's opacity, top k% and
+    /// palette, and the map's colour bar under it.
+    fn map_pane(
+        &mut self,
+        ui: &mut egui::Ui,
+        picture: &TextureHandle,
+        side: f32,
+        pane: MapPane,
+        palette: Palette,
+    ) {
+        let MapPane {
+            map,
+            key,
+            description,
+        } = pane;
+        let (rect, response) = ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::hover());
+        let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+        ui.painter()
+            .image(picture.id(), rect, uv, egui::Color32::WHITE);
+        let Some(map) = map else {
+            return;
+        };
+        let top = self.top_percent;
+        let layer_key = format!("{key}|{top:?}|{palette:?}");
+        let layer = self.texture(ui.ctx(), layer_key, || map_layer(map, top, palette));
+        let tint = egui::Color32::from_white_alpha((self.opacity * 255.0) as u8);
+        ui.painter().image(layer.id(), rect, uv, tint);
+        scale_ui(ui, &MapScale::of(map), side, palette);
+        if let Some(description) = description {
+            response.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::Image, true, description.clone())
+            });
+        }
+    }
+
     fn settings_ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -279,6 +301,7 @@ impl ImageView {
         let session = cx.session;
         let fit = Fit::new(&session.model, Link::Identity, true);
         ui.heading("Saliency");
+        let chosen_palette = self.palette(session);
         let s = &mut self.settings;
         egui::Grid::new("image_settings_grid")
             .num_columns(2)
@@ -348,6 +371,22 @@ impl ImageView {
                 ui.checkbox(&mut self.cascade, "cascading, from the top")
                     .on_hover_text("Randomise the layers from the output down, one more at each step, and show how the map's rank correlation with this one falls (one more map per layer)");
                 ui.end_row();
+                let label = ui.label("Colours");
+                let mut palette = chosen_palette;
+                egui::ComboBox::from_id_salt("image_palette")
+                    .selected_text(palette_label(palette))
+                    .show_ui(ui, |ui| {
+                        for p in Palette::ALL {
+                            ui.selectable_value(&mut palette, p, palette_label(p));
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id)
+                    .on_hover_text("The map's two colours: toward the class, away from it. Choose one that the image's own colours do not share (a blue mark under a red–blue map reads purple).");
+                if palette != chosen_palette {
+                    self.palette = Some(palette);
+                }
+                ui.end_row();
                 let label = ui.label("Opacity");
                 ui.add(egui::Slider::new(&mut self.opacity, 0.0..=1.0))
                     .labelled_by(label.id);
@@ -376,6 +415,7 @@ impl ImageView {
                     opacity: self.opacity,
                     top_percent: self.top_percent,
                     scale: 8,
+                    palette: self.palette(session),
                 };
                 for (label, ext) in [
                     ("Overlay PNG", "png"),
@@ -448,6 +488,20 @@ pub fn image_export_bytes(
             out
         }
     })
+}
+
+/// One map drawn over its image: the map (none while it is computed), its texture's key and
+/// what a screen reader says of it.
+struct MapPane<'a> {
+    map: Option<&'a SaliencyMap>,
+    key: String,
+    description: Option<String>,
+}
+
+/// A palette in words: the colour toward the class, then away.
+fn palette_label(p: Palette) -> String {
+    let (up, down) = p.words();
+    format!("{up} · {down}")
 }
 
 /// The cascading randomisation: one bar per step, the rank correlation of |map| with this

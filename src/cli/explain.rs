@@ -224,17 +224,22 @@ fn explain_images(plan: &ExplainPlan) -> anyhow::Result<()> {
         }
     })?;
     if let Some(plots) = plots {
+        let palette = match &args.palette {
+            Some(name) => crate::plot::overlay::Palette::parse(name).map_err(anyhow::Error::msg)?,
+            None => crate::session::map_palette(&session.model).map_err(anyhow::Error::msg)?,
+        };
+        let style = crate::plot::overlay::OverlayStyle {
+            palette,
+            ..Default::default()
+        };
         let images = session
             .data
             .as_ref()
             .and_then(|d| d.images.clone())
             .context("no images")?;
         for e in &explanations {
-            let picture = crate::plot::overlay::overlay_with_legend(
-                &images.images[e.row],
-                &e.map,
-                crate::plot::overlay::OverlayStyle::default(),
-            );
+            let picture =
+                crate::plot::overlay::overlay_with_legend(&images.images[e.row], &e.map, style);
             let bytes = crate::plot::overlay::png_bytes(&picture)?;
             let path = plots.join(format!(
                 "row_{}_{}.png",

@@ -189,6 +189,10 @@ pub struct ExplainArgs {
     /// Also draw each row's waterfall as png or svg into OUT/plots.
     #[arg(long, value_parser = ["png", "svg"], requires = "out")]
     plots: Option<String>,
+    /// Colours of image overlays in OUT/plots: red-blue, green-magenta or orange-purple
+    /// (default: the card's `image.palette`, else red-blue).
+    #[arg(long, value_parser = ["red-blue", "green-magenta", "orange-purple"])]
+    palette: Option<String>,
     /// Explain only shard i of n (rows i, i+n, i+2n, … of the selection); merge the shards'
     /// JSON with `loupe merge`.
     #[arg(long)]

@@ -63,6 +63,9 @@ pub struct ImageSpec {
     pub resize_shorter: Option<u32>,
     /// `nearest`, `bilinear` (the default), `bicubic` or `lanczos`.
     pub interpolation: Option<String>,
+    /// The colours of saliency maps over these images: `red-blue` (the default),
+    /// `green-magenta` or `orange-purple` (for images whose own content is red or blue).
+    pub palette: Option<String>,
 }
 
 impl ModelCard {

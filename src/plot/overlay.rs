@@ -20,6 +20,82 @@ pub struct OverlayStyle {
     pub top_percent: Option<f64>,
     /// Output pixels per image pixel.
     pub scale: u32,
+    /// The two colours of the map.
+    pub palette: Palette,
+}
+
+/// The colours of a map: toward the class, and away from it. Red and blue (shap's) is the
+/// default; the others survive an image whose own content is red or blue (a blue sticker under
+/// a red–blue map reads purple, as if it were half of each).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Palette {
+    #[default]
+    RedBlue,
+    /// PiYG's ends: green toward the class, magenta away.
+    GreenMagenta,
+    /// PuOr's ends: orange toward the class, purple away.
+    OrangePurple,
+}
+
+impl Palette {
+    pub const ALL: [Palette; 3] = [
+        Palette::RedBlue,
+        Palette::GreenMagenta,
+        Palette::OrangePurple,
+    ];
+
+    /// The name on the command line and in the card (`red-blue`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Palette::RedBlue => "red-blue",
+            Palette::GreenMagenta => "green-magenta",
+            Palette::OrangePurple => "orange-purple",
+        }
+    }
+
+    /// The palette of a name, or a sentence naming the ones there are.
+    pub fn parse(name: &str) -> Result<Palette, String> {
+        let wanted = name.trim().to_ascii_lowercase();
+        Palette::ALL
+            .into_iter()
+            .find(|p| p.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<_> = Palette::ALL.iter().map(|p| p.name()).collect();
+                format!("unknown palette `{name}`: use {}", names.join(", "))
+            })
+    }
+
+    /// The colour toward the class.
+    pub fn up(self) -> (u8, u8, u8) {
+        match self {
+            Palette::RedBlue => UP_RGB,
+            Palette::GreenMagenta => (0x1b, 0xa0, 0x3c),
+            Palette::OrangePurple => (0xf0, 0x8c, 0x00),
+        }
+    }
+
+    /// The colour away from the class.
+    pub fn down(self) -> (u8, u8, u8) {
+        match self {
+            Palette::RedBlue => DOWN_RGB,
+            Palette::GreenMagenta => (0xc5, 0x1b, 0x7d),
+            Palette::OrangePurple => (0x5e, 0x3c, 0x99),
+        }
+    }
+
+    /// The colour of a strength's sign.
+    pub fn of(self, t: f32) -> (u8, u8, u8) {
+        if t >= 0.0 { self.up() } else { self.down() }
+    }
+
+    /// The colour words of a legend: (toward, away).
+    pub fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Palette::RedBlue => ("red", "blue"),
+            Palette::GreenMagenta => ("green", "magenta"),
+            Palette::OrangePurple => ("orange", "purple"),
+        }
+    }
 }
 
 impl Default for OverlayStyle {
@@ -28,6 +104,7 @@ impl Default for OverlayStyle {
             opacity: 0.7,
             top_percent: None,
             scale: 8,
+            palette: Palette::RedBlue,
         }
     }
 }
@@ -91,11 +168,12 @@ impl MapScale {
         t.clamp(-1.0, 1.0) as f32
     }
 
-    /// What the scale shows, in words, for a legend.
-    pub fn describe(&self) -> String {
+    /// What the scale shows in `palette`, in words, for a legend.
+    pub fn describe(&self, palette: Palette) -> String {
+        let (up, down) = palette.words();
         if self.diverging {
             format!(
-                "blue {} · 0 · red {} (toward the class)",
+                "{down} {} · 0 · {up} {} (toward the class)",
                 super::short_number(self.lo),
                 super::short_number(self.hi)
             )
@@ -109,9 +187,9 @@ impl MapScale {
     }
 }
 
-/// The colour of a strength `t` (−1..1) at `opacity`, over `under`.
-pub fn tint(under: [u8; 3], t: f32, opacity: f32) -> [u8; 3] {
-    let (r, g, b) = if t >= 0.0 { UP_RGB } else { DOWN_RGB };
+/// The colour of a strength `t` (−1..1) in `palette` at `opacity`, over `under`.
+pub fn tint(under: [u8; 3], t: f32, opacity: f32, palette: Palette) -> [u8; 3] {
+    let (r, g, b) = palette.of(t);
     let a = opacity.clamp(0.0, 1.0) * t.abs().sqrt();
     let mix = |c: u8, o: u8| (c as f32 * (1.0 - a) + o as f32 * a).round() as u8;
     [mix(under[0], r), mix(under[1], g), mix(under[2], b)]
@@ -139,7 +217,7 @@ pub fn overlay(image: &RgbImage, map: &SaliencyMap, style: OverlayStyle) -> RgbI
             let shown = threshold.is_none_or(|t| v >= t && v > 0.0);
             let t = if shown { scale.strength(v) } else { 0.0 };
             let p = base.get_pixel(x, y).0;
-            out.put_pixel(x, y, Rgb(tint(p, t, style.opacity)));
+            out.put_pixel(x, y, Rgb(tint(p, t, style.opacity, style.palette)));
         }
     }
     if style.scale > 1 {
@@ -167,7 +245,7 @@ pub fn overlay_with_legend(image: &RgbImage, map: &SaliencyMap, style: OverlaySt
     image::imageops::overlay(&mut out, &picture, 0, 0);
     for x in 0..w {
         let v = scale.lo + (scale.hi - scale.lo) * x as f64 / (w.max(2) - 1) as f64;
-        let c = tint([255, 255, 255], scale.strength(v), 1.0);
+        let c = tint([255, 255, 255], scale.strength(v), 1.0, style.palette);
         for y in h + bar_h / 2..h + bar_h + bar_h / 2 {
             out.put_pixel(x, y, Rgb(c));
         }
@@ -269,12 +347,41 @@ mod tests {
     }
 
     #[test]
+    fn every_palette_paints_its_own_two_colours_and_names_them() {
+        let image = RgbImage::from_pixel(3, 2, Rgb([128, 128, 128]));
+        for palette in Palette::ALL {
+            assert_eq!(Palette::parse(palette.name()), Ok(palette));
+            let style = OverlayStyle {
+                opacity: 1.0,
+                top_percent: None,
+                scale: 1,
+                palette,
+            };
+            let o = overlay(&image, &map(), style);
+            let (up, down) = (palette.up(), palette.down());
+            assert_eq!(o.get_pixel(0, 0).0, [up.0, up.1, up.2], "{palette:?}");
+            assert_eq!(o.get_pixel(2, 0).0, [down.0, down.1, down.2], "{palette:?}");
+            let (toward, away) = palette.words();
+            let words = MapScale::of(&map()).describe(palette);
+            assert!(words.starts_with(away) && words.contains(toward), "{words}");
+        }
+        assert_ne!(Palette::GreenMagenta.down(), Palette::RedBlue.down());
+        assert!(Palette::parse(" Green-Magenta ").is_ok());
+        let err = Palette::parse("rainbow").unwrap_err();
+        assert!(
+            err.contains("red-blue, green-magenta, orange-purple"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn positive_is_red_negative_blue_and_top_k_hides_the_rest() {
         let image = RgbImage::from_pixel(3, 2, Rgb([128, 128, 128]));
         let style = OverlayStyle {
             opacity: 1.0,
             top_percent: None,
             scale: 1,
+            palette: Palette::RedBlue,
         };
         let o = overlay(&image, &map(), style);
         assert_eq!(o.get_pixel(0, 0).0, [UP_RGB.0, UP_RGB.1, UP_RGB.2]);
@@ -310,6 +417,7 @@ mod tests {
             opacity: 1.0,
             top_percent: None,
             scale: 1,
+            palette: Palette::RedBlue,
         };
         let o = overlay(&image, &offset, style);
         assert_eq!(

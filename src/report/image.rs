@@ -100,7 +100,12 @@ impl ImageReport {
             .explain_images(&[row], &request, &|_| vec![target], progress)?
             .pop()
             .ok_or_else(|| SessionError::NoData(format!("no map of image {row}")))?;
-        let picture = overlay_with_legend(&images.images[row], &e.map, OverlayStyle::default());
+        let palette = crate::session::map_palette(&session.model).unwrap_or_default();
+        let style = OverlayStyle {
+            palette,
+            ..OverlayStyle::default()
+        };
+        let picture = overlay_with_legend(&images.images[row], &e.map, style);
         let picture_png = png_bytes(&picture).map_err(|err| SessionError::Other(err.into()))?;
         let faithfulness = match &e.faithfulness {
             Some(f) if f.deletion_beats_random() && f.insertion_beats_random() => {
@@ -149,7 +154,7 @@ impl ImageReport {
                 .and_then(|c| class_names.get(c[row]).cloned()),
             calibration: calibration_sentence(data, predictions, row),
             picture_png,
-            scale: MapScale::of(&e.map).describe(),
+            scale: MapScale::of(&e.map).describe(palette),
             faithfulness,
             sanity,
             method: format!(

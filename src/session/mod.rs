@@ -268,6 +268,7 @@ pub fn image_shape(model: &OnnxModel) -> Result<Option<crate::data::ImageShape>,
     };
     let resize = crate::data::images::Resize::named(spec.resize.as_deref(), spec.resize_shorter)?;
     let filter = crate::data::images::Filter::named(spec.interpolation.as_deref())?;
+    map_palette(model)?;
     crate::data::ImageShape::from_layout(
         spec.layout.as_deref(),
         spec.mean.as_deref(),
@@ -275,6 +276,14 @@ pub fn image_shape(model: &OnnxModel) -> Result<Option<crate::data::ImageShape>,
         model.row_shape(),
     )
     .map(|shape| Some(shape.resized(resize, filter)))
+}
+
+/// The colours of `model`'s saliency maps: its card's `image.palette`, or red and blue.
+pub fn map_palette(model: &OnnxModel) -> Result<crate::plot::overlay::Palette, String> {
+    match model.image().and_then(|spec| spec.palette.as_deref()) {
+        Some(name) => crate::plot::overlay::Palette::parse(name).map_err(|e| format!("card: {e}")),
+        None => Ok(Default::default()),
+    }
 }
 
 /// Reads a CSV (or an image folder or list, for an image model) and matches it to `model`.
