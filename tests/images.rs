@@ -369,3 +369,58 @@ fn image_models_read_through_loupe_match_onnxruntime() {
         );
     }
 }
+
+/// Counts what a run reports, and asks it to stop once `stop_after` images were scored.
+struct Watch {
+    steps: std::sync::atomic::AtomicU64,
+    images: std::sync::atomic::AtomicU64,
+    stop_after: u64,
+}
+
+impl loupe::explain::Progress for Watch {
+    fn advance(&self, n: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.steps.fetch_add(1, Relaxed);
+        self.images.fetch_add(n, Relaxed);
+    }
+    fn is_cancelled(&self) -> bool {
+        self.images.load(std::sync::atomic::Ordering::Relaxed) >= self.stop_after
+    }
+}
+
+#[test]
+fn rise_counts_its_images_as_they_are_scored_and_stops_between_chunks() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let model = region_model();
+    let x = &images(1)[0];
+    let settings = settings(RISE).with_param("masks", 1000.0);
+    let watch = Watch {
+        steps: 0.into(),
+        images: 0.into(),
+        stop_after: u64::MAX,
+    };
+    let map = settings.explain(&model, x, &shape(), 1, &watch).unwrap();
+    let (steps, images) = (watch.steps.load(Relaxed), watch.images.load(Relaxed));
+    assert_eq!(
+        images, map.model_calls,
+        "every scored image is counted once"
+    );
+    assert_eq!(images, 1002, "the masks, the image and its baseline");
+    assert!(steps >= 20, "the count moves during the run: {steps} steps");
+    // Asked to stop early, it stops at the next chunk, long before the end.
+    let watch = Watch {
+        steps: 0.into(),
+        images: 0.into(),
+        stop_after: 100,
+    };
+    let stopped = settings.explain(&model, x, &shape(), 1, &watch);
+    assert!(matches!(
+        stopped,
+        Err(loupe::explain::ExplainError::Cancelled)
+    ));
+    assert!(
+        watch.images.load(Relaxed) < 200,
+        "{}",
+        watch.images.load(Relaxed)
+    );
+}

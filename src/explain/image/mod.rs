@@ -194,6 +194,8 @@ impl SaliencyMap {
 }
 
 /// The class scores of many images built in place: image `r` is written by `fill(r, buffer)`.
+/// They go through the model in chunks, so the progress counts images as they are scored and a
+/// cancel stops the run between two chunks.
 pub fn scores(
     model: &dyn Predict,
     n: usize,
@@ -202,22 +204,32 @@ pub fn scores(
     fill: &(dyn Fn(usize, &mut [f32]) + Sync),
     progress: &dyn Progress,
 ) -> Result<Vec<f64>, ExplainError> {
+    // About 50 progress steps, each large enough to keep every core busy.
+    let chunk = n.div_ceil(50).max(16);
+    let mut out = Vec::with_capacity(n);
     if progress.is_cancelled() {
         return Err(ExplainError::Cancelled);
     }
-    let out = model.predict_generated(n, len, &|first, buffer| {
-        for (i, image) in buffer.chunks_exact_mut(len).enumerate() {
-            fill(first + i, image);
+    for first in (0..n).step_by(chunk) {
+        if progress.is_cancelled() {
+            return Err(ExplainError::Cancelled);
         }
-    })?;
-    progress.advance(n as u64);
-    if target >= out.ncols() {
-        return Err(ExplainError::Model(ModelError::Invalid(format!(
-            "class {target} is not an output of the model ({} outputs)",
-            out.ncols()
-        ))));
+        let count = chunk.min(n - first);
+        let part = model.predict_generated(count, len, &|start, buffer| {
+            for (i, image) in buffer.chunks_exact_mut(len).enumerate() {
+                fill(first + start + i, image);
+            }
+        })?;
+        if target >= part.ncols() {
+            return Err(ExplainError::Model(ModelError::Invalid(format!(
+                "class {target} is not an output of the model ({} outputs)",
+                part.ncols()
+            ))));
+        }
+        out.extend(part.column(target).iter().map(|&v| v as f64));
+        progress.advance(count as u64);
     }
-    Ok(out.column(target).iter().map(|&v| v as f64).collect())
+    Ok(out)
 }
 
 /// Every choice that changes an image explanation: the method, what replaces hidden pixels,
