@@ -33,7 +33,10 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
     ui.add_space(8.0);
 
     let class_names = session.model.task().class_names();
-    if !class_names.is_empty() {
+    let probabilities = |ui: &mut egui::Ui| {
+        if class_names.is_empty() {
+            return;
+        }
         ui.label(egui::RichText::new("Class probabilities").strong());
         egui::Grid::new("class_probabilities")
             .num_columns(3)
@@ -48,14 +51,25 @@ pub fn prediction_card_ui(ui: &mut egui::Ui, session: &Session, row: usize) {
                 }
             });
         ui.add_space(8.0);
-    }
+    };
 
     if let Some(images) = &data.images {
-        ui.label(egui::RichText::new("Image").strong());
-        ui.weak(images.paths[row].display().to_string());
-        super::widgets::thumbnail(ui, images, row, 256.0);
+        // The image as large as the tab holds, its probabilities beside it.
+        let side = (ui.available_height() - 48.0)
+            .min(ui.available_width() - 420.0)
+            .clamp(160.0, 512.0);
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| {
+                ui.label(egui::RichText::new("Image").strong());
+                ui.weak(images.paths[row].display().to_string());
+                super::widgets::thumbnail(ui, images, row, side);
+            });
+            ui.add_space(24.0);
+            ui.vertical(probabilities);
+        });
         return;
     }
+    probabilities(ui);
     ui.label(egui::RichText::new("Values").strong());
     egui::ScrollArea::vertical()
         .auto_shrink([false, true])
