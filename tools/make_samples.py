@@ -275,13 +275,14 @@ MEASUREMENTS = {
 
 
 def display_name(feature):
-    """`worst concave points` -> `concave points, 3 largest nuclei`."""
+    """`worst concave points` -> `concave points (largest)`: the average over the image's
+    nuclei, the mean of its three largest, or the standard error (variation) between them."""
     if feature.startswith("mean "):
-        return f"{MEASUREMENTS[feature[5:]]}, average nucleus"
+        return f"{MEASUREMENTS[feature[5:]]} (average)"
     if feature.startswith("worst "):
-        return f"{MEASUREMENTS[feature[6:]]}, 3 largest nuclei"
+        return f"{MEASUREMENTS[feature[6:]]} (largest)"
     if feature.endswith(" error"):
-        return f"{MEASUREMENTS[feature[:-6]]}, variation between nuclei"
+        return f"{MEASUREMENTS[feature[:-6]]} (variation)"
     return feature
 
 
@@ -299,7 +300,9 @@ def write_card(path, spec, feature_names, n_train):
             f"{spec['what']} that classifies a breast mass as malignant or benign "
             f"from {len(feature_names)} measurements of cell nuclei in a fine-needle "
             f"aspirate image, trained with scikit-learn on {n_train} rows of the "
-            f"Breast Cancer Wisconsin (Diagnostic) data set. {note}It is a demo for "
+            "Breast Cancer Wisconsin (Diagnostic) data set. Each measurement is the average "
+            "over the image's nuclei, its variation between them (standard error) or the "
+            f"largest (the mean of the three largest values). {note}It is a demo for "
             "exploring Loupe, not a medical device."
         ),
     }

@@ -146,9 +146,10 @@ pub fn result_ui(
                                 Some(unit) => format!("{} ({unit})", card.display_name(name)),
                                 None => card.display_name(name).to_string(),
                             };
-                            let label = ui.label(&shown);
+                            // One line each: a long name is cut with an ellipsis, whole on hover.
+                            let label = ui.add(egui::Label::new(&shown).truncate());
                             if shown != *name {
-                                label.on_hover_text(format!("column `{name}`"));
+                                label.on_hover_text(format!("{shown}: column `{name}`"));
                             }
                         });
                         r.col(|ui| match &editing {
