@@ -519,6 +519,41 @@ fn explain_on_images_writes_maps_that_follow_the_schema_and_overlays() {
         .unwrap()
         .collect();
     assert_eq!(plots.len(), 2);
+    // The overlay's colour bar is painted in the palette asked for: full colour at its ends
+    // (a 28×28 map drawn 8× is 224 high; the bar is 14 high, half a bar below it).
+    let colour_bar_ends = |palette: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let (model, data) = (sample("digits_cnn.onnx"), sample("digits/digits.csv"));
+        let mut args = vec![
+            "explain",
+            model.to_str().unwrap(),
+            data.to_str().unwrap(),
+            "--rows",
+            "3",
+            "--method",
+            "saliency",
+            "--out",
+            dir.path().to_str().unwrap(),
+            "--plots",
+            "png",
+        ];
+        args.extend_from_slice(palette);
+        let o = loupe(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let path = std::fs::read_dir(dir.path().join("plots"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let png = image::open(path).unwrap().to_rgb8();
+        png.get_pixel(png.width() - 1, 224 + 14).0
+    };
+    use loupe::plot::overlay::Palette;
+    let (r, g, b) = Palette::OrangePurple.up();
+    assert_eq!(colour_bar_ends(&["--palette", "orange-purple"]), [r, g, b]);
+    let (r, g, b) = Palette::RedBlue.up();
+    assert_eq!(colour_bar_ends(&[]), [r, g, b], "the card names no palette");
     // A tabular method on images is refused with the reason.
     let refused = assert_refused(&loupe(&[
         "explain",

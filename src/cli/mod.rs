@@ -191,7 +191,9 @@ pub struct ExplainArgs {
     plots: Option<String>,
     /// Colours of image overlays in OUT/plots: red-blue, green-magenta or orange-purple
     /// (default: the card's `image.palette`, else red-blue).
-    #[arg(long, value_parser = ["red-blue", "green-magenta", "orange-purple"])]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
+        crate::plot::overlay::Palette::ALL.map(|p| p.name())
+    ))]
     palette: Option<String>,
     /// Explain only shard i of n (rows i, i+n, i+2n, … of the selection); merge the shards'
     /// JSON with `loupe merge`.
