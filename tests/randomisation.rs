@@ -146,3 +146,50 @@ fn the_cascade_is_refused_for_rows() {
         "loupe: --cascade checks saliency maps of images; these data are rows of features"
     );
 }
+
+/// Counts the model images a run reports.
+#[derive(Default)]
+struct Counted(std::sync::atomic::AtomicU64);
+
+impl loupe::explain::Progress for Counted {
+    fn advance(&self, n: u64) {
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The progress a run reports counts every map — the image's, the random last layer's and
+/// each cascade step's — and the curves, and the request's expected cost is that count.
+#[test]
+fn the_cascade_maps_count_in_the_progress_and_in_the_expected_cost() {
+    let session = session("digits_cnn", "digits/digits.csv");
+    let predicted = session.predictions.as_ref().unwrap().predicted.clone();
+    let steps = session
+        .model
+        .cascade_steps(loupe::session::image::MAX_CASCADE_LAYERS);
+    assert!(steps >= 2, "{steps} weighted layers");
+    let fit =
+        loupe::explain::registry::Fit::new(&session.model, loupe::explain::Link::Identity, true);
+    for (sanity, cascade) in [(false, false), (true, false), (false, true), (true, true)] {
+        let request = ImageRequest {
+            settings: ImageSettings {
+                method: SALIENCY,
+                ..Default::default()
+            },
+            faithfulness: true,
+            sanity,
+            cascade,
+        };
+        let counted = Counted::default();
+        let maps = session
+            .explain_images(&[0, 1], &request, &|r| vec![predicted[r]], &counted)
+            .unwrap();
+        assert_eq!(maps.len(), 2);
+        let map = SALIENCY.spec().cost(&fit, &request.settings.params, 0, 1);
+        let reported = counted.0.into_inner();
+        assert_eq!(
+            reported,
+            2 * request.cost(map, steps),
+            "sanity {sanity}, cascade {cascade}"
+        );
+    }
+}

@@ -56,6 +56,37 @@ pub fn settings_ui(
                 ui.end_row();
             }
 
+            // The method's own parameters (Integrated Gradients' steps and rule), as its
+            // registry entry declares them, like the image form shows them.
+            for p in resolved.params() {
+                let label = ui.label(p.label);
+                let mut v = s.params.get(p);
+                let drag = egui::DragValue::new(&mut v).range(p.min..=p.max);
+                let drag = if p.integer {
+                    drag.fixed_decimals(0)
+                } else {
+                    drag.speed(0.01)
+                };
+                if ui
+                    .add(drag)
+                    .labelled_by(label.id)
+                    .on_hover_text(p.help)
+                    .changed()
+                {
+                    s.params.set(p.name, v);
+                }
+                ui.end_row();
+            }
+            if resolved == crate::explain::image::ig::IG {
+                ui.label("Baseline");
+                ui.label("the background mean").on_hover_text(
+                    "The path starts at the mean of the background rows: the values sum to \
+                     the output at the row minus the output at that mean row (not the mean \
+                     output over the background, which Shapley values start from)",
+                );
+                ui.end_row();
+            }
+
             let label = ui.label("Budget");
             let sampled = resolved.is_sampled();
             let mut budget = s.budget(m);

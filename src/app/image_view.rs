@@ -45,6 +45,8 @@ pub struct ImageView {
     pub sanity: bool,
     /// Also run the cascading randomisation (one more map per weighted layer).
     pub cascade: bool,
+    /// The cascade's steps on the model of this digest (counted once, for the progress).
+    cascade_steps: Option<(String, usize)>,
 }
 
 impl Default for ImageView {
@@ -59,6 +61,7 @@ impl Default for ImageView {
             textures: HashMap::new(),
             sanity: false,
             cascade: false,
+            cascade_steps: None,
         }
     }
 }
@@ -103,6 +106,17 @@ impl ImageView {
         self.jobs.latest()
     }
 
+    fn cascade_steps(&mut self, model: &crate::model::OnnxModel) -> usize {
+        match &self.cascade_steps {
+            Some((digest, n)) if digest == model.sha256() => *n,
+            _ => {
+                let n = model.cascade_steps(crate::session::image::MAX_CASCADE_LAYERS);
+                self.cascade_steps = Some((model.sha256().to_string(), n));
+                n
+            }
+        }
+    }
+
     fn texture(
         &mut self,
         ctx: &egui::Context,
@@ -145,11 +159,17 @@ impl ImageView {
         }
         cx.notices.keep_only(TOPIC, &key);
         let fit = Fit::new(&session.model, Link::Identity, true);
-        let total = request
+        let map = request
             .settings
             .method
             .spec()
             .cost(&fit, &request.settings.params, 0, 1);
+        // Every map counts in the progress: the sanity check's and the cascade's too.
+        let steps = match request.cascade {
+            true => self.cascade_steps(&session.model),
+            false => 0,
+        };
+        let total = request.cost(map, steps);
         let worker_session = session.clone();
         self.jobs
             .ensure(ui.ctx(), &key, total, Unit::ModelRows, move |progress| {

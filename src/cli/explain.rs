@@ -327,7 +327,7 @@ fn write_plots(
         .filter(|e| e.row == explanations[0].row)
         .count();
     for e in explanations {
-        let Some(spec) = session.waterfall(e, &players, settings.link, 12) else {
+        let Some(spec) = session.waterfall(e, &players, settings, 12) else {
             continue;
         };
         let name = if per_row > 1 {

@@ -113,6 +113,9 @@ pub struct Report {
     pub counterfactual: Option<String>,
     /// The method behind the numbers.
     pub method: String,
+    /// The explanation starts from the output at the reference rows' average values
+    /// (Integrated Gradients), not from their average output.
+    pub base_at_mean: bool,
     pub explanation: RowExplanation,
     pub counterfactual_detail: Option<Counterfactual>,
     /// What was changed in the settings so that they apply to the report (shown beside it).
@@ -175,6 +178,8 @@ impl Report {
             .pop()
             .ok_or_else(|| SessionError::NoData(format!("no explanation of row {row}")))?;
         let a = &explanation.attribution;
+        let base_at_mean =
+            settings.resolved_method(&session.model) == crate::explain::image::ig::IG;
         let reference = data.training_rows();
         let x: Vec<f32> = data.x.row(row).to_vec();
         let all_ranges = ranges(data, class_names.len(), &x);
@@ -194,6 +199,7 @@ impl Report {
             class: target.map(|c| class_names[c].as_str()),
             output: a.output_value,
             base: a.base_value,
+            base_at_mean,
             attributions: &a.values,
             std_err: a.std_err.as_deref(),
         });
@@ -209,7 +215,15 @@ impl Report {
                 )
             })
             .collect();
-        let waterfall = plain_waterfall(session, data, &explanation, &x, target, REPORT_BARS);
+        let waterfall = plain_waterfall(
+            session,
+            data,
+            &explanation,
+            &x,
+            target,
+            REPORT_BARS,
+            base_at_mean,
+        );
 
         let (predicted, probability) = match predictions.predicted.get(row) {
             Some(&c) => (
@@ -274,6 +288,7 @@ impl Report {
             class_names,
             counterfactual,
             method,
+            base_at_mean,
             explanation,
             counterfactual_detail,
             note,
@@ -300,6 +315,7 @@ impl Report {
                 &x,
                 target,
                 max_bars.max(1),
+                self.base_at_mean,
             );
         }
         self
@@ -420,7 +436,9 @@ fn counterfactual_words(session: &Session, data: &Dataset, cf: &Counterfactual) 
 }
 
 /// The explanation as a chart for the page, in words: display names and units on the bars,
-/// "the reference population" and "this patient" instead of E[f(X)] and f(x).
+/// "the reference population" (or, for Integrated Gradients, which start from the output at
+/// the reference rows' average values, "the reference population's average values") and
+/// "this patient" instead of E[f(X)] and f(x).
 fn plain_waterfall(
     session: &Session,
     data: &Dataset,
@@ -428,6 +446,7 @@ fn plain_waterfall(
     x: &[f32],
     target: Option<usize>,
     max_bars: usize,
+    base_at_mean: bool,
 ) -> WaterfallSpec {
     let card = session.model.card();
     let a = &explanation.attribution;
@@ -447,7 +466,10 @@ fn plain_waterfall(
         max_bars,
     )
     .named(
-        "reference population",
+        match base_at_mean {
+            true => "the reference population's average values",
+            false => "reference population",
+        },
         &format!("this {}", words::subject(card).to_lowercase()),
     )
     .rest_called("other measurements");

@@ -30,6 +30,9 @@ pub struct SummaryInput<'a> {
     /// f(x) and E[f] (probabilities for a class).
     pub output: f64,
     pub base: f64,
+    /// `base` is the output at the reference rows' average values (Integrated Gradients),
+    /// not their average output.
+    pub base_at_mean: bool,
     pub attributions: &'a [f64],
     pub std_err: Option<&'a [f64]>,
 }
@@ -48,14 +51,18 @@ fn standing(p: f64) -> String {
 /// The summary paragraph.
 pub fn summarize(s: &SummaryInput) -> String {
     let subjects = words::subjects(s.card);
+    let reference = match s.base_at_mean {
+        true => "at the reference population's average values",
+        false => "the reference population",
+    };
     let mut text = match s.class {
         Some(class) => format!(
-            "The model estimates {} probability of {class} (the reference population: {}).",
+            "The model estimates {} probability of {class} ({reference}: {}).",
             words::percent(s.output),
             words::percent(s.base)
         ),
         None => format!(
-            "The model predicts {} (the reference population: {}).",
+            "The model predicts {} ({reference}: {}).",
             words::number(s.output),
             words::number(s.base)
         ),
@@ -183,6 +190,7 @@ mod tests {
             class: Some("malignant"),
             output: 0.923,
             base: 0.372,
+            base_at_mean: false,
             attributions: &[0.21, 0.12, -0.04, 0.001],
             std_err: Some(&[0.01, 0.01, 0.03, 0.01]),
         });
@@ -196,6 +204,27 @@ mod tests {
                  estimate by less than a point; uncertain). Pushing away from malignant: texture \
                  14.1 — lower than 80% (lowered the estimate by 4 points; uncertain). {CAVEAT}"
             )
+        );
+        // Integrated Gradients start from the output at the reference's average values.
+        let text = summarize(&SummaryInput {
+            card: &card,
+            feature_names: &names,
+            values: &["0.18", "1,420 µm²", "14.1", "3"].map(String::from),
+            categorical: &[],
+            percentiles: &[94.2, 97.0, 20.0, 50.0],
+            class: Some("malignant"),
+            output: 0.923,
+            base: 0.372,
+            base_at_mean: true,
+            attributions: &[0.21, 0.12, -0.04, 0.001],
+            std_err: None,
+        });
+        assert!(
+            text.starts_with(
+                "The model estimates 92% probability of malignant (at the reference \
+                 population's average values: 37%). Pushing toward malignant:"
+            ),
+            "{text}"
         );
     }
 
@@ -215,6 +244,7 @@ mod tests {
             class: Some("Chinstrap"),
             output: 0.9,
             base: 0.2,
+            base_at_mean: false,
             attributions: &[0.5, 0.2],
             std_err: None,
         });
@@ -241,6 +271,7 @@ mod tests {
             class: Some("yes"),
             output: 0.9,
             base: 0.58,
+            base_at_mean: false,
             attributions: &attributions,
             std_err: None,
         });

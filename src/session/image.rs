@@ -32,6 +32,29 @@ pub struct ImageRequest {
 /// Most steps of the cascading randomisation.
 pub const MAX_CASCADE_LAYERS: usize = 64;
 
+impl ImageRequest {
+    /// The model images one image's explanation takes, about: `map` for each map (the
+    /// image's, the random last layer's and one per step of a cascade of `cascade_steps`),
+    /// and the deletion and insertion curves.
+    pub fn cost(&self, map: u64, cascade_steps: usize) -> u64 {
+        let maps = 1
+            + self.sanity as u64
+            + if self.cascade {
+                cascade_steps as u64
+            } else {
+                0
+            };
+        let curves = match self.faithfulness {
+            true => {
+                let orders = 1 + crate::analysis::faithfulness::RANDOM_ORDERS as u64;
+                orders * 2 * (FAITHFULNESS_STEPS as u64 + 1)
+            }
+            false => 0,
+        };
+        maps * map + curves
+    }
+}
+
 /// One image's saliency map for one class.
 #[derive(Clone, Debug)]
 pub struct ImageExplanation {

@@ -8,7 +8,7 @@ use super::{Session, SessionError};
 use crate::analysis::Predictions;
 use crate::data::Dataset;
 use crate::explain::run::{RowExplanation, RowsGame, explain_rows_of};
-use crate::explain::{Background, ExplainSettings, Link, Method, Players, Progress, Targets};
+use crate::explain::{Background, ExplainSettings, Method, Players, Progress, Targets};
 use crate::plot::WaterfallSpec;
 use crate::report::reference::Range;
 
@@ -48,6 +48,10 @@ pub struct RowResult {
     /// Who played: `explanation`'s values are one per player.
     pub players: Players,
 }
+
+/// The name of Integrated Gradients' base value on a waterfall: the output at the mean of the
+/// background rows.
+pub const IG_BASE: &str = "f at the background mean";
 
 /// The population percentiles and ranges are measured in, for labels on screen and paper.
 pub fn reference_population(data: &Dataset) -> &'static str {
@@ -234,7 +238,7 @@ impl Session {
             ),
         };
         let players = self.players(settings);
-        let mut spec = self.waterfall_of(&explanation, &players, &values, settings.link, *max_bars);
+        let mut spec = self.waterfall_of(&explanation, &players, &values, settings, *max_bars);
         if what_if.is_some() {
             spec.title = format!("{} · what if (edited values)", spec.title);
         }
@@ -275,12 +279,12 @@ impl Session {
         &self,
         explanation: &RowExplanation,
         players: &Players,
-        link: Link,
+        settings: &ExplainSettings,
         max_bars: usize,
     ) -> Option<WaterfallSpec> {
         let data = self.data.as_ref()?;
         let row: Vec<f32> = data.x.row(explanation.row).to_vec();
-        Some(self.waterfall_of(explanation, players, &row, link, max_bars))
+        Some(self.waterfall_of(explanation, players, &row, settings, max_bars))
     }
 
     /// A player's value in `row` as text: a column's value (its category for a text column),
@@ -304,9 +308,10 @@ impl Session {
         explanation: &RowExplanation,
         players: &Players,
         row: &[f32],
-        link: Link,
+        settings: &ExplainSettings,
         max_bars: usize,
     ) -> WaterfallSpec {
+        let link = settings.link;
         let a = &explanation.attribution;
         let names = players.names();
         // One value per player: a group's is drawn by its label below.
@@ -351,6 +356,11 @@ impl Session {
                     bar.label = format!("{} = {}", names[p], self.player_value(players, p, row));
                 }
             }
+        }
+        // Integrated Gradients start from the output at the background's mean row, not from
+        // the mean output over the background.
+        if settings.resolved_method(&self.model) == crate::explain::image::ig::IG {
+            spec = spec.named(IG_BASE, "f(x)");
         }
         spec
     }

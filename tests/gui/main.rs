@@ -3,6 +3,7 @@
 
 mod case_id;
 mod groups;
+mod integrated;
 mod layout;
 mod regressions;
 mod snapshots;

@@ -35,19 +35,18 @@ pub fn vjp<T: Real>(
     let x = || f(args, 0);
     let y = || f(results, 0);
     // Elementwise: the output gradient times the derivative at each input value.
-    let local = |d: &dyn Fn(T) -> T| -> Result<ArrayD<T>, String> {
-        let mut out = g.clone();
-        ndarray::Zip::from(&mut out)
+    // (In place: the output gradient is not needed after.)
+    let local = |mut g: ArrayD<T>, d: &(dyn Fn(T) -> T + Sync)| -> Result<ArrayD<T>, String> {
+        ndarray::Zip::from(&mut g)
             .and(x()?)
-            .for_each(|o, &v| *o *= d(v));
-        Ok(out)
+            .par_for_each(|o, &v| *o *= d(v));
+        Ok(g)
     };
-    let from_y = |d: &dyn Fn(T) -> T| -> Result<ArrayD<T>, String> {
-        let mut out = g.clone();
-        ndarray::Zip::from(&mut out)
+    let from_y = |mut g: ArrayD<T>, d: &(dyn Fn(T) -> T + Sync)| -> Result<ArrayD<T>, String> {
+        ndarray::Zip::from(&mut g)
             .and(y()?)
-            .for_each(|o, &v| *o *= d(v));
-        Ok(out)
+            .par_for_each(|o, &v| *o *= d(v));
+        Ok(g)
     };
     let (zero, one) = (T::zero(), T::one());
     let first = match op {
@@ -92,8 +91,11 @@ pub fn vjp<T: Real>(
         Op::Add | Op::Sub | Op::Mul | Op::Div => {
             let (a, b) = (x()?, f(args, 1)?);
             let (ga, gb) = match op {
-                Op::Add => (g.clone(), g.clone()),
-                Op::Sub => (g.clone(), g.mapv(|v| -v)),
+                Op::Add => (g.clone(), g),
+                Op::Sub => {
+                    let minus = g.mapv(|v| -v);
+                    (g, minus)
+                }
                 Op::Mul => (&g * b, &g * a),
                 _ => (&g / b, -(&g * a) / (b * b)),
             };
@@ -103,24 +105,33 @@ pub fn vjp<T: Real>(
             Some(unbroadcast(ga, a.shape()))
         }
         Op::Neg => Some(g.mapv(|v| -v)),
-        Op::Relu => Some(local(&|v| if v > zero { one } else { zero })?),
-        Op::LeakyRelu(a) => Some(local(&|v| if v >= zero { one } else { T::of(*a) })?),
-        Op::Elu(a) => Some(local(&|v| {
+        Op::Relu => {
+            // The mask, in place and without a call per value.
+            let mut g = g;
+            ndarray::Zip::from(&mut g).and(x()?).par_for_each(|o, &v| {
+                if v <= zero || v.is_nan() {
+                    *o = zero;
+                }
+            });
+            Some(g)
+        }
+        Op::LeakyRelu(a) => Some(local(g, &|v| if v >= zero { one } else { T::of(*a) })?),
+        Op::Elu(a) => Some(local(g, &|v| {
             if v >= zero { one } else { T::of(*a) * v.exp() }
         })?),
-        Op::Sigmoid => Some(from_y(&|s| s * (one - s))?),
-        Op::Tanh => Some(from_y(&|t| one - t * t)?),
-        Op::Exp => Some(from_y(&|e| e)?),
-        Op::Log => Some(local(&|v| one / v)?),
-        Op::Sqrt => Some(from_y(&|r| T::of(0.5) / r)?),
-        Op::Abs => Some(local(&|v| if v == zero { zero } else { v.signum() })?),
-        Op::Erf => Some(local(&|v| {
+        Op::Sigmoid => Some(from_y(g, &|s| s * (one - s))?),
+        Op::Tanh => Some(from_y(g, &|t| one - t * t)?),
+        Op::Exp => Some(from_y(g, &|e| e)?),
+        Op::Log => Some(local(g, &|v| one / v)?),
+        Op::Sqrt => Some(from_y(g, &|r| T::of(0.5) / r)?),
+        Op::Abs => Some(local(g, &|v| if v == zero { zero } else { v.signum() })?),
+        Op::Erf => Some(local(g, &|v| {
             T::of(2.0 / std::f64::consts::PI.sqrt()) * (-v * v).exp()
         })?),
-        Op::Softplus => Some(local(&|v| one / (one + (-v).exp()))?),
+        Op::Softplus => Some(local(g, &|v| one / (one + (-v).exp()))?),
         Op::Clip { .. } => {
             let (lo, hi) = clip_bounds(op, args);
-            Some(local(&|v| {
+            Some(local(g, &|v| {
                 if v.as_f64() < lo || v.as_f64() > hi {
                     zero
                 } else {
@@ -128,7 +139,7 @@ pub fn vjp<T: Real>(
                 }
             })?)
         }
-        Op::HardSigmoid { alpha, beta } => Some(local(&|v| {
+        Op::HardSigmoid { alpha, beta } => Some(local(g, &|v| {
             let z = T::of(*alpha) * v + T::of(*beta);
             if z > zero && z < one {
                 T::of(*alpha)
@@ -136,7 +147,7 @@ pub fn vjp<T: Real>(
                 zero
             }
         })?),
-        Op::HardSwish => Some(local(&|v| {
+        Op::HardSwish => Some(local(g, &|v| {
             let three = T::of(3.0);
             if v < -three {
                 zero
@@ -152,7 +163,7 @@ pub fn vjp<T: Real>(
             };
             if *tanh {
                 let c = (2.0 / std::f64::consts::PI).sqrt();
-                Some(local(&|v| {
+                Some(local(g, &|v| {
                     let v = v.as_f64();
                     let u = c * (v + 0.044715 * v * v * v);
                     let t = u.tanh();
@@ -162,7 +173,7 @@ pub fn vjp<T: Real>(
                     )
                 })?)
             } else {
-                Some(local(&|v| {
+                Some(local(g, &|v| {
                     let cdf = T::of(0.5 * (1.0 + forward::erf(v.as_f64() / 2f64.sqrt())));
                     cdf + v * pdf(v)
                 })?)

@@ -8,7 +8,7 @@ use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, Axis, IxDyn, linalg::general_ma
 use rayon::prelude::*;
 
 use super::ops::Window;
-use super::tensor::{Real, standard};
+use super::tensor::{Real, row_major};
 
 /// The geometry of a 2-D window over an input: sizes, resolved pads, output size.
 #[derive(Clone, Copy, Debug)]
@@ -210,10 +210,8 @@ pub fn conv<T: Real>(
     }
     let g = Geometry::new(window, [kh, kw], h, wd)?;
     let (mg, k, p) = (m / group, cg * kh * kw, g.oh * g.ow);
-    let x = standard(x.clone());
-    let w = standard(w.clone());
-    let xs = x.as_slice().unwrap_or_default();
-    let ws = w.as_slice().unwrap_or_default();
+    let (xs, ws) = (row_major(x), row_major(w));
+    let (xs, ws) = (&xs[..], &ws[..]);
     let mut y = ArrayD::<T>::zeros(IxDyn(&[n, m, g.oh, g.ow]));
     let per_image = c * h * wd;
     let depthwise = cg == 1 && mg == 1;
@@ -296,10 +294,8 @@ pub fn conv_input_grad<T: Real>(
     let [m, cg, kh, kw] = dims4(w, "the weight")?;
     let g = Geometry::new(window, [kh, kw], h, wd)?;
     let (mg, k, p, kk) = (m / group, cg * kh * kw, g.oh * g.ow, kh * kw);
-    let gy = standard(gy.clone());
-    let w = standard(w.clone());
-    let gys = gy.as_slice().unwrap_or_default();
-    let ws = w.as_slice().unwrap_or_default();
+    let (gys, ws) = (row_major(gy), row_major(w));
+    let (gys, ws) = (&gys[..], &ws[..]);
     let mut dx = ArrayD::<T>::zeros(IxDyn(x_shape));
     let depthwise = cg == 1 && mg == 1;
     let threads = rayon::current_num_threads().max(1);
@@ -380,9 +376,9 @@ pub fn conv_input_grad<T: Real>(
 }
 
 /// A pool's forward (`grad == None`) or input gradient (`grad` the output gradient) over
-/// every (image, channel) plane. Max pools send the gradient to the first maximum of each
-/// window; average pools divide by the window's cells inside the input (or inside the
-/// padded input with `count_include_pad`).
+/// every (image, channel) plane, tap by tap over row segments. Max pools send the gradient to
+/// the first maximum of each window (taps in row-major order); average pools divide by the
+/// window's cells inside the input (or inside the padded input with `count_include_pad`).
 pub fn pool<T: Real>(
     x: &ArrayD<T>,
     window: &Window,
@@ -392,8 +388,7 @@ pub fn pool<T: Real>(
 ) -> Result<ArrayD<T>, String> {
     let [n, c, h, w] = dims4(x, "the input")?;
     let g = Geometry::new(window, window.kernel, h, w)?;
-    let x = standard(x.clone());
-    let xs = x.as_slice().unwrap_or_default();
+    let xs = row_major(x);
     // Cells of a window inside the input (or the padded input), in padded coordinates.
     let count = |o: usize, s: usize, k: usize, d: usize, p0: usize, p1: usize, n: usize| {
         (0..k)
@@ -407,13 +402,36 @@ pub fn pool<T: Real>(
             })
             .count()
     };
-    let divisor = |oy: usize, ox: usize| -> T {
-        let a = count(oy, g.sh, g.kh, g.dh, g.pt, g.pb, h);
-        let b = count(ox, g.sw, g.kw, g.dw, g.pl, g.pr, w);
-        T::of((a * b).max(1) as f64)
-    };
     let plane_in = h * w;
     let plane_out = g.oh * g.ow;
+    let divisors: Vec<T> = if max {
+        Vec::new()
+    } else {
+        (0..plane_out)
+            .map(|p| {
+                let a = count(p / g.ow, g.sh, g.kh, g.dh, g.pt, g.pb, h);
+                let b = count(p % g.ow, g.sw, g.kw, g.dw, g.pl, g.pr, w);
+                T::of((a * b).max(1) as f64)
+            })
+            .collect()
+    };
+    // The first maximum of each window of `plane`: its index (usize::MAX for a window with
+    // no cell inside the input) and value.
+    let argmax = |plane: &[T], at: &mut [usize], best: &mut [T]| {
+        at.fill(usize::MAX);
+        best.fill(T::neg_infinity());
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                taps(&g, i, j, 0, plane_out, |q, k| {
+                    let v = plane[k];
+                    if at[q] == usize::MAX || v > best[q] {
+                        at[q] = k;
+                        best[q] = v;
+                    }
+                });
+            }
+        }
+    };
     match grad {
         None => {
             let mut y = vec![T::zero(); n * c * plane_out];
@@ -421,59 +439,47 @@ pub fn pool<T: Real>(
                 .enumerate()
                 .for_each(|(pi, out)| {
                     let plane = &xs[pi * plane_in..(pi + 1) * plane_in];
-                    for oy in 0..g.oh {
-                        for ox in 0..g.ow {
-                            let mut acc = if max { T::neg_infinity() } else { T::zero() };
-                            for i in 0..g.kh {
-                                for j in 0..g.kw {
-                                    if let Some((yy, xx)) = g.at(oy, ox, i, j) {
-                                        let v = plane[yy * w + xx];
-                                        acc = if max { acc.max(v) } else { acc + v };
-                                    }
-                                }
+                    if max {
+                        let mut at = vec![0; plane_out];
+                        argmax(plane, &mut at, out);
+                    } else {
+                        for i in 0..g.kh {
+                            for j in 0..g.kw {
+                                taps(&g, i, j, 0, plane_out, |q, k| out[q] += plane[k]);
                             }
-                            out[oy * g.ow + ox] = if max { acc } else { acc / divisor(oy, ox) };
+                        }
+                        for (o, &d) in out.iter_mut().zip(&divisors) {
+                            *o /= d;
                         }
                     }
                 });
             ArrayD::from_shape_vec(IxDyn(&[n, c, g.oh, g.ow]), y).map_err(|e| e.to_string())
         }
         Some(gy) => {
-            let gy = standard(gy.clone());
-            let gys = gy.as_slice().unwrap_or_default();
+            let gys = row_major(gy);
             let mut dx = vec![T::zero(); n * c * plane_in];
             dx.par_chunks_mut(plane_in)
                 .enumerate()
                 .for_each(|(pi, dplane)| {
                     let plane = &xs[pi * plane_in..(pi + 1) * plane_in];
                     let gplane = &gys[pi * plane_out..(pi + 1) * plane_out];
-                    for oy in 0..g.oh {
-                        for ox in 0..g.ow {
-                            let gv = gplane[oy * g.ow + ox];
-                            if max {
-                                let mut best: Option<(usize, T)> = None;
-                                for i in 0..g.kh {
-                                    for j in 0..g.kw {
-                                        if let Some((yy, xx)) = g.at(oy, ox, i, j) {
-                                            let v = plane[yy * w + xx];
-                                            if best.is_none_or(|(_, b)| v > b) {
-                                                best = Some((yy * w + xx, v));
-                                            }
-                                        }
-                                    }
-                                }
-                                if let Some((at, _)) = best {
-                                    dplane[at] += gv;
-                                }
-                            } else {
-                                let share = gv / divisor(oy, ox);
-                                for i in 0..g.kh {
-                                    for j in 0..g.kw {
-                                        if let Some((yy, xx)) = g.at(oy, ox, i, j) {
-                                            dplane[yy * w + xx] += share;
-                                        }
-                                    }
-                                }
+                    if max {
+                        let (mut at, mut best) = (vec![0; plane_out], vec![T::zero(); plane_out]);
+                        argmax(plane, &mut at, &mut best);
+                        for (&k, &gv) in at.iter().zip(gplane) {
+                            if k != usize::MAX {
+                                dplane[k] += gv;
+                            }
+                        }
+                    } else {
+                        let share: Vec<T> = gplane
+                            .iter()
+                            .zip(&divisors)
+                            .map(|(&gv, &d)| gv / d)
+                            .collect();
+                        for i in 0..g.kh {
+                            for j in 0..g.kw {
+                                taps(&g, i, j, 0, plane_out, |q, k| dplane[k] += share[q]);
                             }
                         }
                     }

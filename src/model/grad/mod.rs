@@ -27,6 +27,7 @@ mod rules;
 mod tensor;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ndarray::ArrayD;
 use tract_onnx::pb;
@@ -40,7 +41,7 @@ pub use tensor::{Real, Value};
 pub struct Graph {
     nodes: Vec<Node>,
     /// Constant values (initializers and `Constant` nodes), by value id.
-    constants: Vec<Option<Value<f64>>>,
+    constants: tensor::Constants,
     names: Vec<String>,
     input: usize,
     output: usize,
@@ -56,17 +57,26 @@ struct Node {
     outputs: Vec<usize>,
 }
 
-/// The values of one forward pass, by value id.
+/// The values of one forward pass, by value id (the graph's constants shared, not copied).
 pub struct Tape<T: Real> {
     values: Vec<Option<Value<T>>>,
+    constants: Arc<Vec<Option<Value<T>>>>,
 }
 
 impl<T: Real> Tape<T> {
-    /// The float value computed for `id`.
-    fn float(&self, id: usize) -> Option<&ArrayD<T>> {
+    /// The value `id`: computed by the pass, or a constant.
+    fn get(&self, id: usize) -> Option<&Value<T>> {
         match self.values.get(id)? {
-            Some(Value::F(a)) => Some(a),
-            _ => None,
+            Some(v) => Some(v),
+            None => self.constants.get(id)?.as_ref(),
+        }
+    }
+
+    /// The float value `id`.
+    fn float(&self, id: usize) -> Option<&ArrayD<T>> {
+        match self.get(id)? {
+            Value::F(a) => Some(a),
+            Value::I(_) => None,
         }
     }
 }
@@ -156,7 +166,7 @@ impl Graph {
         }
         Ok(Graph {
             nodes,
-            constants: const_values,
+            constants: tensor::Constants::new(const_values),
             names,
             input,
             output,
@@ -181,17 +191,16 @@ impl Graph {
 
     /// Runs the graph on `x` (batch first) and keeps every value.
     pub fn forward<T: Real>(&self, x: ArrayD<T>) -> Result<Tape<T>, String> {
-        let mut values: Vec<Option<Value<T>>> = self
-            .constants
-            .iter()
-            .map(|c| c.as_ref().map(Value::cast))
-            .collect();
-        values[self.input] = Some(Value::F(x));
+        let mut tape = Tape {
+            values: vec![None; self.names.len()],
+            constants: T::constants(&self.constants).clone(),
+        };
+        tape.values[self.input] = Some(Value::F(x));
         for node in &self.nodes {
             let args: Vec<Option<&Value<T>>> = node
                 .inputs
                 .iter()
-                .map(|i| i.and_then(|i| values[i].as_ref()))
+                .map(|i| i.and_then(|i| tape.get(i)))
                 .collect();
             if node
                 .inputs
@@ -207,10 +216,10 @@ impl Graph {
             let out = forward::eval(&node.op, &args)
                 .map_err(|e| format!("node `{}` ({}): {e}", node.name, node.op.name()))?;
             for (&id, v) in node.outputs.iter().zip(out) {
-                values[id] = Some(v);
+                tape.values[id] = Some(v);
             }
         }
-        Ok(Tape { values })
+        Ok(tape)
     }
 
     /// The float value `id` of a forward pass.
@@ -264,13 +273,10 @@ impl Graph {
             let args: Vec<Option<&Value<T>>> = node
                 .inputs
                 .iter()
-                .map(|i| i.and_then(|i| tape.values[i].as_ref()))
+                .map(|i| i.and_then(|i| tape.get(i)))
                 .collect();
-            let results: Vec<Option<&Value<T>>> = node
-                .outputs
-                .iter()
-                .map(|&o| tape.values[o].as_ref())
-                .collect();
+            let results: Vec<Option<&Value<T>>> =
+                node.outputs.iter().map(|&o| tape.get(o)).collect();
             let in_grads =
                 backward::vjp(&node.op, &args, &results, outs, &needed).map_err(|e| {
                     format!("gradient of node `{}` ({}): {e}", node.name, node.op.name())

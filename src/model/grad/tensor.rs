@@ -1,6 +1,8 @@
 //! Values of the differentiated graph: float tensors (generic over [`Real`]) and integer
 //! tensors (shapes, indices), read from ONNX tensors; and broadcasting helpers.
 
+use std::sync::Arc;
+
 use ndarray::{ArrayD, Axis, IxDyn};
 use tract_onnx::pb;
 
@@ -8,6 +10,8 @@ use tract_onnx::pb;
 pub trait Real: ndarray::NdFloat + Default + std::iter::Sum {
     fn of(v: f64) -> Self;
     fn as_f64(self) -> f64;
+    /// The graph's constants in this type.
+    fn constants(c: &Constants) -> &Arc<Vec<Option<Value<Self>>>>;
 }
 
 impl Real for f32 {
@@ -17,6 +21,9 @@ impl Real for f32 {
     fn as_f64(self) -> f64 {
         self as f64
     }
+    fn constants(c: &Constants) -> &Arc<Vec<Option<Value<Self>>>> {
+        &c.f32
+    }
 }
 
 impl Real for f64 {
@@ -25,6 +32,32 @@ impl Real for f64 {
     }
     fn as_f64(self) -> f64 {
         self
+    }
+    fn constants(c: &Constants) -> &Arc<Vec<Option<Value<Self>>>> {
+        &c.f64
+    }
+}
+
+/// A graph's constant values (initializers and `Constant` nodes) by value id, read once in
+/// both float types: a forward pass borrows them instead of converting the weights each time.
+#[derive(Debug, Default)]
+pub struct Constants {
+    f64: Arc<Vec<Option<Value<f64>>>>,
+    f32: Arc<Vec<Option<Value<f32>>>>,
+}
+
+impl Constants {
+    pub fn new(values: Vec<Option<Value<f64>>>) -> Self {
+        let f32 = values.iter().map(|v| v.as_ref().map(Value::cast)).collect();
+        Constants {
+            f64: Arc::new(values),
+            f32: Arc::new(f32),
+        }
+    }
+
+    /// The constant `id` in float type `T`, if `id` is a constant.
+    pub fn get<T: Real>(&self, id: usize) -> Option<&Value<T>> {
+        T::constants(self).get(id)?.as_ref()
     }
 }
 
@@ -170,5 +203,14 @@ pub fn standard<T: Clone>(a: ArrayD<T>) -> ArrayD<T> {
         a
     } else {
         a.as_standard_layout().into_owned()
+    }
+}
+
+/// The values of `a` in standard (row-major) order: borrowed when `a` is laid out so, copied
+/// otherwise.
+pub fn row_major<T: Clone>(a: &ArrayD<T>) -> std::borrow::Cow<'_, [T]> {
+    match a.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(a.iter().cloned().collect()),
     }
 }

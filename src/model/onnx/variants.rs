@@ -120,6 +120,16 @@ impl OnnxModel {
         self.variant(&proto)
     }
 
+    /// The steps the cascading randomisation takes on this model (its weighted layers, at
+    /// most `max_layers`): 0 when it has none.
+    pub fn cascade_steps(&self, max_layers: usize) -> usize {
+        let mut proto = match self.proto() {
+            Ok(p) => p,
+            Err(_) => return 0,
+        };
+        graph_of(&mut proto).map_or(0, |g| weighted_layers(g).len().min(max_layers))
+    }
+
     /// The cascading randomisation: for each weighted layer from the output down, its name
     /// and the model with that layer and every layer above it randomised (seeded; step k
     /// randomises the layers of step k − 1 the same way, and one more). At most `max_layers`
