@@ -59,23 +59,9 @@ pub fn settings_ui(
             // The method's own parameters (Integrated Gradients' steps and rule), as its
             // registry entry declares them, like the image form shows them.
             for p in resolved.params() {
-                let label = ui.label(p.label);
-                let mut v = s.params.get(p);
-                let drag = egui::DragValue::new(&mut v).range(p.min..=p.max);
-                let drag = if p.integer {
-                    drag.fixed_decimals(0)
-                } else {
-                    drag.speed(0.01)
-                };
-                if ui
-                    .add(drag)
-                    .labelled_by(label.id)
-                    .on_hover_text(p.help)
-                    .changed()
-                {
+                if let Some(v) = widgets::param_row(ui, p, s.params.get(p)) {
                     s.params.set(p.name, v);
                 }
-                ui.end_row();
             }
             if resolved == crate::explain::image::ig::IG {
                 ui.label("Baseline");

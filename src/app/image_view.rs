@@ -45,8 +45,6 @@ pub struct ImageView {
     pub sanity: bool,
     /// Also run the cascading randomisation (one more map per weighted layer).
     pub cascade: bool,
-    /// The cascade's steps on the model of this digest (counted once, for the progress).
-    cascade_steps: Option<(String, usize)>,
 }
 
 impl Default for ImageView {
@@ -61,7 +59,6 @@ impl Default for ImageView {
             textures: HashMap::new(),
             sanity: false,
             cascade: false,
-            cascade_steps: None,
         }
     }
 }
@@ -104,17 +101,6 @@ impl ImageView {
     /// The most recent finished map.
     pub fn latest(&self) -> Option<&Arc<ImageExplanation>> {
         self.jobs.latest()
-    }
-
-    fn cascade_steps(&mut self, model: &crate::model::OnnxModel) -> usize {
-        match &self.cascade_steps {
-            Some((digest, n)) if digest == model.sha256() => *n,
-            _ => {
-                let n = model.cascade_steps(crate::session::image::MAX_CASCADE_LAYERS);
-                self.cascade_steps = Some((model.sha256().to_string(), n));
-                n
-            }
-        }
     }
 
     fn texture(
@@ -166,7 +152,9 @@ impl ImageView {
             .cost(&fit, &request.settings.params, 0, 1);
         // Every map counts in the progress: the sanity check's and the cascade's too.
         let steps = match request.cascade {
-            true => self.cascade_steps(&session.model),
+            true => session
+                .model
+                .cascade_steps(crate::session::image::MAX_CASCADE_LAYERS),
             false => 0,
         };
         let total = request.cost(map, steps);
@@ -353,19 +341,9 @@ impl ImageView {
                     None => s.params.clone(),
                 };
                 for p in s.method.params() {
-                    let label = ui.label(p.label);
-                    let mut v = shown.get(p);
-                    let drag = egui::DragValue::new(&mut v).range(p.min..=p.max);
-                    let drag = if p.integer { drag.fixed_decimals(0) } else { drag.speed(0.01) };
-                    if ui
-                        .add(drag)
-                        .labelled_by(label.id)
-                        .on_hover_text(p.help)
-                        .changed()
-                    {
+                    if let Some(v) = widgets::param_row(ui, p, shown.get(p)) {
                         s.params.set(p.name, v);
                     }
-                    ui.end_row();
                 }
                 let label = ui.label("Seed");
                 ui.add(egui::DragValue::new(&mut s.seed))

@@ -83,6 +83,46 @@ pub fn progress_ui(
     cancel
 }
 
+/// One row of a method's own parameter in a settings grid: a menu for a choice among named
+/// options, else a number in the parameter's range. Returns the new value when it changed.
+pub fn param_row(
+    ui: &mut egui::Ui,
+    p: &crate::explain::registry::Param,
+    value: f64,
+) -> Option<f64> {
+    let label = ui.label(p.label);
+    let mut v = value;
+    let (response, chose) = if p.choices.is_empty() {
+        let drag = egui::DragValue::new(&mut v).range(p.min..=p.max);
+        let drag = if p.integer {
+            drag.fixed_decimals(0)
+        } else {
+            drag.speed(0.01)
+        };
+        (ui.add(drag), false)
+    } else {
+        let before = (v.round().max(0.0) as usize).min(p.choices.len() - 1);
+        let mut chosen = before;
+        let response = egui::ComboBox::from_id_salt(("param", p.name))
+            .selected_text(p.choices[chosen])
+            .show_ui(ui, |ui| {
+                for (i, name) in p.choices.iter().enumerate() {
+                    ui.selectable_value(&mut chosen, i, *name);
+                }
+            })
+            .response;
+        v = chosen as f64;
+        (response, chosen != before)
+    };
+    let changed = response
+        .labelled_by(label.id)
+        .on_hover_text(p.help)
+        .changed()
+        || chose;
+    ui.end_row();
+    changed.then_some(v)
+}
+
 /// Seconds in words: `12 s`, `3 min`.
 pub fn duration(secs: f64) -> String {
     if secs < 90.0 {

@@ -39,6 +39,9 @@ pub struct Param {
     pub max: f64,
     /// Whole numbers only (written as integers in outputs).
     pub integer: bool,
+    /// For a choice among named options: their names, for the values 0, 1, … (the window
+    /// shows a menu; outputs keep the number). Empty for a quantity.
+    pub choices: &'static [&'static str],
 }
 
 /// Values of method parameters by name; a missing one takes its [`Param::default`].
@@ -358,6 +361,7 @@ mod tests {
             min: 1.0,
             max: 64.0,
             integer: true,
+            choices: &[],
         };
         let mut v = ParamValues::default();
         assert_eq!(v.get(&p), 4.0);

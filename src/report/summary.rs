@@ -181,10 +181,11 @@ mod tests {
         let names: Vec<String> = ["cp", "area", "texture", "noise"]
             .map(String::from)
             .to_vec();
-        let text = summarize(&SummaryInput {
+        let values = ["0.18", "1,420 µm²", "14.1", "3"].map(String::from);
+        let input = SummaryInput {
             card: &card,
             feature_names: &names,
-            values: &["0.18", "1,420 µm²", "14.1", "3"].map(String::from),
+            values: &values,
             categorical: &[],
             percentiles: &[94.2, 97.0, 20.0, 50.0],
             class: Some("malignant"),
@@ -193,7 +194,8 @@ mod tests {
             base_at_mean: false,
             attributions: &[0.21, 0.12, -0.04, 0.001],
             std_err: Some(&[0.01, 0.01, 0.03, 0.01]),
-        });
+        };
+        let text = summarize(&input);
         assert_eq!(
             text,
             format!(
@@ -207,17 +209,9 @@ mod tests {
         );
         // Integrated Gradients start from the output at the reference's average values.
         let text = summarize(&SummaryInput {
-            card: &card,
-            feature_names: &names,
-            values: &["0.18", "1,420 µm²", "14.1", "3"].map(String::from),
-            categorical: &[],
-            percentiles: &[94.2, 97.0, 20.0, 50.0],
-            class: Some("malignant"),
-            output: 0.923,
-            base: 0.372,
             base_at_mean: true,
-            attributions: &[0.21, 0.12, -0.04, 0.001],
             std_err: None,
+            ..input
         });
         assert!(
             text.starts_with(

@@ -26,6 +26,7 @@ const PLUSPLUS: Param = Param {
     min: 0.0,
     max: 1.0,
     integer: true,
+    choices: &[],
 };
 
 struct Spec;

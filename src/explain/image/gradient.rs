@@ -234,6 +234,7 @@ const DRAWS: Param = Param {
     min: 1.0,
     max: 100_000.0,
     integer: true,
+    choices: &[],
 };
 const NOISE: Param = Param {
     name: "noise",
@@ -243,6 +244,7 @@ const NOISE: Param = Param {
     min: 0.0,
     max: 10.0,
     integer: false,
+    choices: &[],
 };
 const VARIANT: Param = Param {
     name: "variant",
@@ -252,6 +254,7 @@ const VARIANT: Param = Param {
     min: 0.0,
     max: 2.0,
     integer: true,
+    choices: &["SmoothGrad", "SmoothGrad²", "VarGrad"],
 };
 
 /// The registry's handle on SmoothGrad.

@@ -37,6 +37,7 @@ const STEPS: Param = Param {
     min: 2.0,
     max: 100_000.0,
     integer: true,
+    choices: &[],
 };
 pub(crate) const STEPS_PARAM: Param = STEPS;
 const RULE: Param = Param {
@@ -48,6 +49,7 @@ const RULE: Param = Param {
     min: 0.0,
     max: 2.0,
     integer: true,
+    choices: &["trapezoid", "Gauss–Legendre", "adaptive"],
 };
 
 /// How the path integral is taken.

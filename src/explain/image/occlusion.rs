@@ -29,6 +29,7 @@ const WINDOW: Param = Param {
     min: 1.0,
     max: 4096.0,
     integer: true,
+    choices: &[],
 };
 const STRIDE: Param = Param {
     name: "stride",
@@ -38,6 +39,7 @@ const STRIDE: Param = Param {
     min: 1.0,
     max: 4096.0,
     integer: true,
+    choices: &[],
 };
 
 struct Spec;

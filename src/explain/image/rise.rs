@@ -25,6 +25,7 @@ const MASKS: Param = Param {
     min: 1.0,
     max: 1e9,
     integer: true,
+    choices: &[],
 };
 const GRID: Param = Param {
     name: "grid",
@@ -34,6 +35,7 @@ const GRID: Param = Param {
     min: 1.0,
     max: 256.0,
     integer: true,
+    choices: &[],
 };
 const KEEP: Param = Param {
     name: "keep",
@@ -43,6 +45,7 @@ const KEEP: Param = Param {
     min: 0.0,
     max: 1.0,
     integer: false,
+    choices: &[],
 };
 
 /// RISE keeps every mask in memory: at most this many mask values (1 GB of f32).

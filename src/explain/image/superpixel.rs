@@ -27,6 +27,7 @@ const CELLS: Param = Param {
     min: 1.0,
     max: 256.0,
     integer: true,
+    choices: &[],
 };
 const SAMPLES: Param = Param {
     name: "samples",
@@ -36,6 +37,7 @@ const SAMPLES: Param = Param {
     min: 1.0,
     max: crate::explain::settings::MAX_SAMPLES as f64,
     integer: true,
+    choices: &[],
 };
 
 struct Spec;

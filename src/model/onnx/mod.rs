@@ -83,6 +83,8 @@ pub struct OnnxModel {
     image_from_graph: bool,
     /// The graph read for gradients, or why it cannot be differentiated.
     grad: Result<Arc<crate::model::grad::Graph>, String>,
+    /// How many layers with weights the cascading randomisation can randomise.
+    weighted_layers: usize,
 }
 
 /// The image entry an input row of `row_shape` implies: channels × height × width, or height ×
@@ -159,6 +161,10 @@ impl OnnxModel {
         let card = card.unwrap_or_default().or(meta);
         let signature = Signature::of(&proto)?;
         let original = proto.clone();
+        let weighted_layers = original
+            .graph
+            .as_ref()
+            .map_or(0, |g| variants::weighted_layers(g).len());
         let prepared = prepare_graph(&mut proto, &card, &onnx)?;
 
         let dir = model_dir.and_then(|d| d.to_str());
@@ -205,6 +211,7 @@ impl OnnxModel {
             full_batch_plan,
             trees: prepared.trees,
             cam_plan,
+            weighted_layers,
             bytes: Arc::from(bytes),
             notes: Vec::new(),
             input_names: prepared

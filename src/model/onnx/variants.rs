@@ -15,13 +15,13 @@ use super::prepare::onnx_with_loupe_ops;
 use crate::model::ModelError;
 
 /// One weighted layer: its node's name and the initializers holding its weights.
-struct Layer {
+pub(super) struct Layer {
     name: String,
     weights: Vec<usize>,
 }
 
 /// The weighted layers of `graph`, from the output down.
-fn weighted_layers(graph: &pb::GraphProto) -> Vec<Layer> {
+pub(super) fn weighted_layers(graph: &pb::GraphProto) -> Vec<Layer> {
     let weighted: std::collections::HashMap<&str, usize> = graph
         .initializer
         .iter()
@@ -123,11 +123,7 @@ impl OnnxModel {
     /// The steps the cascading randomisation takes on this model (its weighted layers, at
     /// most `max_layers`): 0 when it has none.
     pub fn cascade_steps(&self, max_layers: usize) -> usize {
-        let mut proto = match self.proto() {
-            Ok(p) => p,
-            Err(_) => return 0,
-        };
-        graph_of(&mut proto).map_or(0, |g| weighted_layers(g).len().min(max_layers))
+        self.weighted_layers.min(max_layers)
     }
 
     /// The cascading randomisation: for each weighted layer from the output down, its name
