@@ -32,10 +32,20 @@ pub fn hint_ui(ui: &mut egui::Ui, rows: bool) -> egui::Response {
     ui.weak("⊕ zoom · pan").on_hover_text(text)
 }
 
-/// A chart with the window's scheme: `ticks_x`/`ticks_y` round ticks on each axis.
-pub fn plot<'a>(ui: &egui::Ui, id: &str, ticks_x: usize, ticks_y: usize) -> Plot<'a> {
+/// The default view of a chart: `x` and `y` as (low, high).
+pub type View = ((f64, f64), (f64, f64));
+
+/// A chart with the window's scheme: `ticks_x`/`ticks_y` round ticks on each axis, showing
+/// `view` until it is zoomed or panned. The chart's zoom is kept per view: a chart of other
+/// content (another row's waterfall, another image's curves) opens on its own view, not on
+/// the bounds the last one was left at.
+pub fn plot<'a>(ui: &egui::Ui, id: &str, view: View, ticks_x: usize, ticks_y: usize) -> Plot<'a> {
     let shift = ui.input(|i| i.modifiers.shift);
-    Plot::new(id)
+    let ((x0, x1), (y0, y1)) = view;
+    let key = [x0, x1, y0, y1].map(f64::to_bits);
+    Plot::new((id, key))
+        .default_x_bounds(x0, x1)
+        .default_y_bounds(y0, y1)
         .allow_scroll(false)
         .allow_zoom(true)
         .allow_drag(!shift)
@@ -307,6 +317,40 @@ pub fn colour_bar(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chart_of_other_content_opens_on_its_own_view() {
+        let ctx = egui::Context::default();
+        let shown = |view: View| {
+            let mut bounds = None;
+            // A plot settles its bounds over a frame or two.
+            for _ in 0..3 {
+                let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
+                    let r = plot(ui, "chart", view, 4, 4)
+                        .width(300.0)
+                        .height(200.0)
+                        .show(ui, |_| {});
+                    bounds = Some(*r.transform.bounds());
+                });
+                out.textures_delta.clear();
+            }
+            let b = bounds.unwrap();
+            ((b.min()[0], b.max()[0]), (b.min()[1], b.max()[1]))
+        };
+        let first = ((0.36, 1.0), (-12.0, 1.6));
+        let second = ((0.1, 1.0), (-12.0, 1.6));
+        let close = |a: View, b: View| {
+            let ((a0, a1), (a2, a3)) = a;
+            let ((b0, b1), (b2, b3)) = b;
+            [a0 - b0, a1 - b1, a2 - b2, a3 - b3]
+                .iter()
+                .all(|d| d.abs() < 0.05)
+        };
+        assert!(close(shown(first), first), "{:?}", shown(first));
+        // Another row's waterfall starts lower: its base is in view, not cut off at the
+        // last chart's left edge.
+        assert!(close(shown(second), second), "{:?}", shown(second));
+    }
 
     #[test]
     fn marks_are_the_round_ticks_and_share_their_decimals() {

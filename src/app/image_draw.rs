@@ -139,26 +139,30 @@ pub fn curves_ui(ui: &mut egui::Ui, f: &Faithfulness) {
                 } else {
                     "inserted"
                 };
-                let response = super::chart::plot(ui, &format!("{title}_curve"), 3, 3)
-                    .width(w)
-                    .height(170.0)
-                    .default_x_bounds(0.0, 100.0)
-                    .default_y_bounds(0.0, hi * 1.05)
-                    .x_axis_label(format!("% of pixels {action}, most salient first"))
-                    .y_axis_label("score")
-                    .show(ui, |plot_ui| {
-                        plot_ui.line(
-                            egui_plot::Line::new("map", points(curve))
-                                .color(up)
-                                .width(2.0),
-                        );
-                        plot_ui.line(
-                            egui_plot::Line::new("random orders", points(random))
-                                .color(weak)
-                                .width(1.5)
-                                .style(egui_plot::LineStyle::dashed_dense()),
-                        );
-                    });
+                let response = super::chart::plot(
+                    ui,
+                    &format!("{title}_curve"),
+                    ((0.0, 100.0), (0.0, hi * 1.05)),
+                    3,
+                    3,
+                )
+                .width(w)
+                .height(170.0)
+                .x_axis_label(format!("% of pixels {action}, most salient first"))
+                .y_axis_label("score")
+                .show(ui, |plot_ui| {
+                    plot_ui.line(
+                        egui_plot::Line::new("map", points(curve))
+                            .color(up)
+                            .width(2.0),
+                    );
+                    plot_ui.line(
+                        egui_plot::Line::new("random orders", points(random))
+                            .color(weak)
+                            .width(1.5)
+                            .style(egui_plot::LineStyle::dashed_dense()),
+                    );
+                });
                 response.response.widget_info(|| {
                     egui::WidgetInfo::labeled(
                         egui::Role::Image,

@@ -114,11 +114,9 @@ pub fn beeswarm_ui(ui: &mut egui::Ui, spec: &BeeswarmSpec, selected: Option<usiz
     let label_width = names_width(ui, &names);
     ui.horizontal_top(|ui| {
         let label_names = names.clone();
-        let response = chart::plot(ui, "beeswarm", 6, 0)
+        let response = chart::plot(ui, "beeswarm", ((lo, hi), (y0, y1)), 6, 0)
             .width(width)
             .height(height)
-            .default_x_bounds(lo, hi)
-            .default_y_bounds(y0, y1)
             .y_grid_spacer(move |input| line_marks(input, n))
             .y_axis_formatter(move |mark, _| line_label(&label_names, mark))
             .y_axis_min_width(label_width)
@@ -238,11 +236,9 @@ fn mean_bars_ui(
         .max(f64::MIN_POSITIVE);
     let bar = theme::up(ui.visuals()).gamma_multiply(0.8);
     let faint = ui.visuals().weak_text_color();
-    let response = chart::plot(ui, "beeswarm_bars", 2, 0)
+    let response = chart::plot(ui, "beeswarm_bars", ((0.0, max_mean * 1.6), (y0, y1)), 2, 0)
         .width(BEE_BARS)
         .height(height)
-        .default_x_bounds(0.0, max_mean * 1.6)
-        .default_y_bounds(y0, y1)
         .show_axes([true, false])
         .show_grid([false, false])
         .allow_drag([false, true])
@@ -295,13 +291,17 @@ pub fn dependence_ui(
     let faint = ui.visuals().weak_text_color();
     let ((xlo, xhi), (ylo, yhi)) = spec.ranges();
     // Its own id per feature: the bounds of one feature's axis are not kept for another.
-    let mut plot = chart::plot(ui, &format!("dependence of {}", spec.feature), 6, 5)
-        .width(ui.available_width().max(420.0))
-        .height(320.0)
-        .default_x_bounds(xlo, xhi)
-        .default_y_bounds(ylo, yhi)
-        .x_axis_label(spec.feature.clone())
-        .y_axis_label(spec.measure.clone());
+    let mut plot = chart::plot(
+        ui,
+        &format!("dependence of {}", spec.feature),
+        ((xlo, xhi), (ylo, yhi)),
+        6,
+        5,
+    )
+    .width(ui.available_width().max(420.0))
+    .height(320.0)
+    .x_axis_label(spec.feature.clone())
+    .y_axis_label(spec.measure.clone());
     if let Some(strips) = &spec.strips {
         // A category column: one strip per category, named on the axis.
         let (n, names) = (strips.len(), strips.clone());
@@ -400,12 +400,10 @@ pub fn reliability_ui(
     let dot = theme::up(ui.visuals());
     let hover_id = ui.make_persistent_id(("reliability_hover", &spec.title));
     let hovered_bin = ui.data(|d| d.get_temp::<usize>(hover_id));
-    let response = chart::plot(ui, "reliability", 5, 5)
+    // A margin round [0, 1], so dots on the edges are not cut in half.
+    let response = chart::plot(ui, "reliability", ((-0.03, 1.03), (-0.03, 1.03)), 5, 5)
         .width(side)
         .height(side + 30.0)
-        // A margin round [0, 1], so dots on the edges are not cut in half.
-        .default_x_bounds(-0.03, 1.03)
-        .default_y_bounds(-0.03, 1.03)
         .x_axis_label("predicted probability")
         .y_axis_label("observed rate")
         .show(ui, |plot_ui| {

@@ -34,11 +34,9 @@ pub fn waterfall_ui(ui: &mut egui::Ui, spec: &WaterfallSpec) -> egui::Response {
         spec.output_name,
         short_number(spec.output_value)
     );
-    let response = chart::plot(ui, "waterfall", 6, 0)
+    let response = chart::plot(ui, "waterfall", ((x0, x1), (y0, y1)), 6, 0)
         .width(width)
         .height(height)
-        .default_x_bounds(x0, x1)
-        .default_y_bounds(y0, y1)
         .y_grid_spacer(move |input| line_marks(input, n))
         .y_axis_formatter(move |mark, _| line_label(&names, mark))
         .y_axis_min_width(label_width)
