@@ -67,21 +67,41 @@ fn a_third_order_game_is_explained_exactly_from_a_fraction_of_its_coalitions() {
     )
     .unwrap();
     // 400 of the 1,022 coalitions: 200 pairs for the surrogate's 130 parameters.
-    let cubic = run(&Cubic, x.view(), &[0, 1, 2], &kernel(400, Surrogate::OddCubic), &bg, 3);
-    let linear = run(&Cubic, x.view(), &[0, 1, 2], &kernel(400, Surrogate::Linear), &bg, 3);
+    let cubic = run(
+        &Cubic,
+        x.view(),
+        &[0, 1, 2],
+        &kernel(400, Surrogate::OddCubic),
+        &bg,
+        3,
+    );
+    let linear = run(
+        &Cubic,
+        x.view(),
+        &[0, 1, 2],
+        &kernel(400, Surrogate::Linear),
+        &bg,
+        3,
+    );
     let (mut worst_cubic, mut worst_linear) = (0.0f64, 0.0f64);
     for (r, (c, l)) in cubic.iter().zip(&linear).enumerate() {
         let truth = brute_force(&Cubic, x.row(r).as_slice().unwrap(), &bg, 0);
-        for j in 0..10 {
-            worst_cubic = worst_cubic.max((c.attribution.values[j] - truth[j]).abs());
-            worst_linear = worst_linear.max((l.attribution.values[j] - truth[j]).abs());
+        for (j, t) in truth.iter().enumerate() {
+            worst_cubic = worst_cubic.max((c.attribution.values[j] - t).abs());
+            worst_linear = worst_linear.max((l.attribution.values[j] - t).abs());
         }
         let sum: f64 = c.attribution.values.iter().sum();
         let total = c.attribution.output_value - c.attribution.base_value;
         assert!((sum - total).abs() < 1e-9, "efficiency: {sum} vs {total}");
     }
-    assert!(worst_cubic < 1e-5, "odd cubic surrogate: worst error {worst_cubic}");
-    assert!(worst_linear > 1e-3, "linear control variate: worst error {worst_linear}");
+    assert!(
+        worst_cubic < 1e-5,
+        "odd cubic surrogate: worst error {worst_cubic}"
+    );
+    assert!(
+        worst_linear > 1e-3,
+        "linear control variate: worst error {worst_linear}"
+    );
 }
 
 #[test]
@@ -92,14 +112,21 @@ fn the_surrogate_lowers_the_error_on_a_twelve_feature_mlp_and_its_intervals_cove
     let rows: Vec<usize> = (0..40).map(|i| i * 14 + 3).collect();
     let exact = run(&model, data.x.view(), &rows, &Exact, &bg, 0);
     let mse = |surrogate| {
-        let got = run(&model, data.x.view(), &rows, &kernel(1200, surrogate), &bg, 5);
+        let got = run(
+            &model,
+            data.x.view(),
+            &rows,
+            &kernel(1200, surrogate),
+            &bg,
+            5,
+        );
         let (mut sum, mut covered) = (0.0, 0);
         for (g, e) in got.iter().zip(&exact) {
             let err = g.attribution.std_err.as_ref().unwrap();
-            for j in 0..12 {
+            for (j, err) in err.iter().enumerate() {
                 let gap = g.attribution.values[j] - e.attribution.values[j];
                 sum += gap * gap;
-                covered += usize::from(gap.abs() <= 1.96 * err[j] + 1e-12);
+                covered += usize::from(gap.abs() <= 1.96 * err + 1e-12);
             }
         }
         let n = (12 * rows.len()) as f64;
@@ -108,6 +135,9 @@ fn the_surrogate_lowers_the_error_on_a_twelve_feature_mlp_and_its_intervals_cove
     let (cubic, coverage) = mse(DEFAULT_SURROGATE);
     let (linear, _) = mse(Surrogate::Linear);
     println!("MSE: odd cubic {cubic:.3e}, linear {linear:.3e}; coverage {coverage:.3}");
-    assert!(cubic < 0.5 * linear, "odd cubic {cubic} against linear {linear}");
+    assert!(
+        cubic < 0.5 * linear,
+        "odd cubic {cubic} against linear {linear}"
+    );
     assert!(coverage >= 0.9, "coverage {coverage}");
 }

@@ -293,11 +293,8 @@ impl Cholesky {
         let p = self.p;
         let mut u = self.forward(b);
         for i in (0..p).rev() {
-            let mut s = u[i];
-            for q in i + 1..p {
-                s -= self.l[q * p + i] * u[q];
-            }
-            u[i] = s / self.l[i * p + i];
+            let s: f64 = (i + 1..p).map(|q| self.l[q * p + i] * u[q]).sum();
+            u[i] = (u[i] - s) / self.l[i * p + i];
         }
         u
     }
