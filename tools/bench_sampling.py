@@ -157,6 +157,7 @@ def main():
     parser.add_argument("--background", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--features", default="8,12,16,30")
+    parser.add_argument("--models", default="mlp,gbt")
     parser.add_argument("--slow-seeds", type=int, default=None,
                         help="seeds for the slowest estimators (RegressionMSR), default --seeds")
     parser.add_argument("--replot", action="store_true",
@@ -166,6 +167,7 @@ def main():
         results = json.loads((args.out / "results.json").read_text())
         plot(results, args.out / "error_vs_evaluations.png")
         tables(results)
+        wall_times(results)
         return
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -185,6 +187,8 @@ def main():
         )
         rows, background = x_test[: args.rows], x_train[: args.background]
         for model_name, make in models().items():
+            if model_name not in args.models.split(","):
+                continue
             estimator = make().fit(x_train, y_train)
             options = {id(estimator): {"zipmap": False}}
             if model_name == "mlp":
@@ -275,6 +279,7 @@ def main():
             (args.out / "results.json").write_text(json.dumps(results, indent=1))
     plot(results, args.out / "error_vs_evaluations.png")
     tables(results)
+    wall_times(results)
 
 
 def evaluations_to_reach(curve, target):
@@ -303,6 +308,25 @@ def tables(results):
             cells = [f"{c['mse_median']:.2e} ({c['mae_mean']:.1e})" for c in curve]
             reach = f"{reach:.0f} ({reach / budgets[-1]:.2f}×)" if reach else "—"
             print(f"| {method} | " + " | ".join(cells) + f" | {reach} |")
+
+
+def wall_times(results, method="loupe kernel"):
+    """Markdown: time per row of `method` at its smallest budget at least as accurate as shap
+    KernelExplainer at its largest, against shap's time there (same run)."""
+    print("\n| case | budget | MSE | µs / row | shap kernel: budget | MSE | µs / row | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for case in results["cases"]:
+        shap_last = case["methods"]["shap kernel"][-1]
+        hit = next((c for c in case["methods"][method]
+                    if c["mse_median"] <= shap_last["mse_median"]), None)
+        name = f"{case['model']}, {case['features']}"
+        if hit is None:
+            print(f"| {name} | — | | | {shap_last['budget']} | {shap_last['mse_median']:.2e} "
+                  f"| {shap_last['us_per_row']:.0f} | — |")
+            continue
+        print(f"| {name} | {hit['budget']} | {hit['mse_median']:.2e} | {hit['us_per_row']:.0f} "
+              f"| {shap_last['budget']} | {shap_last['mse_median']:.2e} "
+              f"| {shap_last['us_per_row']:.0f} | {hit['us_per_row'] / shap_last['us_per_row']:.3f}× |")
 
 
 def plot(results, path):

@@ -182,36 +182,52 @@ impl OddCubic {
     pub fn fit(m: usize, pairs: &[(&[usize], f64)], odd: &[Vec<f64>]) -> Option<OddCubic> {
         let triples = triples(m);
         let p = m + triples.len();
+        let n = pairs.len();
         let k = odd.first().map_or(0, Vec::len);
-        let mut gram = vec![0.0; p * p];
-        let mut rhs = vec![vec![0.0; p]; k];
+        // Rows of the basis scaled by √w, so the normal equations are one matrix product.
+        let mut xw = Array2::<f64>::zeros((n, p));
         let mut x = Vec::with_capacity(p);
-        for ((members, w), y) in pairs.iter().zip(odd) {
+        for (row, (members, w)) in pairs.iter().enumerate() {
             basis(m, members, &triples, &mut x);
-            for a in 0..p {
-                let wa = w * x[a];
-                let row = &mut gram[a * p..a * p + a + 1];
-                for (g, xb) in row.iter_mut().zip(&x[..=a]) {
-                    *g += wa * xb;
-                }
-                for t in 0..k {
-                    rhs[t][a] += wa * y[t];
-                }
+            let r = w.sqrt();
+            for (a, xa) in xw.row_mut(row).iter_mut().zip(&x) {
+                *a = r * xa;
             }
         }
-        let mean_diag = (0..p).map(|a| gram[a * p + a]).sum::<f64>() / p as f64;
+        let yw = Array2::from_shape_fn((n, k), |(i, t)| pairs[i].1.sqrt() * odd[i][t]);
+        let mut gram = xw.t().dot(&xw);
+        let rhs = xw.t().dot(&yw);
+        let mean_diag = gram.diag().sum() / p as f64;
         for a in m..p {
-            gram[a * p + a] += RIDGE * mean_diag;
+            gram[[a, a]] += RIDGE * mean_diag;
         }
+        let mut gram: Vec<f64> = gram.iter().copied().collect();
         let chol = cholesky(&mut gram, p)?;
-        let coef: Vec<Vec<f64>> = rhs.iter().map(|b| chol.solve(b)).collect();
-        let leverage = pairs
-            .iter()
-            .map(|(members, w)| {
-                basis(m, members, &triples, &mut x);
-                w * chol.forward(&x).iter().map(|u| u * u).sum::<f64>()
-            })
+        let coef: Vec<Vec<f64>> = (0..k)
+            .map(|t| chol.solve(&rhs.column(t).to_vec()))
             .collect();
+        // h_i = |L⁻¹ (√w_i x_i)|²: one forward substitution with every pair as a right side.
+        let mut u: Vec<f64> = xw.t().iter().copied().collect();
+        for i in 0..p {
+            let (done, rest) = u.split_at_mut(i * n);
+            let row = &mut rest[..n];
+            for q in 0..i {
+                let l = chol.l[i * p + q];
+                if l != 0.0 {
+                    for (r, d) in row.iter_mut().zip(&done[q * n..(q + 1) * n]) {
+                        *r -= l * d;
+                    }
+                }
+            }
+            let d = chol.l[i * p + i];
+            row.iter_mut().for_each(|r| *r /= d);
+        }
+        let mut leverage = vec![0.0; n];
+        for i in 0..p {
+            for (h, v) in leverage.iter_mut().zip(&u[i * n..(i + 1) * n]) {
+                *h += v * v;
+            }
+        }
         Some(OddCubic {
             m,
             triples,
@@ -248,6 +264,24 @@ impl OddCubic {
     }
 }
 
+/// Σ a_i b_i with four running sums (the compiler keeps a single sum in order).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for q in 0..4 {
+            acc[q] += x[q] * y[q];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
 /// A lower-triangular Cholesky factor, row-major.
 struct Cholesky {
     l: Vec<f64>,
@@ -258,10 +292,7 @@ struct Cholesky {
 fn cholesky(a: &mut [f64], p: usize) -> Option<Cholesky> {
     for i in 0..p {
         for j in 0..=i {
-            let mut s = a[i * p + j];
-            for q in 0..j {
-                s -= a[i * p + q] * a[j * p + q];
-            }
+            let s = a[i * p + j] - dot(&a[i * p..i * p + j], &a[j * p..j * p + j]);
             if i == j {
                 if s <= 0.0 || !s.is_finite() {
                     return None;
@@ -358,5 +389,9 @@ mod tests {
         let sum: f64 = g.shapley(0).iter().sum();
         assert!((sum - 2.0 * g.full(0)).abs() < 1e-9);
         assert_eq!(parameters(m), g.coef[0].len());
+        // The leverages are the hat matrix's diagonal: they sum to its rank.
+        let trace: f64 = g.leverage.iter().sum();
+        assert!((trace - parameters(m) as f64).abs() < 1e-3, "{trace}");
+        assert!(g.leverage.iter().all(|&h| (0.0..=1.0 + 1e-9).contains(&h)));
     }
 }
