@@ -13,7 +13,9 @@
 use std::time::Instant;
 
 use loupe::data::Split;
-use loupe::explain::kernel::{DEFAULT_ALLOCATION, DEFAULT_BACKGROUND_ROWS, KernelSampler};
+use loupe::explain::kernel::{
+    DEFAULT_ALLOCATION, DEFAULT_BACKGROUND_ROWS, DEFAULT_SURROGATE, KernelSampler,
+};
 use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::explain_rows;
 use loupe::explain::{Background, BackgroundMethod, Explainer, Link, NoProgress};
@@ -63,6 +65,7 @@ fn main() -> anyhow::Result<()> {
             tolerance: None,
             allocation: DEFAULT_ALLOCATION,
             background_rows,
+            surrogate: DEFAULT_SURROGATE,
         })
     };
     let permutation = |budget: usize, background_rows: usize| -> Box<dyn Explainer> {

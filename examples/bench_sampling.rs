@@ -8,7 +8,9 @@
 
 use std::time::Instant;
 
-use loupe::explain::kernel::{Allocation, DEFAULT_BACKGROUND_ROWS, KernelSampler};
+use loupe::explain::kernel::{
+    Allocation, DEFAULT_BACKGROUND_ROWS, DEFAULT_SURROGATE, KernelSampler, Surrogate,
+};
 use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::explain_rows;
 use loupe::explain::{Background, Explainer, Link, NoProgress, exact::Exact};
@@ -28,12 +30,13 @@ fn read_matrix(path: &str) -> anyhow::Result<Array2<f32>> {
 }
 
 fn explainer(name: &str, budget: usize) -> anyhow::Result<Box<dyn Explainer>> {
-    let sampler = |allocation| -> Box<dyn Explainer> {
+    let sampler = |allocation, surrogate| -> Box<dyn Explainer> {
         Box::new(KernelSampler {
             budget,
             tolerance: None,
             allocation,
             background_rows: DEFAULT_BACKGROUND_ROWS,
+            surrogate,
         })
     };
     Ok(match name {
@@ -41,9 +44,12 @@ fn explainer(name: &str, budget: usize) -> anyhow::Result<Box<dyn Explainer>> {
             budget,
             tolerance: None,
         }),
-        "kernel-shap-design" => sampler(Allocation::Kernel),
-        "kernel-proportional" => sampler(Allocation::Proportional),
-        "kernel-leverage" => sampler(Allocation::Leverage),
+        "kernel-shap-design" => sampler(Allocation::Kernel, DEFAULT_SURROGATE),
+        "kernel-proportional" => sampler(Allocation::Proportional, DEFAULT_SURROGATE),
+        "kernel-leverage" => sampler(Allocation::Leverage, DEFAULT_SURROGATE),
+        "kernel-linear" => sampler(Allocation::Leverage, Surrogate::Linear),
+        // A long run standing in for exact enumeration past 20 features.
+        "reference" => sampler(Allocation::Leverage, DEFAULT_SURROGATE),
         "permutation" => Box::new(PermutationShap {
             budget,
             tolerance: None,

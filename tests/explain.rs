@@ -7,7 +7,9 @@ mod common;
 use common::{brute_force, sample, sample_data};
 
 use loupe::explain::game::{NoProgress, Predict};
-use loupe::explain::kernel::{Allocation, DEFAULT_BACKGROUND_ROWS, KernelSampler, KernelShap};
+use loupe::explain::kernel::{
+    Allocation, DEFAULT_BACKGROUND_ROWS, DEFAULT_SURROGATE, KernelSampler, KernelShap,
+};
 use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::{RowExplanation, explain_rows};
 use loupe::explain::{Background, BackgroundMethod, Explainer, Link, exact::Exact};
@@ -286,6 +288,7 @@ fn sampled_methods_are_close_to_exact_and_their_intervals_cover_it() {
                 tolerance: None,
                 allocation: Allocation::Kernel,
                 background_rows: DEFAULT_BACKGROUND_ROWS,
+                surrogate: DEFAULT_SURROGATE,
             }),
             0.015,
         ),

@@ -8,7 +8,7 @@ mod common;
 use common::{sample, sample_data};
 
 use loupe::explain::game::{Game, NoProgress};
-use loupe::explain::kernel::{Allocation, KernelSampler, kernel_cost};
+use loupe::explain::kernel::{Allocation, DEFAULT_SURROGATE, KernelSampler, kernel_cost};
 use loupe::explain::permutation::PermutationShap;
 use loupe::explain::run::{RowExplanation, explain_rows};
 use loupe::explain::{Background, BackgroundMethod, Explainer, Link, exact::Exact, row_rng};
@@ -43,6 +43,7 @@ fn kernel(budget: usize, allocation: Allocation, background_rows: usize) -> Box<
         tolerance: None,
         allocation,
         background_rows,
+        surrogate: DEFAULT_SURROGATE,
     })
 }
 

@@ -9,7 +9,7 @@ Run from the repository root, after a release build of the example:
     python tools/bench_sampling.py --work /tmp/bench_sampling --out docs/bench
 
 Models: scikit-learn's breast cancer data (it ships with scikit-learn),
-the first M features (M = 8, 12, 16), split 75/25 with seed 0; a
+the first M features (M = 8, 12, 16, 30), split 75/25 with seed 0; a
 StandardScaler + MLPClassifier(16, 8) and a GradientBoostingClassifier(100
 trees, depth 3), each exported with skl2onnx (no ZipMap). The explained
 output is P(benign), as is (identity link).
@@ -20,13 +20,17 @@ Every estimator sees exactly this game: Loupe's through its example
 `bench_sampling` (same model file, rows and background), shap's and shapiq's
 through onnxruntime on the same hybrid rows. Ground truth: Loupe's exact
 enumeration of all 2^M coalitions (tested against brute force in
-tests/explain.rs); the additivity of every estimate is checked against it.
+tests/explain.rs); at 30 features, the mean of two Loupe kernel runs of 2^20
+coalitions each (their difference is written to the results). The additivity of
+every estimate is checked against it.
 
 Estimators, each at the same budgets of coalition evaluations per row and
 over --seeds seeds:
 * Loupe `kernel` (the default: leverage allocation, stratified sizes without
-  replacement, paired, regression-adjusted), Loupe's `kernel` with shap's
-  design (Allocation::Kernel), Loupe `permutation`;
+  replacement, paired, regression-adjusted with the odd third-order surrogate
+  once the pairs allow it), Loupe's `kernel` with the linear control variate
+  only (Surrogate::Linear), with shap's design (Allocation::Kernel), Loupe
+  `permutation`;
 * shap KernelExplainer (nsamples=budget, l1_reg=False) and
   PermutationExplainer (max_evals=budget, Independent masker);
 * shapiq KernelSHAP with the pairing trick, and KernelSHAP with the pairing
@@ -60,9 +64,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
-BUDGETS = {8: [32, 64, 128], 12: [128, 256, 512, 1024], 16: [256, 512, 1024, 2048, 4096]}
+BUDGETS = {8: [32, 64, 128], 12: [128, 256, 512, 1024], 16: [256, 512, 1024, 2048, 4096],
+           30: [256, 512, 1024, 2048, 4096]}
+# Past 20 features exact enumeration is out of reach: the truth is Loupe's kernel estimate at
+# this budget, run with two seeds (their difference is reported as the truth's own error).
+REFERENCE_BUDGET = 1 << 20
+# Estimators run with --slow-seeds seeds (the first ones) instead of --seeds.
+SLOW_METHODS = {"shapiq RegressionMSR"}
 LOUPE = Path(os.environ.get("LOUPE_BENCH_SAMPLING", "target/release/examples/bench_sampling"))
-LOUPE_METHODS = ["kernel", "kernel-shap-design", "permutation"]
+LOUPE_METHODS = ["kernel", "kernel-linear", "kernel-shap-design", "permutation"]
 
 
 def models():
@@ -146,7 +156,10 @@ def main():
     parser.add_argument("--rows", type=int, default=4)
     parser.add_argument("--background", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--features", default="8,12,16")
+    parser.add_argument("--features", default="8,12,16,30")
+    parser.add_argument("--models", default="mlp,gbt")
+    parser.add_argument("--slow-seeds", type=int, default=None,
+                        help="seeds for the slowest estimators (RegressionMSR), default --seeds")
     parser.add_argument("--replot", action="store_true",
                         help="only redraw the plot and tables from --out/results.json")
     args = parser.parse_args()
@@ -154,6 +167,7 @@ def main():
         results = json.loads((args.out / "results.json").read_text())
         plot(results, args.out / "error_vs_evaluations.png")
         tables(results)
+        wall_times(results)
         return
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -173,6 +187,8 @@ def main():
         )
         rows, background = x_test[: args.rows], x_train[: args.background]
         for model_name, make in models().items():
+            if model_name not in args.models.split(","):
+                continue
             estimator = make().fit(x_train, y_train)
             options = {id(estimator): {"zipmap": False}}
             if model_name == "mlp":
@@ -191,25 +207,46 @@ def main():
             session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
             budgets = BUDGETS[m]
             start = time.perf_counter()
-            lines = subprocess.run(
-                [str(LOUPE), str(model_path), f"{stem}_x.csv", f"{stem}_bg.csv", "1",
-                 ",".join(["exact"] + LOUPE_METHODS), ",".join(map(str, budgets)),
-                 str(args.seeds)],
-                check=True, capture_output=True, text=True,
-            ).stdout.splitlines()
+            def loupe(methods, budgets, seeds):
+                return subprocess.run(
+                    [str(LOUPE), str(model_path), f"{stem}_x.csv", f"{stem}_bg.csv", "1",
+                     ",".join(methods), ",".join(map(str, budgets)), str(seeds)],
+                    check=True, capture_output=True, text=True,
+                ).stdout.splitlines()
+
+            reference = m > 20
+            lines = loupe(([] if reference else ["exact"]) + LOUPE_METHODS, budgets, args.seeds)
+            if reference:
+                lines += loupe(["reference"], [REFERENCE_BUDGET], 2)
             estimates = {}
             for line in lines:
                 f = line.split(",")
                 key = ("loupe " + f[0], int(f[1]), int(f[2]))
                 estimates.setdefault(key, {})[int(f[3])] = (np.array(f[6:], float), float(f[5]))
-            exact = np.array([estimates[("loupe exact", 0, 0)][r][0] for r in range(len(rows))])
             case = {"model": model_name, "features": m, "methods": {}}
+            if reference:
+                runs = [np.array([estimates[("loupe reference", REFERENCE_BUDGET, s)][r][0]
+                                  for r in range(len(rows))]) for s in range(2)]
+                exact = (runs[0] + runs[1]) / 2
+                # Each run's error is about |a − b|/√2; the mean of two, half of |a − b|.
+                case["truth"] = {
+                    "budget": REFERENCE_BUDGET,
+                    "seeds": 2,
+                    "max_abs_difference": float(np.abs(runs[0] - runs[1]).max()),
+                    "mse_of_mean": float(np.mean((runs[0] - runs[1]) ** 2) / 4),
+                }
+                print(f"{model_name}{m} truth: {case['truth']}", flush=True)
+            else:
+                exact = np.array([estimates[("loupe exact", 0, 0)][r][0] for r in range(len(rows))])
             methods = ["loupe " + n for n in LOUPE_METHODS] + PYTHON_METHODS
             for method in methods:
                 curve = []
+                seeds = args.seeds
+                if method in SLOW_METHODS and args.slow_seeds is not None:
+                    seeds = min(seeds, args.slow_seeds)
                 for budget in budgets:
                     mse, mae, micros = [], [], []
-                    for seed in range(args.seeds):
+                    for seed in range(seeds):
                         if method.startswith("loupe"):
                             got = estimates[(method, budget, seed)]
                             values = np.array([got[r][0] for r in range(len(rows))])
@@ -231,6 +268,7 @@ def main():
                         "mse_median": float(np.median(mse)),
                         "mae_mean": float(np.mean(mae)),
                         "us_per_row": float(np.median(micros)),
+                        "seeds": seeds,
                     })
                 case["methods"][method] = curve
                 print(f"{model_name}{m} {method:28s} " + "  ".join(
@@ -241,6 +279,7 @@ def main():
             (args.out / "results.json").write_text(json.dumps(results, indent=1))
     plot(results, args.out / "error_vs_evaluations.png")
     tables(results)
+    wall_times(results)
 
 
 def evaluations_to_reach(curve, target):
@@ -269,6 +308,25 @@ def tables(results):
             cells = [f"{c['mse_median']:.2e} ({c['mae_mean']:.1e})" for c in curve]
             reach = f"{reach:.0f} ({reach / budgets[-1]:.2f}×)" if reach else "—"
             print(f"| {method} | " + " | ".join(cells) + f" | {reach} |")
+
+
+def wall_times(results, method="loupe kernel"):
+    """Markdown: time per row of `method` at its smallest budget at least as accurate as shap
+    KernelExplainer at its largest, against shap's time there (same run)."""
+    print("\n| case | budget | MSE | µs / row | shap kernel: budget | MSE | µs / row | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for case in results["cases"]:
+        shap_last = case["methods"]["shap kernel"][-1]
+        hit = next((c for c in case["methods"][method]
+                    if c["mse_median"] <= shap_last["mse_median"]), None)
+        name = f"{case['model']}, {case['features']}"
+        if hit is None:
+            print(f"| {name} | — | | | {shap_last['budget']} | {shap_last['mse_median']:.2e} "
+                  f"| {shap_last['us_per_row']:.0f} | — |")
+            continue
+        print(f"| {name} | {hit['budget']} | {hit['mse_median']:.2e} | {hit['us_per_row']:.0f} "
+              f"| {shap_last['budget']} | {shap_last['mse_median']:.2e} "
+              f"| {shap_last['us_per_row']:.0f} | {hit['us_per_row'] / shap_last['us_per_row']:.3f}× |")
 
 
 def plot(results, path):

