@@ -338,12 +338,21 @@ def plot(results, path):
     cases = results["cases"]
     columns = (len(cases) + 1) // 2
     fig, axes = plt.subplots(2, columns, figsize=(4.2 * columns, 7.5), squeeze=False)
+    # One colour per estimator across all panels (more estimators than tab10 has colours).
+    names = sorted({m for case in cases for m in case["methods"]})
+    palette = list(plt.cm.tab10.colors) + ["black", "#999999", "#8c6d31"]
+    colour = {m: palette[i % len(palette)] for i, m in enumerate(names)}
     for i, case in enumerate(cases):
         ax = axes[i % 2][i // 2]
         for method, curve in case["methods"].items():
             style = "-o" if method.startswith("loupe") else "--s"
             ax.loglog([c["budget"] for c in curve], [c["mse_median"] for c in curve], style,
-                      label=method, markersize=3)
+                      label=method, markersize=3, color=colour[method])
+        # Ticks at the budgets measured, written in full (no overlapping minor labels).
+        budgets = sorted({c["budget"] for curve in case["methods"].values() for c in curve})
+        ax.set_xticks(budgets)
+        ax.set_xticklabels([f"{b:,}" for b in budgets], rotation=45, fontsize=7)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(f"{case['model'].upper()}, {case['features']} features")
         ax.set_xlabel("coalition evaluations per row")
         ax.set_ylabel("MSE vs exact (median over seeds)")
