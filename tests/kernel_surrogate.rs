@@ -3,38 +3,17 @@
 
 mod common;
 
+use common::explain_first_output as run;
+
 use common::{brute_force, sample, sample_data};
 
-use loupe::explain::game::{NoProgress, Predict};
+use loupe::explain::game::Predict;
 use loupe::explain::kernel::{
     Allocation, DEFAULT_BACKGROUND_ROWS, DEFAULT_SURROGATE, KernelSampler, Surrogate,
 };
-use loupe::explain::run::{RowExplanation, explain_rows};
-use loupe::explain::{Background, BackgroundMethod, Explainer, Link, exact::Exact};
+use loupe::explain::{Background, BackgroundMethod, exact::Exact};
 use loupe::model::{ModelError, OnnxModel};
 use ndarray::{Array2, ArrayView2};
-
-fn run(
-    model: &dyn Predict,
-    x: ArrayView2<f32>,
-    rows: &[usize],
-    explainer: &dyn Explainer,
-    bg: &Background,
-    seed: u64,
-) -> Vec<RowExplanation> {
-    explain_rows(
-        model,
-        x,
-        rows,
-        &|_| vec![0],
-        explainer,
-        bg,
-        Link::Identity,
-        seed,
-        &NoProgress,
-    )
-    .unwrap()
-}
 
 fn kernel(budget: usize, surrogate: Surrogate) -> KernelSampler {
     KernelSampler {

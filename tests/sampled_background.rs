@@ -5,37 +5,15 @@
 
 mod common;
 
+use common::explain_first_output as run;
+
 use common::{sample, sample_data};
 
 use loupe::explain::game::{Game, NoProgress};
 use loupe::explain::kernel::{Allocation, DEFAULT_SURROGATE, KernelSampler, kernel_cost};
 use loupe::explain::permutation::PermutationShap;
-use loupe::explain::run::{RowExplanation, explain_rows};
 use loupe::explain::{Background, BackgroundMethod, Explainer, Link, exact::Exact, row_rng};
 use loupe::model::OnnxModel;
-use ndarray::ArrayView2;
-
-fn run(
-    model: &OnnxModel,
-    x: ArrayView2<f32>,
-    rows: &[usize],
-    explainer: &dyn Explainer,
-    bg: &Background,
-    seed: u64,
-) -> Vec<RowExplanation> {
-    explain_rows(
-        model,
-        x,
-        rows,
-        &|_| vec![0],
-        explainer,
-        bg,
-        Link::Identity,
-        seed,
-        &NoProgress,
-    )
-    .unwrap()
-}
 
 fn kernel(budget: usize, allocation: Allocation, background_rows: usize) -> Box<dyn Explainer> {
     Box::new(KernelSampler {

@@ -22,6 +22,30 @@ pub fn sample_data(model: &OnnxModel) -> Dataset {
     Dataset::from_table(&table, loupe::session::schema_for(model, None)).unwrap()
 }
 
+/// `explainer` on `rows` of `x` for the first output, on its probability, as `loupe explain`
+/// runs it.
+pub fn explain_first_output(
+    model: &dyn Predict,
+    x: ndarray::ArrayView2<f32>,
+    rows: &[usize],
+    explainer: &dyn loupe::explain::Explainer,
+    bg: &Background,
+    seed: u64,
+) -> Vec<loupe::explain::run::RowExplanation> {
+    loupe::explain::run::explain_rows(
+        model,
+        x,
+        rows,
+        &|_| vec![0],
+        explainer,
+        bg,
+        loupe::explain::Link::Identity,
+        seed,
+        &loupe::explain::game::NoProgress,
+    )
+    .unwrap()
+}
+
 /// Shapley values by the definition: every subset, with factorial weights.
 pub fn brute_force(model: &dyn Predict, x: &[f32], bg: &Background, target: usize) -> Vec<f64> {
     let singles: Vec<Vec<usize>> = (0..x.len()).map(|j| vec![j]).collect();
