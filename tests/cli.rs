@@ -856,3 +856,91 @@ fn a_declared_group_is_one_feature_of_the_output_and_trees_refuse_groups() {
     ]));
     assert!(err.contains("for groups of columns"), "{err}");
 }
+
+#[test]
+fn a_budget_in_model_rows_is_the_largest_coalition_budget_that_fits() {
+    let (model, data) = (
+        sample("breast_cancer_mlp.onnx"),
+        sample("breast_cancer.csv"),
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "explain",
+            model.to_str().unwrap(),
+            data.to_str().unwrap(),
+            "--rows",
+            "0..3",
+            "--method",
+            "kernel",
+            "--background",
+            "200",
+        ];
+        args.extend_from_slice(extra);
+        loupe(&args)
+    };
+    let o = run(&["--model-rows", "50000"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let samples = json["params"]["samples"].as_u64().unwrap() as usize;
+    // The same as asking for that budget, and the next budget would not fit.
+    let same = run(&["--samples", &samples.to_string()]);
+    assert_eq!(stdout(&o), stdout(&same));
+    let session = loupe::session::Session::load(&loupe::session::Source::files(
+        model.clone(),
+        Some(data.clone()),
+        None,
+    ))
+    .unwrap();
+    let cost = |samples: usize| {
+        loupe::explain::ExplainSettings {
+            method: loupe::explain::kernel::KERNEL,
+            samples: Some(samples),
+            ..Default::default()
+        }
+        .cost_per_row(&session.model, 200)
+    };
+    assert!(cost(samples) <= 50_000 && cost(samples + 1) > 50_000);
+    // Each coalition costs a sample of the background, not all 200 rows.
+    assert!(samples * 200 > 50_000, "{samples}");
+    // Too few rows for any budget, a method with no budget, images, or both budgets: refused.
+    for (extra, words) in [
+        (
+            vec!["--model-rows", "10"],
+            "the smallest budget already takes",
+        ),
+        (
+            vec!["--model-rows", "10000", "--samples", "100"],
+            "cannot be used with",
+        ),
+    ] {
+        let refused = assert_refused(&run(&extra));
+        assert!(refused.contains(words), "{refused}");
+    }
+    let refused = assert_refused(&loupe(&[
+        "explain",
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+        "--rows",
+        "0",
+        "--method",
+        "exact",
+        "--model-rows",
+        "100000",
+    ]));
+    assert!(refused.contains("exact takes no budget"), "{refused}");
+    let refused = assert_refused(&loupe(&[
+        "explain",
+        sample("digits_cnn.onnx").to_str().unwrap(),
+        sample("digits/digits.csv").to_str().unwrap(),
+        "--rows",
+        "0",
+        "--method",
+        "occlusion",
+        "--model-rows",
+        "1000",
+    ]));
+    assert!(
+        refused.contains("--model-rows sets the budget"),
+        "{refused}"
+    );
+}

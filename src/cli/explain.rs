@@ -109,6 +109,26 @@ fn explain_rows(plan: &ExplainPlan) -> anyhow::Result<()> {
         None => None,
     };
     let background = session.background(settings, background_file.as_ref())?;
+    let budgeted;
+    let settings = match args.model_rows {
+        Some(rows) => {
+            let samples = settings
+                .samples_within(&session.model, background.len(), rows)
+                .map_err(anyhow::Error::msg)?;
+            budgeted = ExplainSettings {
+                samples: Some(samples),
+                ..settings.clone()
+            };
+            eprintln!(
+                "note: --model-rows {}: a budget of {} coalitions ({} model rows a row)",
+                crate::thousands(rows),
+                crate::thousands(samples as u64),
+                crate::thousands(budgeted.cost_per_row(&session.model, background.len()))
+            );
+            &budgeted
+        }
+        None => settings,
+    };
     let method = settings.method.check(&settings.fit(&session.model))?;
     if let Some(crate::session::policy::TreeScale::Sampled { exact_link, .. }) =
         session.tree_scale(method, settings.link)
@@ -183,6 +203,12 @@ fn explain_images(plan: &ExplainPlan) -> anyhow::Result<()> {
             "--method {} explains tabular data; for images use one of: {}",
             args.method,
             method_names(Kind::Image)
+        );
+    }
+    if args.model_rows.is_some() {
+        anyhow::bail!(
+            "--model-rows sets the budget of kernel and permutation SHAP on rows; an image \
+             method's own parameters set its cost"
         );
     }
     if args.plots.as_deref() == Some("svg") {

@@ -151,6 +151,11 @@ pub struct ExplainArgs {
     /// image by superpixel (default 1000).
     #[arg(long)]
     samples: Option<usize>,
+    /// The budget in model rows instead: kernel and permutation take the largest number of
+    /// coalitions whose evaluations fit in this many model rows per explained row (each
+    /// coalition is evaluated against a sample of at most 64 background rows).
+    #[arg(long, conflicts_with = "samples")]
+    model_rows: Option<u64>,
     /// Stop sampling a row once max std err / value range is below this (e.g. 0.01).
     #[arg(long)]
     tolerance: Option<f64>,

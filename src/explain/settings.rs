@@ -166,6 +166,50 @@ impl ExplainSettings {
             .unwrap_or_else(|| Method::default_budget(n_features))
     }
 
+    /// The largest sampling budget whose explanation of one row costs at most `model_rows`
+    /// model rows against `background_rows` rows (a budget stated in model rows, where a
+    /// coalition costs a sample of the background rather than all of it). Refused, with the
+    /// reason, for a method that takes no budget or when even the smallest budget costs more.
+    pub fn samples_within(
+        &self,
+        model: &OnnxModel,
+        background_rows: usize,
+        model_rows: u64,
+    ) -> Result<usize, String> {
+        let fit = self.fit(model);
+        let method = self.method.resolve(&fit);
+        if !method.is_sampled() {
+            return Err(format!(
+                "--model-rows sets the budget of kernel and permutation SHAP; {method} takes no budget"
+            ));
+        }
+        let cost = |budget: usize| {
+            method
+                .spec()
+                .cost(&fit, &self.params, budget, background_rows)
+        };
+        if cost(1) > model_rows {
+            return Err(format!(
+                "--model-rows {}: the smallest budget already takes {} model rows with {} \
+                 background rows",
+                crate::thousands(model_rows),
+                crate::thousands(cost(1)),
+                background_rows
+            ));
+        }
+        // The cost grows with the budget: the largest budget that fits, by bisection.
+        let (mut fits, mut over) = (1, MAX_SAMPLES + 1);
+        while over - fits > 1 {
+            let mid = fits + (over - fits) / 2;
+            if cost(mid) <= model_rows {
+                fits = mid;
+            } else {
+                over = mid;
+            }
+        }
+        Ok(fits)
+    }
+
     /// Model rows one row's explanation costs against `background_rows` rows (for progress).
     pub fn cost_per_row(&self, model: &OnnxModel, background_rows: usize) -> u64 {
         let fit = self.fit(model);
