@@ -34,24 +34,27 @@ impl Real for f64 {
         self
     }
     fn constants(c: &Constants) -> &Arc<Vec<Option<Value<Self>>>> {
-        &c.f64
+        c.f64
+            .get_or_init(|| Arc::new(c.f32.iter().map(|v| v.as_ref().map(Value::widen)).collect()))
     }
 }
 
-/// A graph's constant values (initializers and `Constant` nodes) by value id, read once in
-/// both float types: a forward pass borrows them instead of converting the weights each time.
+/// A graph's constant values (initializers and `Constant` nodes) by value id, converted once
+/// to float32, the precision the model runs in: a forward pass borrows them instead of
+/// converting the weights each time. A float64 pass (the finite-difference checks) widens
+/// them, exactly, the first time it is asked for, so a model the window runs holds one copy.
 #[derive(Debug, Default)]
 pub struct Constants {
-    f64: Arc<Vec<Option<Value<f64>>>>,
     f32: Arc<Vec<Option<Value<f32>>>>,
+    f64: std::sync::OnceLock<Arc<Vec<Option<Value<f64>>>>>,
 }
 
 impl Constants {
     pub fn new(values: Vec<Option<Value<f64>>>) -> Self {
         let f32 = values.iter().map(|v| v.as_ref().map(Value::cast)).collect();
         Constants {
-            f64: Arc::new(values),
             f32: Arc::new(f32),
+            f64: std::sync::OnceLock::new(),
         }
     }
 
@@ -75,6 +78,16 @@ impl Value<f64> {
     pub fn cast<T: Real>(&self) -> Value<T> {
         match self {
             Value::F(a) => Value::F(a.mapv(T::of)),
+            Value::I(a) => Value::I(a.clone()),
+        }
+    }
+}
+
+impl Value<f32> {
+    /// The value in float64 (exact).
+    pub fn widen(&self) -> Value<f64> {
+        match self {
+            Value::F(a) => Value::F(a.mapv(f64::from)),
             Value::I(a) => Value::I(a.clone()),
         }
     }
