@@ -10,13 +10,14 @@ use loupe::session::Source;
 use super::{app_on, run_until};
 
 fn explained_with_steps(steps: f64) -> impl Fn(&LoupeApp) -> bool {
+    let done = super::explained_with(IG);
     move |app: &LoupeApp| {
-        !app.panels.explain.is_running()
+        done(app)
             && app
                 .panels
                 .explain
                 .latest()
-                .is_some_and(|e| e.method == IG && e.settings.params.get(&IG.params()[0]) == steps)
+                .is_some_and(|e| e.settings.params.get(&IG.params()[0]) == steps)
     }
 }
 

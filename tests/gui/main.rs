@@ -21,6 +21,28 @@ fn sample_app() -> Window {
     app_on(Source::sample())
 }
 
+/// The window on the lesion images and their CNN.
+fn lesions_app() -> Window {
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models");
+    app_on(Source::files(
+        models.join("lesions_cnn.onnx"),
+        Some(models.join("lesions/lesions.csv")),
+        None,
+    ))
+}
+
+/// True once the Explain tab has finished a row with `method`.
+fn explained_with(method: Method) -> impl Fn(&LoupeApp) -> bool {
+    move |app: &LoupeApp| {
+        !app.panels.explain.is_running()
+            && app
+                .panels
+                .explain
+                .latest()
+                .is_some_and(|e| e.method == method)
+    }
+}
+
 fn app_on(source: Source) -> Window {
     let session = Session::load(&source).unwrap();
     let app = LoupeApp::with_session(source, session);
@@ -184,16 +206,6 @@ fn a_tree_model_offers_exact_tree_shap_in_log_odds() {
     );
     let mut harness = app_on(source);
     harness.get_by_label("Explain").click();
-    let explained_with = |method: Method| {
-        move |app: &LoupeApp| {
-            !app.panels.explain.is_running()
-                && app
-                    .panels
-                    .explain
-                    .latest()
-                    .is_some_and(|e| e.method == method)
-        }
-    };
     run_until(&mut harness, explained_with(loupe::explain::kernel::KERNEL));
     // Probabilities of boosted trees are sampled, and the view says where TreeSHAP is exact.
     harness.get_by_label_contains("kernel ·");
@@ -402,12 +414,7 @@ fn the_report_tab_previews_the_report_and_exports_it() {
 
 #[test]
 fn an_image_row_shows_its_saliency_overlay_curves_and_sanity_check() {
-    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models");
-    let mut harness = app_on(Source::files(
-        models.join("lesions_cnn.onnx"),
-        Some(models.join("lesions/lesions.csv")),
-        None,
-    ));
+    let mut harness = lesions_app();
     harness.get_by_label_contains("64×64×3 images");
     {
         let app = harness.state_mut();
@@ -466,12 +473,7 @@ fn an_image_row_shows_its_saliency_overlay_curves_and_sanity_check() {
 /// the output down, each with its rank correlation.
 #[test]
 fn the_cascading_randomisation_lists_each_layer() {
-    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_models");
-    let mut harness = app_on(Source::files(
-        models.join("lesions_cnn.onnx"),
-        Some(models.join("lesions/lesions.csv")),
-        None,
-    ));
+    let mut harness = lesions_app();
     harness.get_by_label_contains("64×64×3 images");
     {
         let app = harness.state_mut();

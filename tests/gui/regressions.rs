@@ -388,11 +388,7 @@ fn a_pinned_row_is_compared_with_the_selected_one() {
 
 #[test]
 fn an_image_row_gets_a_report_in_the_report_tab() {
-    let mut harness = app_on(Source::files(
-        models().join("lesions_cnn.onnx"),
-        Some(models().join("lesions/lesions.csv")),
-        None,
-    ));
+    let mut harness = super::lesions_app();
     {
         let app = harness.state_mut();
         let session = app.session().unwrap().clone();
