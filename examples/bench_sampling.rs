@@ -48,6 +48,7 @@ fn explainer(name: &str, budget: usize) -> anyhow::Result<Box<dyn Explainer>> {
         "kernel-proportional" => sampler(Allocation::Proportional, DEFAULT_SURROGATE),
         "kernel-leverage" => sampler(Allocation::Leverage, DEFAULT_SURROGATE),
         "kernel-linear" => sampler(Allocation::Leverage, Surrogate::Linear),
+        "kernel-dense" => sampler(Allocation::Leverage, Surrogate::OddCubic),
         // A long run standing in for exact enumeration past 20 features.
         "reference" => sampler(Allocation::Leverage, DEFAULT_SURROGATE),
         "permutation" => Box::new(PermutationShap {

@@ -1,5 +1,6 @@
-//! KernelSHAP's odd third-order surrogate: exact on a game it can represent, more accurate
-//! than the linear control variate alone on a real model, and its intervals still cover.
+//! KernelSHAP's odd surrogates (every third-order term, or the chosen odd terms of the
+//! default): exact on a game they can represent, more accurate than the linear control variate
+//! alone on a real model, and the intervals still cover.
 
 mod common;
 
@@ -45,42 +46,43 @@ fn a_third_order_game_is_explained_exactly_from_a_fraction_of_its_coalitions() {
         Array2::from_shape_fn((6, 10), |(r, j)| ((r * 5 + j * 7) % 9) as f32 / 5.0 - 0.8).view(),
     )
     .unwrap();
-    // 400 of the 1,022 coalitions: 200 pairs for the surrogate's 130 parameters.
-    let cubic = run(
-        &Cubic,
-        x.view(),
-        &[0, 1, 2],
-        &kernel(400, Surrogate::OddCubic),
-        &bg,
-        3,
-    );
-    let linear = run(
-        &Cubic,
-        x.view(),
-        &[0, 1, 2],
-        &kernel(400, Surrogate::Linear),
-        &bg,
-        3,
-    );
-    let (mut worst_cubic, mut worst_linear) = (0.0f64, 0.0f64);
-    for (r, (c, l)) in cubic.iter().zip(&linear).enumerate() {
-        let truth = brute_force(&Cubic, x.row(r).as_slice().unwrap(), &bg, 0);
-        for (j, t) in truth.iter().enumerate() {
-            worst_cubic = worst_cubic.max((c.attribution.values[j] - t).abs());
-            worst_linear = worst_linear.max((l.attribution.values[j] - t).abs());
+    // The worst error against brute force of KernelSHAP with `budget` coalitions and
+    // `surrogate`, each row's efficiency checked.
+    let worst = |budget: usize, surrogate: Surrogate| -> f64 {
+        let got = run(
+            &Cubic,
+            x.view(),
+            &[0, 1, 2],
+            &kernel(budget, surrogate),
+            &bg,
+            3,
+        );
+        let mut worst = 0.0f64;
+        for (r, e) in got.iter().enumerate() {
+            let truth = brute_force(&Cubic, x.row(r).as_slice().unwrap(), &bg, 0);
+            for (j, t) in truth.iter().enumerate() {
+                worst = worst.max((e.attribution.values[j] - t).abs());
+            }
+            let sum: f64 = e.attribution.values.iter().sum();
+            let total = e.attribution.output_value - e.attribution.base_value;
+            assert!((sum - total).abs() < 1e-9, "efficiency: {sum} vs {total}");
         }
-        let sum: f64 = c.attribution.values.iter().sum();
-        let total = c.attribution.output_value - c.attribution.base_value;
-        assert!((sum - total).abs() < 1e-9, "efficiency: {sum} vs {total}");
-    }
+        worst
+    };
+    // 400 of the 1,022 coalitions: 200 pairs for the dense surrogate's 130 parameters.
+    let cubic = worst(400, Surrogate::OddCubic);
+    assert!(cubic < 1e-5, "odd cubic surrogate: worst error {cubic}");
+    let linear = worst(400, Surrogate::Linear);
     assert!(
-        worst_cubic < 1e-5,
-        "odd cubic surrogate: worst error {worst_cubic}"
+        linear > 1e-3,
+        "linear control variate: worst error {linear}"
     );
-    assert!(
-        worst_linear > 1e-3,
-        "linear control variate: worst error {worst_linear}"
-    );
+    // The chosen terms need far fewer pairs: 120 coalitions, 60 pairs for the 130 terms the
+    // dense fit would need.
+    let sparse = worst(120, Surrogate::Sparse);
+    assert!(sparse < 1e-5, "chosen terms: worst error {sparse}");
+    let dense = worst(120, Surrogate::OddCubic);
+    assert!(dense > 1e-3, "too few pairs for every triple: {dense}");
 }
 
 #[test]
@@ -111,12 +113,21 @@ fn the_surrogate_lowers_the_error_on_a_twelve_feature_mlp_and_its_intervals_cove
         let n = (12 * rows.len()) as f64;
         (sum / n, covered as f64 / n)
     };
-    let (cubic, coverage) = mse(DEFAULT_SURROGATE);
+    let (chosen, coverage) = mse(DEFAULT_SURROGATE);
+    let (cubic, cubic_coverage) = mse(Surrogate::OddCubic);
     let (linear, _) = mse(Surrogate::Linear);
-    println!("MSE: odd cubic {cubic:.3e}, linear {linear:.3e}; coverage {coverage:.3}");
+    println!(
+        "MSE: chosen terms {chosen:.3e} (coverage {coverage:.3}), every triple {cubic:.3e} \
+         (coverage {cubic_coverage:.3}), linear {linear:.3e}"
+    );
     assert!(
         cubic < 0.5 * linear,
         "odd cubic {cubic} against linear {linear}"
     );
+    assert!(
+        chosen < 0.5 * linear,
+        "chosen {chosen} against linear {linear}"
+    );
     assert!(coverage >= 0.9, "coverage {coverage}");
+    assert!(cubic_coverage >= 0.9, "coverage {cubic_coverage}");
 }

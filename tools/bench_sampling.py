@@ -72,7 +72,7 @@ REFERENCE_BUDGET = 1 << 20
 # Estimators run with --slow-seeds seeds (the first ones) instead of --seeds.
 SLOW_METHODS = {"shapiq RegressionMSR"}
 LOUPE = Path(os.environ.get("LOUPE_BENCH_SAMPLING", "target/release/examples/bench_sampling"))
-LOUPE_METHODS = ["kernel", "kernel-linear", "kernel-shap-design", "permutation"]
+LOUPE_METHODS = ["kernel", "kernel-dense", "kernel-linear", "kernel-shap-design", "permutation"]
 
 
 def models():
@@ -160,6 +160,9 @@ def main():
     parser.add_argument("--models", default="mlp,gbt")
     parser.add_argument("--slow-seeds", type=int, default=None,
                         help="seeds for the slowest estimators (RegressionMSR), default --seeds")
+    parser.add_argument("--loupe-only", action="store_true",
+                        help="rerun Loupe's estimators only, keeping the Python packages' curves "
+                             "from --out/results.json (same data, models and budgets)")
     parser.add_argument("--replot", action="store_true",
                         help="only redraw the plot and tables from --out/results.json")
     args = parser.parse_args()
@@ -181,6 +184,11 @@ def main():
         "seeds": args.seeds,
         "cases": [],
     }
+    previous = {}
+    if args.loupe_only:
+        results = json.loads((args.out / "results.json").read_text())
+        previous = {(c["model"], c["features"]): c for c in results["cases"]}
+        results["loupe_rerun"] = {"features": args.features, "seeds": args.seeds}
     for m in [int(f) for f in args.features.split(",")]:
         x_train, x_test, y_train, _ = train_test_split(
             x_all[:, :m], y, test_size=0.25, random_state=0, stratify=y
@@ -239,7 +247,11 @@ def main():
             else:
                 exact = np.array([estimates[("loupe exact", 0, 0)][r][0] for r in range(len(rows))])
             methods = ["loupe " + n for n in LOUPE_METHODS] + PYTHON_METHODS
+            kept = previous.get((model_name, m))
             for method in methods:
+                if kept is not None and not method.startswith("loupe"):
+                    case["methods"][method] = kept["methods"][method]
+                    continue
                 curve = []
                 seeds = args.seeds
                 if method in SLOW_METHODS and args.slow_seeds is not None:
@@ -273,7 +285,12 @@ def main():
                 case["methods"][method] = curve
                 print(f"{model_name}{m} {method:28s} " + "  ".join(
                     f"{c['budget']}: {c['mse_median']:.2e}" for c in curve), flush=True)
-            results["cases"].append(case)
+            if kept is not None:
+                case = {**kept, **{k: v for k, v in case.items() if k != "methods"},
+                        "methods": case["methods"]}
+                results["cases"] = [case if c is kept else c for c in results["cases"]]
+            else:
+                results["cases"].append(case)
             print(f"  ({time.perf_counter() - start:.0f} s)", flush=True)
             # Written after every case, so a long run keeps what it has measured.
             (args.out / "results.json").write_text(json.dumps(results, indent=1))
@@ -340,7 +357,7 @@ def plot(results, path):
     fig, axes = plt.subplots(2, columns, figsize=(4.2 * columns, 7.5), squeeze=False)
     # One colour per estimator across all panels (more estimators than tab10 has colours).
     names = sorted({m for case in cases for m in case["methods"]})
-    palette = list(plt.cm.tab10.colors) + ["black", "#999999", "#8c6d31"]
+    palette = list(plt.cm.tab10.colors) + ["black", "#999999", "#8c6d31", "#ff1493"]
     colour = {m: palette[i % len(palette)] for i, m in enumerate(names)}
     for i, case in enumerate(cases):
         ax = axes[i % 2][i // 2]

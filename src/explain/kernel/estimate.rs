@@ -180,7 +180,8 @@ pub(super) struct Estimator<'a> {
     pub design: &'a Design,
     /// The enumerated coalitions, in the order of rows 2.. of the values.
     pub enumerated: &'a [Vec<usize>],
-    background_sampled: bool,
+    /// Each sampled coalition was evaluated against its own sample of the background.
+    pub background_sampled: bool,
 }
 
 /// Refinements of the control variate (each costs O(pairs · M), no model calls).

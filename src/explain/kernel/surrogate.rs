@@ -1,20 +1,25 @@
 //! A non-linear surrogate of the game for the regression-adjusted estimator: the odd part of
-//! `v` in the ±1 coding `x_j = 2z_j − 1`, up to third order,
-//! `g(z) = Σ_i a_i x_i + Σ_{i<j<k} a_ijk x_i x_j x_k`.
+//! `v` in the ±1 coding `x_j = 2z_j − 1`, `g(z) = Σ_i a_i x_i + Σ_T a_T Π_{j∈T} x_j` over odd
+//! sets `T` of three or more features.
 //!
 //! Only the odd part matters: with complementary pairs and a size-symmetric kernel, the even
 //! part `(v(z) + v(1 − z))/2` adds the same amount to every feature's term and cancels in the
 //! centred solution, and its Shapley values are zero. A second-order term's odd part is linear,
 //! so the first non-linear odd terms are the third-order ones. A boosted ensemble of depth-3
-//! trees is a sum of functions of at most three features each, so its interventional game is
-//! exactly of this form.
+//! trees is a sum of functions of at most three features each, so its interventional game
+//! (before the link) is exactly of this form, with one term per triple its trees use.
 //!
-//! The surrogate is fitted by weighted least squares (a small ridge on the third-order terms)
-//! to the pairs' odd parts `(v(z) − v(1 − z))/2`; its Shapley values are closed form,
-//! `φ_i(x_T) = 2/|T|` for `i ∈ T` and odd `|T|`. The estimator then samples only the
-//! residual game `v − g`. The leverages `h` of the fit give each pair's leave-one-out
-//! residual `e/(1 − h)`, which the standard errors use, so an over-fitted surrogate does not
-//! make the intervals narrower than its real error.
+//! The surrogate is fitted by weighted least squares to the pairs' odd parts
+//! `(v(z) − v(1 − z))/2`, by modified Gram–Schmidt. Which terms: every triple
+//! ([`Terms::AllTriples`], once the pairs reach 1.5 times their number), or by default
+//! ([`Terms::Chosen`]) those an orthogonal matching pursuit picks block by block from the
+//! triples (and, up to ten features, the fifth-order terms), as many as minimise the fit's
+//! leave-one-out error (PRESS). The chosen terms need only as many pairs as the game has
+//! interactions, not as many as it could have. Its Shapley values are closed form,
+//! `φ_i(x_T) = 2/|T|` for `i ∈ T` and odd `|T|`. The estimator then samples only the residual
+//! game `v − g`. The leverages `h` of the fit give each pair's leave-one-out residual
+//! `e/(1 − h)`, which the standard errors use, so an over-fitted surrogate does not make the
+//! intervals narrower than its real error.
 
 use std::collections::HashMap;
 
@@ -22,22 +27,25 @@ use ndarray::Array2;
 
 use super::super::Attribution;
 use super::Surrogate;
-use super::design::{binomial, complement};
+use super::design::{binomial, combinations, complement};
 use super::estimate::Estimator;
 
-/// The odd third-order surrogate is fitted once the pairs (enumerated and sampled) reach this
+/// Every triple ([`Terms::AllTriples`]) is fitted once the pairs (enumerated and sampled) reach this
 /// multiple of its parameters; below it, the linear control variate alone. Measured on the
 /// breast-cancer MLPs and boosted trees (BENCHMARKS.md): at 1.06–1.1 pairs a parameter the
 /// surrogate's error was up to 30× the linear one's; from 1.8 it was 2.4–25× lower.
 pub const SURROGATE_RATIO: f64 = 1.5;
 
+/// The chosen terms are fitted once the pairs exceed the linear terms by this many.
+const MIN_SPARE_PAIRS: usize = 4;
+
 /// Above this many parameters (20 features and more) the fit's O(pairs · p²) cost outgrows the
 /// model calls it saves; the linear control variate alone is used.
 pub const MAX_PARAMETERS: usize = 1000;
 
-/// The attributions with the odd third-order surrogate: its exact Shapley values plus the
-/// estimator's on the residual game. `None` when the linear control variate is asked for,
-/// when the pairs are too few for the surrogate's parameters, or when its fit fails.
+/// The attributions with an odd surrogate: its exact Shapley values plus the estimator's on
+/// the residual game. `None` when the linear control variate is asked for, when the pairs are
+/// too few for the surrogate's parameters, or when its fit fails.
 pub(super) fn adjust(
     est: &Estimator,
     v: &Array2<f64>,
@@ -82,12 +90,28 @@ pub(super) fn adjust(
         sides.push((z, strata[s].mass / counts[s] as f64));
         odd.push((0..k).map(|t| (pair[0][t] - pair[1][t]) / 2.0).collect());
     }
-    if parameters(m) > MAX_PARAMETERS
-        || (sides.len() as f64) < SURROGATE_RATIO * parameters(m) as f64
-    {
-        return None;
-    }
-    let g = OddCubic::fit(m, &sides, &odd)?;
+    // With a sampled background the pairs' values are noisy, and a search among the terms
+    // fits the noise (95% intervals covered 79% at 200 coalitions): every triple, as before.
+    let surrogate = match surrogate {
+        Surrogate::Sparse if est.background_sampled => Surrogate::OddCubic,
+        other => other,
+    };
+    let terms = match surrogate {
+        Surrogate::Linear => return None,
+        Surrogate::OddCubic => {
+            if (sides.len() as f64) < SURROGATE_RATIO * parameters(m) as f64 {
+                return None;
+            }
+            Terms::AllTriples
+        }
+        Surrogate::Sparse => {
+            if sides.len() < m + MIN_SPARE_PAIRS {
+                return None;
+            }
+            Terms::Chosen
+        }
+    };
+    let g = OddFit::fit(m, &sides, &odd, terms)?;
     // The residual game v − g at the endpoints, the enumerated coalitions and the pairs.
     let mut r = v.clone();
     for t in 0..k {
@@ -127,122 +151,297 @@ pub(super) fn adjust(
         a.base_value = v[[0, t]];
         a.output_value = v[[1, t]];
     }
+    if terms == Terms::Chosen {
+        // Leave-one-out residuals do not see the search that chose the terms, so a fit that
+        // nearly interpolates the pairs would claim too little error: the intervals are never
+        // narrower than the linear control variate's.
+        let plain = est.attributions(v, members, values, values);
+        for (a, p) in out.iter_mut().zip(plain) {
+            if let (Some(err), Some(wide)) = (a.std_err.as_mut(), p.std_err) {
+                err.iter_mut().zip(wide).for_each(|(e, w)| *e = e.max(w));
+            }
+        }
+    }
     Some(out)
 }
 
 /// Leverages are capped below one, so a pair the fit passes through still counts.
 const MAX_LEVERAGE: f64 = 0.95;
 
-/// The third-order terms of `m` features, in lexicographic order.
-fn triples(m: usize) -> Vec<[usize; 3]> {
-    let mut out = Vec::new();
-    for a in 0..m {
-        for b in a + 1..m {
-            for c in b + 1..m {
-                out.push([a, b, c]);
-            }
-        }
-    }
-    out
-}
+/// Fifth-order candidates are offered while there are at most this many of them.
+const MAX_FIFTH_ORDER: usize = 256;
 
-/// Parameters of the surrogate of `m` features.
+/// Parameters of the dense third-order surrogate of `m` features.
 pub(super) fn parameters(m: usize) -> usize {
     m + m * (m - 1) * (m.saturating_sub(2)) / 6
 }
 
-/// The surrogate's basis at the coalition with `members`.
-fn basis(m: usize, members: &[usize], triples: &[[usize; 3]], out: &mut Vec<f64>) {
-    out.clear();
+/// ±1 codes of the coalition with `members`.
+fn codes(m: usize, members: &[usize]) -> Vec<f64> {
     let mut x = vec![-1.0; m];
     for &j in members {
         x[j] = 1.0;
     }
-    out.extend_from_slice(&x);
-    out.extend(triples.iter().map(|t| x[t[0]] * x[t[1]] * x[t[2]]));
+    x
 }
 
-/// One fitted surrogate per target, and each fitted pair's leverage.
-pub(super) struct OddCubic {
+/// Which interaction terms the fit uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Terms {
+    /// Every third-order term, in order.
+    AllTriples,
+    /// Greedily chosen odd terms (orthogonal matching pursuit in blocks), as many as the
+    /// leave-one-out error of the fit (PRESS) asks for.
+    Chosen,
+}
+
+/// One fitted surrogate per target: the linear terms and the chosen odd interactions, and
+/// each fitted pair's leverage.
+pub(super) struct OddFit {
     m: usize,
-    triples: Vec<[usize; 3]>,
-    /// Coefficients per target: the m linear terms, then the triples.
+    /// The interaction terms beyond the linear ones, each an odd set of three or more features.
+    terms: Vec<Vec<usize>>,
+    /// Coefficients per target: the m linear terms, then `terms`.
     coef: Vec<Vec<f64>>,
-    /// The leverage of each pair passed to [`OddCubic::fit`], in order.
+    /// The leverage of each pair passed to [`OddFit::fit`], in order.
     pub leverage: Vec<f64>,
 }
 
-/// Ridge on the third-order terms, relative to the mean diagonal of the normal equations.
-const RIDGE: f64 = 1e-6;
+/// A column whose part orthogonal to those already chosen is below this share of its norm is
+/// (numerically) spanned by them and is skipped.
+const COLLINEAR: f64 = 1e-8;
 
-impl OddCubic {
+/// The chosen terms stop once the fit's leave-one-out error has not improved for this many
+/// blocks.
+const PATIENCE: usize = 3;
+
+/// An incremental weighted least-squares fit by modified Gram–Schmidt: orthonormal columns
+/// `q`, the triangular factor `r` (column by column), the residual of every target and the
+/// leverages so far.
+struct Gram {
+    q: Vec<Vec<f64>>,
+    r: Vec<Vec<f64>>,
+    /// Qᵀy per target, one entry per column.
+    qty: Vec<Vec<f64>>,
+    residual: Vec<Vec<f64>>,
+    leverage: Vec<f64>,
+}
+
+impl Gram {
+    fn new(yw: Vec<Vec<f64>>, n: usize) -> Self {
+        Gram {
+            q: Vec::new(),
+            r: Vec::new(),
+            qty: vec![Vec::new(); yw.len()],
+            residual: yw,
+            leverage: vec![0.0; n],
+        }
+    }
+
+    /// Adds the (weighted) column `u`; false when it is spanned by the columns already in.
+    fn push(&mut self, mut u: Vec<f64>) -> bool {
+        let norm0 = dot(&u, &u);
+        let mut r = Vec::with_capacity(self.q.len() + 1);
+        for q in &self.q {
+            let c = dot(q, &u);
+            u.iter_mut().zip(q).for_each(|(u, q)| *u -= c * q);
+            r.push(c);
+        }
+        let norm = dot(&u, &u);
+        if norm.is_nan() || norm <= COLLINEAR * norm0 {
+            return false;
+        }
+        let norm = norm.sqrt();
+        u.iter_mut().for_each(|u| *u /= norm);
+        r.push(norm);
+        for (res, qty) in self.residual.iter_mut().zip(&mut self.qty) {
+            let c = dot(&u, res);
+            res.iter_mut().zip(&u).for_each(|(e, q)| *e -= c * q);
+            qty.push(c);
+        }
+        self.leverage
+            .iter_mut()
+            .zip(&u)
+            .for_each(|(h, q)| *h += q * q);
+        self.q.push(u);
+        self.r.push(r);
+        true
+    }
+
+    /// The weighted leave-one-out error of the fit so far, Σ (e/(1 − h))².
+    fn press(&self) -> f64 {
+        self.residual
+            .iter()
+            .map(|res| {
+                res.iter()
+                    .zip(&self.leverage)
+                    .map(|(e, h)| (e / (1.0 - h.min(1.0 - 1e-12))).powi(2))
+                    .sum::<f64>()
+            })
+            .sum()
+    }
+
+    /// The coefficients of the first `k` columns for every target: R⁻¹ Qᵀy.
+    fn coefficients(&self, k: usize) -> Vec<Vec<f64>> {
+        self.qty
+            .iter()
+            .map(|qty| {
+                let mut a = qty[..k].to_vec();
+                for i in (0..k).rev() {
+                    a[i] /= self.r[i][i];
+                    let ai = a[i];
+                    for (l, x) in a[..i].iter_mut().enumerate() {
+                        *x -= self.r[i][l] * ai;
+                    }
+                }
+                a
+            })
+            .collect()
+    }
+}
+
+impl OddFit {
     /// Fits the surrogate to pairs given by the members of one side, a weight, and the odd
-    /// part of the game at that side for every target. `None` when the normal equations are
-    /// not positive definite.
-    pub fn fit(m: usize, pairs: &[(&[usize], f64)], odd: &[Vec<f64>]) -> Option<OddCubic> {
-        let triples = triples(m);
-        let p = m + triples.len();
+    /// part of the game at that side for every target. `None` when the linear terms alone are
+    /// not identified by the pairs. The chosen terms come from the triples, or from the triples
+    /// and fifth-order terms where those are few, whichever fit leaves out less (PRESS).
+    pub fn fit(
+        m: usize,
+        pairs: &[(&[usize], f64)],
+        odd: &[Vec<f64>],
+        terms: Terms,
+    ) -> Option<OddFit> {
+        let triples = combinations(m, 3.min(m));
+        let triples = if m >= 3 { triples } else { Vec::new() };
+        if terms == Terms::AllTriples {
+            return Self::fit_terms(m, pairs, odd, triples, false).map(|(g, _)| g);
+        }
+        let (g, press) = Self::fit_terms(m, pairs, odd, triples.clone(), true)?;
+        if m < 5 || binomial(m, 5) > MAX_FIFTH_ORDER as f64 {
+            return Some(g);
+        }
+        let mut wider = triples;
+        wider.extend(combinations(m, 5));
+        match Self::fit_terms(m, pairs, odd, wider, true) {
+            Some((h, p)) if p < press => Some(h),
+            _ => Some(g),
+        }
+    }
+
+    /// The fit with `candidates`: every one in order, or (`greedy`) those chosen block by
+    /// block, as many as minimise PRESS. Returns the fit and its PRESS.
+    fn fit_terms(
+        m: usize,
+        pairs: &[(&[usize], f64)],
+        odd: &[Vec<f64>],
+        candidates: Vec<Vec<usize>>,
+        greedy: bool,
+    ) -> Option<(OddFit, f64)> {
         let n = pairs.len();
+        let sw: Vec<f64> = pairs.iter().map(|(_, w)| w.sqrt()).collect();
+        let x: Vec<Vec<f64>> = pairs.iter().map(|(z, _)| codes(m, z)).collect();
         let k = odd.first().map_or(0, Vec::len);
-        // Rows of the basis scaled by √w, so the normal equations are one matrix product.
-        let mut xw = Array2::<f64>::zeros((n, p));
-        let mut x = Vec::with_capacity(p);
-        for (row, (members, w)) in pairs.iter().enumerate() {
-            basis(m, members, &triples, &mut x);
-            let r = w.sqrt();
-            for (a, xa) in xw.row_mut(row).iter_mut().zip(&x) {
-                *a = r * xa;
+        let yw: Vec<Vec<f64>> = (0..k)
+            .map(|t| (0..n).map(|i| sw[i] * odd[i][t]).collect())
+            .collect();
+        let column = |term: &[usize]| -> Vec<f64> {
+            (0..n)
+                .map(|i| sw[i] * term.iter().map(|&j| x[i][j]).product::<f64>())
+                .collect()
+        };
+        let mut gram = Gram::new(yw, n);
+        for j in 0..m {
+            if !gram.push(column(&[j])) {
+                return None;
             }
         }
-        let yw = Array2::from_shape_fn((n, k), |(i, t)| pairs[i].1.sqrt() * odd[i][t]);
-        let mut gram = xw.t().dot(&xw);
-        let rhs = xw.t().dot(&yw);
-        let mean_diag = gram.diag().sum() / p as f64;
-        for a in m..p {
-            gram[[a, a]] += RIDGE * mean_diag;
-        }
-        let mut gram: Vec<f64> = gram.iter().copied().collect();
-        let chol = cholesky(&mut gram, p)?;
-        let coef: Vec<Vec<f64>> = (0..k)
-            .map(|t| chol.solve(&rhs.column(t).to_vec()))
-            .collect();
-        // h_i = |L⁻¹ (√w_i x_i)|²: one forward substitution with every pair as a right side.
-        let mut u: Vec<f64> = xw.t().iter().copied().collect();
-        for i in 0..p {
-            let (done, rest) = u.split_at_mut(i * n);
-            let row = &mut rest[..n];
-            for q in 0..i {
-                let l = chol.l[i * p + q];
-                if l != 0.0 {
-                    for (r, d) in row.iter_mut().zip(&done[q * n..(q + 1) * n]) {
-                        *r -= l * d;
+        let mut chosen: Vec<Vec<usize>> = Vec::new();
+        let mut kept = m;
+        let mut leverage = gram.leverage.clone();
+        let mut best = gram.press();
+        match greedy {
+            false => {
+                for t in candidates {
+                    if gram.push(column(&t)) {
+                        chosen.push(t);
+                    }
+                }
+                kept = m + chosen.len();
+                leverage = gram.leverage.clone();
+                best = gram.press();
+            }
+            true => {
+                // Columns of every candidate, weighted, computed once.
+                let pool: Vec<Vec<f64>> = candidates.iter().map(|t| column(t)).collect();
+                let mut open = vec![true; pool.len()];
+                // At most three quarters of the pairs as parameters.
+                let cap = (3 * n / 4).max(m);
+                let mut stale = 0;
+                while m + chosen.len() < cap && stale < PATIENCE {
+                    // Each block adds an eighth more terms, those most correlated with the
+                    // residual (highest score first, ties by order).
+                    let block = ((m + chosen.len()) / 8).max(2).min(cap - m - chosen.len());
+                    let mut scored: Vec<(f64, usize)> = (0..pool.len())
+                        .filter(|&c| open[c])
+                        .map(|c| {
+                            let s: f64 =
+                                gram.residual.iter().map(|r| dot(&pool[c], r).powi(2)).sum();
+                            (s, c)
+                        })
+                        .collect();
+                    if scored.is_empty() {
+                        break;
+                    }
+                    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                    for &(_, c) in scored.iter().take(block) {
+                        open[c] = false;
+                        if gram.push(pool[c].clone()) {
+                            chosen.push(candidates[c].clone());
+                        }
+                    }
+                    let press = gram.press();
+                    if press < best * (1.0 - 1e-9) {
+                        best = press;
+                        kept = m + chosen.len();
+                        leverage = gram.leverage.clone();
+                        stale = 0;
+                    } else {
+                        stale += 1;
                     }
                 }
             }
-            let d = chol.l[i * p + i];
-            row.iter_mut().for_each(|r| *r /= d);
         }
-        let mut leverage = vec![0.0; n];
-        for i in 0..p {
-            for (h, v) in leverage.iter_mut().zip(&u[i * n..(i + 1) * n]) {
-                *h += v * v;
-            }
-        }
-        Some(OddCubic {
+        chosen.truncate(kept - m);
+        let fit = OddFit {
             m,
-            triples,
-            coef,
+            terms: chosen,
+            coef: gram.coefficients(kept),
             leverage,
-        })
+        };
+        Some((fit, best))
+    }
+
+    /// The number of interaction terms the fit kept.
+    #[cfg(test)]
+    pub fn interactions(&self) -> usize {
+        self.terms.len()
     }
 
     /// g(z) for every target at the coalition with `members`; g(1 − z) = −g(z).
     pub fn values(&self, members: &[usize]) -> Vec<f64> {
-        let mut x = Vec::new();
-        basis(self.m, members, &self.triples, &mut x);
+        let x = codes(self.m, members);
         self.coef
             .iter()
-            .map(|c| x.iter().zip(c).map(|(x, c)| x * c).sum())
+            .map(|c| {
+                let linear: f64 = x.iter().zip(c).map(|(x, c)| x * c).sum();
+                let rest: f64 = self
+                    .terms
+                    .iter()
+                    .zip(&c[self.m..])
+                    .map(|(t, c)| c * t.iter().map(|&j| x[j]).product::<f64>())
+                    .sum();
+                linear + rest
+            })
             .collect()
     }
 
@@ -251,13 +450,14 @@ impl OddCubic {
         self.coef[t].iter().sum()
     }
 
-    /// The exact Shapley values of g for target `t`.
+    /// The exact Shapley values of g for target `t`: `2/|T|` of each odd term's coefficient
+    /// to each of its features.
     pub fn shapley(&self, t: usize) -> Vec<f64> {
         let coef = &self.coef[t];
         let mut phi: Vec<f64> = coef[..self.m].iter().map(|a| 2.0 * a).collect();
-        for (tr, a) in self.triples.iter().zip(&coef[self.m..]) {
-            for &j in tr {
-                phi[j] += 2.0 / 3.0 * a;
+        for (term, a) in self.terms.iter().zip(&coef[self.m..]) {
+            for &j in term {
+                phi[j] += 2.0 / term.len() as f64 * a;
             }
         }
         phi
@@ -280,55 +480,6 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
         }
     }
     acc.iter().sum::<f64>() + tail
-}
-
-/// A lower-triangular Cholesky factor, row-major.
-struct Cholesky {
-    l: Vec<f64>,
-    p: usize,
-}
-
-/// Factors the symmetric matrix whose lower triangle `a` holds, in place.
-fn cholesky(a: &mut [f64], p: usize) -> Option<Cholesky> {
-    for i in 0..p {
-        for j in 0..=i {
-            let s = a[i * p + j] - dot(&a[i * p..i * p + j], &a[j * p..j * p + j]);
-            if i == j {
-                if s <= 0.0 || !s.is_finite() {
-                    return None;
-                }
-                a[i * p + i] = s.sqrt();
-            } else {
-                a[i * p + j] = s / a[j * p + j];
-            }
-        }
-    }
-    Some(Cholesky { l: a.to_vec(), p })
-}
-
-impl Cholesky {
-    /// L⁻¹ b.
-    fn forward(&self, b: &[f64]) -> Vec<f64> {
-        let p = self.p;
-        let mut u = b.to_vec();
-        for i in 0..p {
-            let row = &self.l[i * p..i * p + i];
-            let s: f64 = row.iter().zip(&u[..i]).map(|(l, u)| l * u).sum();
-            u[i] = (u[i] - s) / self.l[i * p + i];
-        }
-        u
-    }
-
-    /// (L Lᵀ)⁻¹ b.
-    fn solve(&self, b: &[f64]) -> Vec<f64> {
-        let p = self.p;
-        let mut u = self.forward(b);
-        for i in (0..p).rev() {
-            let s: f64 = (i + 1..p).map(|q| self.l[q * p + i] * u[q]).sum();
-            u[i] = (u[i] - s) / self.l[i * p + i];
-        }
-        u
-    }
 }
 
 #[cfg(test)]
@@ -377,7 +528,7 @@ mod tests {
             })
             .collect();
         let pairs: Vec<(&[usize], f64)> = sides.iter().map(|z| (z.as_slice(), 1.0)).collect();
-        let g = OddCubic::fit(m, &pairs, &odd).unwrap();
+        let g = OddFit::fit(m, &pairs, &odd, Terms::AllTriples).unwrap();
         for (z, y) in sides.iter().zip(&odd) {
             assert!((g.values(z)[0] - y[0]).abs() < 1e-6);
         }
@@ -393,5 +544,20 @@ mod tests {
         let trace: f64 = g.leverage.iter().sum();
         assert!((trace - parameters(m) as f64).abs() < 1e-3, "{trace}");
         assert!(g.leverage.iter().all(|&h| (0.0..=1.0 + 1e-9).contains(&h)));
+
+        // The greedy search finds the two third-order terms among the 20 (and the six
+        // fifth-order ones) and is exact with them.
+        let g = OddFit::fit(m, &pairs, &odd, Terms::Chosen).unwrap();
+        assert!(
+            g.interactions() >= 2 && g.interactions() < 10,
+            "{}",
+            g.interactions()
+        );
+        for (z, y) in sides.iter().zip(&odd) {
+            assert!((g.values(z)[0] - y[0]).abs() < 1e-9);
+        }
+        for (a, b) in g.shapley(0).iter().zip(&want) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
     }
 }
