@@ -311,8 +311,11 @@ impl OddFit {
         odd: &[Vec<f64>],
         terms: Terms,
     ) -> Option<OddFit> {
-        let triples = combinations(m, 3.min(m));
-        let triples = if m >= 3 { triples } else { Vec::new() };
+        let triples = if m >= 3 {
+            combinations(m, 3)
+        } else {
+            Vec::new()
+        };
         if terms == Terms::AllTriples {
             return Self::fit_terms(m, pairs, odd, triples, false).map(|(g, _)| g);
         }
