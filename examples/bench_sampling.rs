@@ -49,8 +49,10 @@ fn explainer(name: &str, budget: usize) -> anyhow::Result<Box<dyn Explainer>> {
         "kernel-leverage" => sampler(Allocation::Leverage, DEFAULT_SURROGATE),
         "kernel-linear" => sampler(Allocation::Leverage, Surrogate::Linear),
         "kernel-dense" => sampler(Allocation::Leverage, Surrogate::OddCubic),
+        "kernel-sparse" => sampler(Allocation::Leverage, Surrogate::Sparse),
+        "kernel-kriging" => sampler(Allocation::Leverage, Surrogate::Kriging),
         // A long run standing in for exact enumeration past 20 features.
-        "reference" => sampler(Allocation::Leverage, DEFAULT_SURROGATE),
+        "reference" => sampler(Allocation::Leverage, Surrogate::Linear),
         "permutation" => Box::new(PermutationShap {
             budget,
             tolerance: None,

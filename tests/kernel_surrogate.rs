@@ -1,6 +1,7 @@
-//! KernelSHAP's odd surrogates (every third-order term, or the chosen odd terms of the
-//! default): exact on a game they can represent, more accurate than the linear control variate
-//! alone on a real model, and the intervals still cover.
+//! KernelSHAP's odd surrogates (every third-order term, the chosen odd terms, the kriging
+//! posterior, and the default that cross-validates the last two): exact on a game they can
+//! represent, more accurate than the linear control variate alone on a real model, and the
+//! intervals still cover.
 
 mod common;
 
@@ -81,6 +82,8 @@ fn a_third_order_game_is_explained_exactly_from_a_fraction_of_its_coalitions() {
     // dense fit would need.
     let sparse = worst(120, Surrogate::Sparse);
     assert!(sparse < 1e-5, "chosen terms: worst error {sparse}");
+    let default = worst(120, DEFAULT_SURROGATE);
+    assert!(default < 1e-5, "the default: worst error {default}");
     let dense = worst(120, Surrogate::OddCubic);
     assert!(dense > 1e-3, "too few pairs for every triple: {dense}");
 }
@@ -113,13 +116,26 @@ fn the_surrogate_lowers_the_error_on_a_twelve_feature_mlp_and_its_intervals_cove
         let n = (12 * rows.len()) as f64;
         (sum / n, covered as f64 / n)
     };
-    let (chosen, coverage) = mse(DEFAULT_SURROGATE);
+    let (default, default_coverage) = mse(DEFAULT_SURROGATE);
+    let (chosen, coverage) = mse(Surrogate::Sparse);
+    let (kriging, kriging_coverage) = mse(Surrogate::Kriging);
     let (cubic, cubic_coverage) = mse(Surrogate::OddCubic);
     let (linear, _) = mse(Surrogate::Linear);
     println!(
-        "MSE: chosen terms {chosen:.3e} (coverage {coverage:.3}), every triple {cubic:.3e} \
-         (coverage {cubic_coverage:.3}), linear {linear:.3e}"
+        "MSE: default {default:.3e} (coverage {default_coverage:.3}), chosen terms {chosen:.3e} \
+         (coverage {coverage:.3}), kriging {kriging:.3e} (coverage {kriging_coverage:.3}), \
+         every triple {cubic:.3e} (coverage {cubic_coverage:.3}), linear {linear:.3e}"
     );
+    assert!(
+        kriging < 0.5 * linear,
+        "kriging {kriging} against linear {linear}"
+    );
+    assert!(
+        default <= chosen.max(kriging),
+        "the default {default} is worse than both fits it chooses from"
+    );
+    assert!(kriging_coverage >= 0.9, "coverage {kriging_coverage}");
+    assert!(default_coverage >= 0.9, "coverage {default_coverage}");
     assert!(
         cubic < 0.5 * linear,
         "odd cubic {cubic} against linear {linear}"

@@ -72,7 +72,8 @@ REFERENCE_BUDGET = 1 << 20
 # Estimators run with --slow-seeds seeds (the first ones) instead of --seeds.
 SLOW_METHODS = {"shapiq RegressionMSR"}
 LOUPE = Path(os.environ.get("LOUPE_BENCH_SAMPLING", "target/release/examples/bench_sampling"))
-LOUPE_METHODS = ["kernel", "kernel-dense", "kernel-linear", "kernel-shap-design", "permutation"]
+LOUPE_METHODS = ["kernel", "kernel-kriging", "kernel-sparse", "kernel-dense", "kernel-linear",
+                 "kernel-shap-design", "permutation"]
 
 
 def models():
@@ -171,6 +172,7 @@ def main():
         plot(results, args.out / "error_vs_evaluations.png")
         tables(results)
         wall_times(results)
+        against_shapiq(results)
         return
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -297,6 +299,7 @@ def main():
     plot(results, args.out / "error_vs_evaluations.png")
     tables(results)
     wall_times(results)
+    against_shapiq(results)
 
 
 def evaluations_to_reach(curve, target):
@@ -346,6 +349,22 @@ def wall_times(results, method="loupe kernel"):
               f"| {shap_last['us_per_row']:.0f} | {hit['us_per_row'] / shap_last['us_per_row']:.3f}× |")
 
 
+def against_shapiq(results, method="loupe kernel"):
+    """Markdown: `method` against the best of shapiq's estimators at each budget."""
+    print("\n| case | budget | Loupe MSE | shapiq best | its MSE | Loupe / best |")
+    print("|---|---:|---:|---|---:|---:|")
+    for case in results["cases"]:
+        ours = {c["budget"]: c["mse_median"] for c in case["methods"][method]}
+        for budget, mse in ours.items():
+            rivals = [(c["mse_median"], name) for name, curve in case["methods"].items()
+                      if name.startswith("shapiq") for c in curve if c["budget"] == budget]
+            if not rivals:
+                continue
+            best, name = min(rivals)
+            print(f"| {case['model']}, {case['features']} | {budget} | {mse:.2e} "
+                  f"| {name[len('shapiq '):]} | {best:.2e} | {mse / best:.2f} |")
+
+
 def plot(results, path):
     import matplotlib
 
@@ -357,7 +376,8 @@ def plot(results, path):
     fig, axes = plt.subplots(2, columns, figsize=(4.2 * columns, 7.5), squeeze=False)
     # One colour per estimator across all panels (more estimators than tab10 has colours).
     names = sorted({m for case in cases for m in case["methods"]})
-    palette = list(plt.cm.tab10.colors) + ["black", "#999999", "#8c6d31", "#ff1493"]
+    palette = list(plt.cm.tab10.colors) + ["black", "#999999", "#8c6d31", "#ff1493", "#00ced1",
+                                           "#6b8e23"]
     colour = {m: palette[i % len(palette)] for i, m in enumerate(names)}
     for i, case in enumerate(cases):
         ax = axes[i % 2][i // 2]

@@ -13,13 +13,17 @@
 //! The estimator (`estimate`) is Covert & Lee's (2021) unbiased form with a linear surrogate
 //! of the game as control variate, refined to the regression fixed point once at least 2·M
 //! pairs are sampled; efficiency holds exactly, and the standard errors come from the
-//! within-stratum variances of the paired terms. A non-linear surrogate — the game's odd
-//! part with the third-order (up to ten features, also fifth-order) interactions that a greedy
-//! least-squares search over the pairs picks, as many as their leave-one-out error asks for
-//! (`surrogate`) — is subtracted first, up to 19 features: its Shapley values are exact and
-//! only its residual is sampled, with leave-one-out residuals in the standard errors. On the
-//! breast-cancer benchmark it needs 0.2–0.5 times the coalitions shap KernelExplainer needs for
-//! its error (BENCHMARKS.md).
+//! within-stratum variances of the paired terms. A non-linear surrogate of the game's odd part
+//! is subtracted first (`surrogate`): its Shapley values are exact and only its residual is
+//! sampled, with leave-one-out residuals in the standard errors. By default it is whichever of
+//! two fits predicts held-out pairs better (two-fold cross-validation): the third-order (and,
+//! up to twelve features, fifth-order) interactions that a greedy least-squares search over
+//! the pairs picks, as many as their leave-one-out error asks for (up to 19 features), or the
+//! kriging posterior under a prior over every odd order (`kriging`, up to 600 pairs). The
+//! first suits games with few interactions, such as boosted trees'; the second the smooth games
+//! of networks, with interactions of every order. On the breast-cancer benchmark the default
+//! needs 0.2–0.6 times the coalitions shap KernelExplainer needs for its error
+//! (BENCHMARKS.md).
 //!
 //! A background of more rows than `background_rows` is not evaluated whole for every sampled
 //! coalition: each draws its own systematic sample of that many rows along the background
@@ -32,7 +36,10 @@
 
 mod design;
 mod estimate;
+mod gram;
+mod kriging;
 mod surrogate;
+mod terms;
 
 use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
@@ -97,10 +104,17 @@ pub enum Surrogate {
     /// features) that a greedy search over the sampled pairs picks, as many as their
     /// leave-one-out error asks for.
     Sparse,
+    /// The kriging posterior of the odd part under a prior over every odd order (`kriging`):
+    /// interactions of every order, each small, as a network's game has them.
+    Kriging,
+    /// The chosen terms (from the triples, or up to twelve features from the triples and the
+    /// fifth-order terms) or `Kriging`, whichever predicts held-out pairs better: two-fold
+    /// cross-validation on alternate pairs.
+    Selected,
 }
 
 /// The surrogate unless told otherwise.
-pub const DEFAULT_SURROGATE: Surrogate = Surrogate::Sparse;
+pub const DEFAULT_SURROGATE: Surrogate = Surrogate::Selected;
 
 /// Background rows a sampled coalition is evaluated against unless told otherwise: a larger
 /// background is sampled per coalition, a smaller one used whole.
