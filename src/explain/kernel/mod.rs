@@ -109,7 +109,7 @@ pub enum Surrogate {
     Kriging,
     /// The chosen terms (from the triples, or up to twelve features from the triples and the
     /// fifth-order terms) or `Kriging`, whichever predicts held-out pairs better: two-fold
-    /// cross-validation on alternate pairs.
+    /// cross-validation on alternate pairs (at most 600 of them).
     Selected,
 }
 

@@ -41,6 +41,9 @@ use super::terms::{MAX_LEVERAGE, OddFit, Terms, parameters};
 /// surrogate's error was up to 30× the linear one's; from 1.8 it was 2.4–25× lower.
 pub const SURROGATE_RATIO: f64 = 1.5;
 
+/// The default's cross-validation uses at most this many pairs (two halves of 300).
+const CV_PAIRS: usize = 600;
+
 /// The chosen terms are fitted once the pairs exceed the linear terms by this many.
 const MIN_SPARE_PAIRS: usize = 4;
 
@@ -142,8 +145,19 @@ pub(super) fn adjust(
             // halves keep the prior the whole fit chose.
             let whole = kriging(&all, None);
             let rho = whole.as_ref().map(|g| g.rho);
-            let halves: [Vec<usize>; 2] =
-                [0, 1].map(|h| all.iter().copied().filter(|i| i % 2 == h).collect());
+            // At most CV_PAIRS pairs, evenly spread, take part: the choice does not need every
+            // pair, and the fits on the halves would cost twice the final one.
+            let part: Vec<usize> = match all.len() <= CV_PAIRS {
+                true => all.clone(),
+                false => (0..CV_PAIRS).map(|i| i * all.len() / CV_PAIRS).collect(),
+            };
+            let halves: [Vec<usize>; 2] = [0, 1].map(|h| {
+                part.iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % 2 == h)
+                    .map(|(_, &p)| p)
+                    .collect()
+            });
             let held_out = |fit: &dyn Fn(&[usize]) -> Option<Fitted>| -> f64 {
                 let mut error = 0.0;
                 for h in 0..2 {
