@@ -16,10 +16,11 @@
 //! within-stratum variances of the paired terms. A non-linear surrogate of the game's odd part
 //! is subtracted first (`surrogate`): its Shapley values are exact and only its residual is
 //! sampled, with leave-one-out residuals in the standard errors. By default it is whichever of
-//! two fits predicts held-out pairs better (two-fold cross-validation): the third-order (and,
-//! up to twelve features, fifth-order) interactions that a greedy least-squares search over
-//! the pairs picks, as many as their leave-one-out error asks for (up to 19 features), or the
-//! kriging posterior under a prior over every odd order (`kriging`, up to 600 pairs). The
+//! two fits predicts held-out pairs better (two-fold cross-validation): the third-order (and
+//! fifth-order: all of them up to twelve features, those of the ten strongest features past
+//! that) interactions that a greedy least-squares search over the pairs picks, as many as
+//! their leave-one-out error asks for, or the kriging posterior under a prior over every odd
+//! order (`kriging`, up to 600 pairs), both up to 19 features. The
 //! first suits games with few interactions, such as boosted trees'; the second the smooth games
 //! of networks, with interactions of every order. On the breast-cancer benchmark the default
 //! needs 0.2–0.6 times the coalitions shap KernelExplainer needs for its error
@@ -107,9 +108,10 @@ pub enum Surrogate {
     /// The kriging posterior of the odd part under a prior over every odd order (`kriging`):
     /// interactions of every order, each small, as a network's game has them.
     Kriging,
-    /// The chosen terms (from the triples, or up to twelve features from the triples and the
-    /// fifth-order terms) or `Kriging`, whichever predicts held-out pairs better: two-fold
-    /// cross-validation on alternate pairs (at most 600 of them).
+    /// The chosen terms (from the triples, or from the triples and fifth-order terms: all of
+    /// them up to twelve features, those of the ten strongest features past that) or
+    /// `Kriging`, whichever predicts held-out pairs better: two-fold cross-validation on
+    /// alternate pairs (at most 600 of them).
     Selected,
 }
 
