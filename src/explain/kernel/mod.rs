@@ -20,11 +20,11 @@
 //! fifth-order: all of them up to twelve features, those of the ten strongest features past
 //! that) interactions that a greedy least-squares search over the pairs picks, as many as
 //! their leave-one-out error asks for, or the kriging posterior under a prior over every odd
-//! order (`kriging`, up to 600 pairs), both up to 19 features. The
-//! first suits games with few interactions, such as boosted trees'; the second the smooth games
-//! of networks, with interactions of every order. On the breast-cancer benchmark the default
-//! needs 0.2–0.6 times the coalitions shap KernelExplainer needs for its error
-//! (BENCHMARKS.md).
+//! order (`kriging`, up to 600 pairs). The chosen terms run up to 19 features, kriging up to
+//! 30, the linear control variate past that. The first suits games with few interactions, such
+//! as boosted trees'; the second the smooth games of networks, with interactions of every
+//! order. On the breast-cancer benchmark the default needs 0.15–0.6 times the coalitions shap
+//! KernelExplainer needs for its error (BENCHMARKS.md).
 //!
 //! A background of more rows than `background_rows` is not evaluated whole for every sampled
 //! coalition: each draws its own systematic sample of that many rows along the background

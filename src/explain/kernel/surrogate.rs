@@ -48,8 +48,8 @@ const CV_PAIRS: usize = 600;
 const MIN_SPARE_PAIRS: usize = 4;
 
 /// Above this many parameters (20 features and more) the fit's O(pairs · p²) cost outgrows the
-/// model calls it saves; the linear control variate alone is used (the kriging surrogate is
-/// not used there either: it is not yet measured past 16 features).
+/// model calls it saves: no terms are chosen or fitted there (the kriging surrogate still
+/// runs).
 pub const MAX_PARAMETERS: usize = 1000;
 
 /// The attributions with an odd surrogate: its exact Shapley values plus the estimator's on
@@ -100,10 +100,12 @@ pub(super) fn adjust(
         odd.push((0..k).map(|t| (pair[0][t] - pair[1][t]) / 2.0).collect());
     }
     // With a sampled background the pairs' values are noisy, and a search among the terms
-    // fits the noise (95% intervals covered 79% at 200 coalitions), as would an
-    // interpolating kriging fit: every triple, as before.
+    // fits the noise (95% intervals covered 79% at 200 coalitions): every triple, as before.
+    // Past 19 features, where no terms are fitted, kriging with a noise variance of its own.
     let surrogate = match surrogate {
-        Surrogate::Sparse | Surrogate::Kriging | Surrogate::Selected if est.background_sampled => {
+        Surrogate::Sparse | Surrogate::Kriging | Surrogate::Selected
+            if est.background_sampled && parameters(m) <= MAX_PARAMETERS =>
+        {
             Surrogate::OddCubic
         }
         other => other,
@@ -111,13 +113,16 @@ pub(super) fn adjust(
     let terms_fit = parameters(m) <= MAX_PARAMETERS;
     let full: Vec<f64> = (0..k).map(|t| (v[[1, t]] - v[[0, t]]) / 2.0).collect();
     // A fit on the pairs `rows` (indices into `sides`).
-    let kriging = |rows: &[usize], rho: Option<f64>| -> Option<OddKriging> {
-        if !terms_fit || rows.len() < m + MIN_SPARE_PAIRS || rows.len() > kriging::MAX_PAIRS {
+    let kriging = |rows: &[usize], prior: Option<(f64, f64)>| -> Option<OddKriging> {
+        if m > kriging::MAX_FEATURES
+            || rows.len() < m + MIN_SPARE_PAIRS
+            || rows.len() > kriging::MAX_PAIRS
+        {
             return None;
         }
         let zs: Vec<&[usize]> = rows.iter().map(|&i| sides[i].0).collect();
         let y: Vec<Vec<f64>> = rows.iter().map(|&i| odd[i].clone()).collect();
-        OddKriging::fit(m, &zs, &y, &full, rho)
+        OddKriging::fit(m, &zs, &y, &full, prior, est.background_sampled)
     };
     let chosen = |rows: &[usize], terms: Terms| -> Option<Fitted> {
         if !terms_fit || rows.len() < m + MIN_SPARE_PAIRS {
@@ -138,19 +143,28 @@ pub(super) fn adjust(
         }
         Surrogate::Sparse => chosen(&all, Terms::Chosen)?,
         Surrogate::Kriging => Fitted::Kriging(kriging(&all, None)?),
+        // Past 19 features no terms are fitted: kriging alone, on at most its number of pairs
+        // (evenly spread); the pairs it leaves out are held out already, and the residual
+        // game still samples every pair.
+        Surrogate::Selected if !terms_fit => {
+            let part = spread(&all, kriging::MAX_PAIRS);
+            let g = kriging(&part, None)?;
+            let mut position = vec![None; sides.len()];
+            for (j, &i) in part.iter().enumerate() {
+                position[i] = Some(j);
+            }
+            Fitted::Part(g, position)
+        }
         Surrogate::Selected => {
             // Two-fold cross-validation on alternate pairs (so every stratum is split): each
             // fit on one half predicts the other. Leave-one-out errors would not do: those of
             // the chosen terms do not see the search that chose them. The kriging fits on the
             // halves keep the prior the whole fit chose.
             let whole = kriging(&all, None);
-            let rho = whole.as_ref().map(|g| g.rho);
+            let prior = whole.as_ref().map(|g| g.prior);
             // At most CV_PAIRS pairs, evenly spread, take part: the choice does not need every
             // pair, and the fits on the halves would cost twice the final one.
-            let part: Vec<usize> = match all.len() <= CV_PAIRS {
-                true => all.clone(),
-                false => (0..CV_PAIRS).map(|i| i * all.len() / CV_PAIRS).collect(),
-            };
+            let part = spread(&all, CV_PAIRS);
             let halves: [Vec<usize>; 2] = [0, 1].map(|h| {
                 part.iter()
                     .enumerate()
@@ -178,8 +192,8 @@ pub(super) fn adjust(
             if m >= 5 {
                 candidates.push(Terms::Fifths);
             }
-            let kriging_error = match rho {
-                Some(rho) => held_out(&|rows| kriging(rows, Some(rho)).map(Fitted::Kriging)),
+            let kriging_error = match prior {
+                Some(prior) => held_out(&|rows| kriging(rows, Some(prior)).map(Fitted::Kriging)),
                 None => f64::INFINITY,
             };
             let (terms, terms_error) = candidates
@@ -248,31 +262,41 @@ pub(super) fn adjust(
     Some(out)
 }
 
-/// A fitted surrogate: chosen (or all) odd terms, or the kriging posterior.
+/// At most `cap` of the indices `all`, evenly spread.
+fn spread(all: &[usize], cap: usize) -> Vec<usize> {
+    match all.len() <= cap {
+        true => all.to_vec(),
+        false => (0..cap).map(|i| all[i * all.len() / cap]).collect(),
+    }
+}
+
+/// A fitted surrogate: chosen (or all) odd terms, or the kriging posterior of every pair, or
+/// of some of them (each pair's position in that fit).
 enum Fitted {
     Terms(OddFit),
     Kriging(OddKriging),
+    Part(OddKriging, Vec<Option<usize>>),
 }
 
 impl Fitted {
     fn values(&self, members: &[usize]) -> Vec<f64> {
         match self {
             Fitted::Terms(f) => f.values(members),
-            Fitted::Kriging(f) => f.values(members),
+            Fitted::Kriging(f) | Fitted::Part(f, _) => f.values(members),
         }
     }
 
     fn full(&self, t: usize) -> f64 {
         match self {
             Fitted::Terms(f) => f.full(t),
-            Fitted::Kriging(f) => f.full(t),
+            Fitted::Kriging(f) | Fitted::Part(f, _) => f.full(t),
         }
     }
 
     fn shapley(&self, t: usize) -> Vec<f64> {
         match self {
             Fitted::Terms(f) => f.shapley(t),
-            Fitted::Kriging(f) => f.shapley(t),
+            Fitted::Kriging(f) | Fitted::Part(f, _) => f.shapley(t),
         }
     }
 
@@ -281,6 +305,7 @@ impl Fitted {
         match self {
             Fitted::Terms(f) => e / (1.0 - f.leverage[i].min(MAX_LEVERAGE)),
             Fitted::Kriging(f) => f.left_out(i, t),
+            Fitted::Part(f, position) => position[i].map_or(e, |j| f.left_out(j, t)),
         }
     }
 }
