@@ -97,6 +97,14 @@ fn tau(m: usize, rho: f64) -> Vec<f64> {
         .collect()
 }
 
+/// At most `cap` of the indices `0..n`, evenly spread.
+pub(super) fn spread(n: usize, cap: usize) -> Vec<usize> {
+    match n <= cap {
+        true => (0..n).collect(),
+        false => (0..cap).map(|i| i * n / cap).collect(),
+    }
+}
+
 fn mask_of(members: &[usize]) -> u64 {
     members.iter().fold(0u64, |acc, &j| acc | (1u64 << j))
 }
@@ -268,10 +276,7 @@ impl OddKriging {
         let n = masks.len();
         // An evenly spread subset of the points: its distances and targets.
         let spread = |size: usize| {
-            let subset: Vec<usize> = match n <= size {
-                true => (0..n).collect(),
-                false => (0..size).map(|i| i * n / size).collect(),
-            };
+            let subset = spread(n, size);
             let sub_masks: Vec<u64> = subset.iter().map(|&i| masks[i]).collect();
             (distances(&sub_masks), targets(y, &subset))
         };

@@ -102,15 +102,15 @@ pub(super) fn adjust(
     // With a sampled background the pairs' values are noisy, and a search among the terms
     // fits the noise (95% intervals covered 79% at 200 coalitions): every triple, as before.
     // Past 19 features, where no terms are fitted, kriging with a noise variance of its own.
+    let terms_fit = parameters(m) <= MAX_PARAMETERS;
     let surrogate = match surrogate {
         Surrogate::Sparse | Surrogate::Kriging | Surrogate::Selected
-            if est.background_sampled && parameters(m) <= MAX_PARAMETERS =>
+            if est.background_sampled && terms_fit =>
         {
             Surrogate::OddCubic
         }
         other => other,
     };
-    let terms_fit = parameters(m) <= MAX_PARAMETERS;
     let full: Vec<f64> = (0..k).map(|t| (v[[1, t]] - v[[0, t]]) / 2.0).collect();
     // A fit on the pairs `rows` (indices into `sides`).
     let kriging = |rows: &[usize], prior: Option<(f64, f64)>| -> Option<OddKriging> {
@@ -142,18 +142,13 @@ pub(super) fn adjust(
             Fitted::Terms(OddFit::fit(m, &sides, &odd, Terms::AllTriples)?)
         }
         Surrogate::Sparse => chosen(&all, Terms::Chosen)?,
-        Surrogate::Kriging => Fitted::Kriging(kriging(&all, None)?),
+        Surrogate::Kriging => Fitted::kriging(kriging(&all, None)?, &all, sides.len()),
         // Past 19 features no terms are fitted: kriging alone, on at most its number of pairs
         // (evenly spread); the pairs it leaves out are held out already, and the residual
         // game still samples every pair.
         Surrogate::Selected if !terms_fit => {
-            let part = spread(&all, kriging::MAX_PAIRS);
-            let g = kriging(&part, None)?;
-            let mut position = vec![None; sides.len()];
-            for (j, &i) in part.iter().enumerate() {
-                position[i] = Some(j);
-            }
-            Fitted::Part(g, position)
+            let part = kriging::spread(sides.len(), kriging::MAX_PAIRS);
+            Fitted::kriging(kriging(&part, None)?, &part, sides.len())
         }
         Surrogate::Selected => {
             // Two-fold cross-validation on alternate pairs (so every stratum is split): each
@@ -164,7 +159,7 @@ pub(super) fn adjust(
             let prior = whole.as_ref().map(|g| g.prior);
             // At most CV_PAIRS pairs, evenly spread, take part: the choice does not need every
             // pair, and the fits on the halves would cost twice the final one.
-            let part = spread(&all, CV_PAIRS);
+            let part = kriging::spread(sides.len(), CV_PAIRS);
             let halves: [Vec<usize>; 2] = [0, 1].map(|h| {
                 part.iter()
                     .enumerate()
@@ -193,7 +188,9 @@ pub(super) fn adjust(
                 candidates.push(Terms::Fifths);
             }
             let kriging_error = match prior {
-                Some(prior) => held_out(&|rows| kriging(rows, Some(prior)).map(Fitted::Kriging)),
+                Some(prior) => held_out(&|rows| {
+                    kriging(rows, Some(prior)).map(|g| Fitted::kriging(g, rows, sides.len()))
+                }),
                 None => f64::INFINITY,
             };
             let (terms, terms_error) = candidates
@@ -201,17 +198,19 @@ pub(super) fn adjust(
                 .map(|&t| (t, held_out(&|rows| chosen(rows, t))))
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .unwrap_or((Terms::Triples, f64::INFINITY));
+            let whole = whole.map(|g| Fitted::kriging(g, &all, sides.len()));
             match (whole, terms_error < kriging_error) {
-                (Some(g), false) => Fitted::Kriging(g),
-                (whole, _) => chosen(&all, terms).or(whole.map(Fitted::Kriging))?,
+                (Some(g), false) => g,
+                (whole, _) => chosen(&all, terms).or(whole)?,
             }
         }
     };
     // The residual game v − g at the endpoints, the enumerated coalitions and the pairs.
     let mut r = v.clone();
     for t in 0..k {
-        r[[0, t]] += g.full(t);
-        r[[1, t]] -= g.full(t);
+        let full = g.full(t);
+        r[[0, t]] += full;
+        r[[1, t]] -= full;
     }
     for (i, z) in est.enumerated.iter().enumerate() {
         let gz = g.values(z);
@@ -262,41 +261,41 @@ pub(super) fn adjust(
     Some(out)
 }
 
-/// At most `cap` of the indices `all`, evenly spread.
-fn spread(all: &[usize], cap: usize) -> Vec<usize> {
-    match all.len() <= cap {
-        true => all.to_vec(),
-        false => (0..cap).map(|i| all[i * all.len() / cap]).collect(),
-    }
-}
-
-/// A fitted surrogate: chosen (or all) odd terms, or the kriging posterior of every pair, or
-/// of some of them (each pair's position in that fit).
+/// A fitted surrogate: chosen (or all) odd terms, or the kriging posterior of some of the
+/// pairs (each pair's position in that fit, if it is in it).
 enum Fitted {
     Terms(OddFit),
-    Kriging(OddKriging),
-    Part(OddKriging, Vec<Option<usize>>),
+    Kriging(OddKriging, Vec<Option<usize>>),
 }
 
 impl Fitted {
+    /// The kriging fit on the pairs `rows` of `pairs`.
+    fn kriging(fit: OddKriging, rows: &[usize], pairs: usize) -> Self {
+        let mut position = vec![None; pairs];
+        for (j, &i) in rows.iter().enumerate() {
+            position[i] = Some(j);
+        }
+        Fitted::Kriging(fit, position)
+    }
+
     fn values(&self, members: &[usize]) -> Vec<f64> {
         match self {
             Fitted::Terms(f) => f.values(members),
-            Fitted::Kriging(f) | Fitted::Part(f, _) => f.values(members),
+            Fitted::Kriging(f, _) => f.values(members),
         }
     }
 
     fn full(&self, t: usize) -> f64 {
         match self {
             Fitted::Terms(f) => f.full(t),
-            Fitted::Kriging(f) | Fitted::Part(f, _) => f.full(t),
+            Fitted::Kriging(f, _) => f.full(t),
         }
     }
 
     fn shapley(&self, t: usize) -> Vec<f64> {
         match self {
             Fitted::Terms(f) => f.shapley(t),
-            Fitted::Kriging(f) | Fitted::Part(f, _) => f.shapley(t),
+            Fitted::Kriging(f, _) => f.shapley(t),
         }
     }
 
@@ -304,8 +303,7 @@ impl Fitted {
     fn left_out(&self, i: usize, t: usize, e: f64) -> f64 {
         match self {
             Fitted::Terms(f) => e / (1.0 - f.leverage[i].min(MAX_LEVERAGE)),
-            Fitted::Kriging(f) => f.left_out(i, t),
-            Fitted::Part(f, position) => position[i].map_or(e, |j| f.left_out(j, t)),
+            Fitted::Kriging(f, position) => position[i].map_or(e, |j| f.left_out(j, t)),
         }
     }
 }

@@ -173,9 +173,11 @@ impl OddFit {
             }
             true => {
                 // Columns of every candidate, weighted, computed once.
-                let pool: Vec<Vec<f64>> = candidates.iter().map(|t| column(t)).collect();
-                let pool_mat = Mat::from_fn(n, pool.len(), |i, c| pool[c][i]);
-                let mut open = vec![true; pool.len()];
+                let mut pool = Mat::<f64>::zeros(n, candidates.len());
+                for (c, t) in candidates.iter().enumerate() {
+                    pool.col_as_slice_mut(c).copy_from_slice(&column(t));
+                }
+                let mut open = vec![true; candidates.len()];
                 // At most three quarters of the pairs as parameters.
                 let cap = (3 * n / 4).max(m);
                 let mut stale = 0;
@@ -184,16 +186,16 @@ impl OddFit {
                     // residual (highest score first, ties by order).
                     let block = ((m + chosen.len()) / 8).max(2).min(cap - m - chosen.len());
                     let residual = Mat::from_fn(n, gram.residual.len(), |i, t| gram.residual[t][i]);
-                    let mut correlation = Mat::<f64>::zeros(pool.len(), residual.ncols());
+                    let mut correlation = Mat::<f64>::zeros(pool.ncols(), residual.ncols());
                     matmul(
                         correlation.as_mut(),
                         Accum::Replace,
-                        pool_mat.transpose(),
+                        pool.transpose(),
                         residual.as_ref(),
                         1.0,
                         Par::Seq,
                     );
-                    let mut scored: Vec<(f64, usize)> = (0..pool.len())
+                    let mut scored: Vec<(f64, usize)> = (0..pool.ncols())
                         .filter(|&c| open[c])
                         .map(|c| {
                             let s: f64 = (0..residual.ncols())
@@ -214,7 +216,10 @@ impl OddFit {
                     }
                     scored.sort_by(by_score);
                     let picked: Vec<usize> = scored.iter().take(block).map(|&(_, c)| c).collect();
-                    let columns: Vec<Vec<f64>> = picked.iter().map(|&c| pool[c].clone()).collect();
+                    let columns: Vec<Vec<f64>> = picked
+                        .iter()
+                        .map(|&c| pool.col_as_slice(c).to_vec())
+                        .collect();
                     for (&c, added) in picked.iter().zip(gram.push_block(&columns)) {
                         open[c] = false;
                         if added {
