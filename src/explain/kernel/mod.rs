@@ -20,10 +20,11 @@
 //! fifth-order: all of them up to twelve features, those of the ten strongest features past
 //! that) interactions that a greedy least-squares search over the pairs picks, as many as
 //! their leave-one-out error asks for, or the kriging posterior under a prior over every odd
-//! order (`kriging`, up to 600 pairs). The chosen terms run up to 19 features, kriging up to
-//! 30, the linear control variate past that. The first suits games with few interactions, such
-//! as boosted trees'; the second the smooth games of networks, with interactions of every
-//! order. On the breast-cancer benchmark the default needs 0.15–0.6 times the coalitions shap
+//! order that favours the interactions among the features with large linear terms (`kriging`,
+//! fitted on at most 600 pairs). The chosen terms run up to 19 features, kriging up to 30, the
+//! linear control variate past that. The first suits games with few exact interactions; the
+//! second the games of networks, with interactions of every order, each small, and those of
+//! boosted trees behind a link, whose interactions gather among the strongest features. On the breast-cancer benchmark the default needs 0.15–0.6 times the coalitions shap
 //! KernelExplainer needs for its error (BENCHMARKS.md).
 //!
 //! A background of more rows than `background_rows` is not evaluated whole for every sampled
@@ -39,6 +40,7 @@ mod design;
 mod estimate;
 mod gram;
 mod kriging;
+mod prior;
 mod surrogate;
 mod terms;
 
@@ -105,8 +107,9 @@ pub enum Surrogate {
     /// features) that a greedy search over the sampled pairs picks, as many as their
     /// leave-one-out error asks for.
     Sparse,
-    /// The kriging posterior of the odd part under a prior over every odd order (`kriging`):
-    /// interactions of every order, each small, as a network's game has them.
+    /// The kriging posterior of the odd part under a prior over every odd order (`kriging`),
+    /// each set's variance the product of its features' relevances: interactions of every
+    /// order, each small, gathered among the features that matter.
     Kriging,
     /// The chosen terms (from the triples, or from the triples and fifth-order terms: all of
     /// them up to twelve features, those of the ten strongest features past that) or
