@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use faer::prelude::*;
 use faer::{Mat, Side};
 
-use super::prior::{Covariance, Prior, relevance};
+use super::prior::{Covariance, Prior, even_sums, gauss_legendre, relevance};
 
 /// The likelihood is searched on a grid over at most this many pairs (spread over all of
 /// them), and refined on at most `REFINE_POINTS`: on the 16-feature MLP of the benchmark, at
@@ -135,24 +135,6 @@ fn log_likelihood(masks: &[u64], y: &Mat<f64>, prior: &Prior) -> f64 {
     -0.5 * n as f64 * fit - 0.5 * y.ncols() as f64 * log_det
 }
 
-/// `Σ_{S ⊆ others, |S| even} Π_{l∈S} u_l / (|S| + 1)`, from the elementary symmetric
-/// polynomials of `u` over the others.
-fn even_sum(u: &[f64], skip: usize) -> f64 {
-    let mut e = vec![0.0; u.len()];
-    e[0] = 1.0;
-    let mut order = 0;
-    for (l, &a) in u.iter().enumerate() {
-        if l == skip {
-            continue;
-        }
-        order += 1;
-        for q in (1..=order).rev() {
-            e[q] += a * e[q - 1];
-        }
-    }
-    (0..=order).step_by(2).map(|q| e[q] / (q + 1) as f64).sum()
-}
-
 impl OddKriging {
     /// Fits the odd part `odd` of the game at one side of each pair (`sides`), together with
     /// its value at the full coalition, `(v(1) − v(0))/2` per target. `None` when the
@@ -205,6 +187,7 @@ impl OddKriging {
         // Cov(φ_i, g(x)) = Σ_{T∋i, odd} (2/|T|) τ_T χ_T(x): per product prior, with
         // u_l = β_q w_l x_l, 2 u_i Σ over even sets S of the others of Π_{l∈S} u_l / (|S| + 1).
         let nodes = prior.nodes();
+        let rule = gauss_legendre(m.div_ceil(2));
         let psi: Vec<Vec<f64>> = masks
             .iter()
             .map(|&mask| {
@@ -215,8 +198,8 @@ impl OddKriging {
                         .enumerate()
                         .map(|(l, &s)| if mask >> l & 1 == 1 { s } else { -s })
                         .collect();
-                    for (i, p) in psi.iter_mut().enumerate() {
-                        *p += weight * 2.0 * u[i] * even_sum(&u, i);
+                    for ((p, e), u) in psi.iter_mut().zip(even_sums(&u, &rule)).zip(&u) {
+                        *p += weight * 2.0 * u * e;
                     }
                 }
                 psi

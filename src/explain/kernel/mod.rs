@@ -24,7 +24,8 @@
 //! fitted on at most 600 pairs). The chosen terms run up to 19 features, kriging up to 30, the
 //! linear control variate past that. The first suits games with few exact interactions; the
 //! second the games of networks, with interactions of every order, each small, and those of
-//! boosted trees behind a link, whose interactions gather among the strongest features. On the breast-cancer benchmark the default needs 0.15–0.6 times the coalitions shap
+//! boosted trees behind a link, whose interactions gather among the strongest features. On
+//! the breast-cancer benchmark the default needs 0.09–0.5 times the coalitions shap
 //! KernelExplainer needs for its error (BENCHMARKS.md).
 //!
 //! A background of more rows than `background_rows` is not evaluated whole for every sampled

@@ -44,56 +44,64 @@ impl Prior {
     }
 }
 
-/// Per byte of features, a value per pattern of its bits.
-type Tables = Vec<[f64; 256]>;
+/// The products a pattern of one byte of features contributes, side by side for the three
+/// product priors: `Π (1 + s_j)` for each, then `Π (1 − s_j)` for each, then padding to a
+/// cache line, so that one load and one vector multiply serve them all.
+type Products = [f64; 8];
+const _: () = assert!(2 * NODES.len() <= 8);
 
 /// The prior covariance of `g` at two coalitions as a function of the features they differ
-/// in, by tables of the two products over each byte of features, per product prior.
+/// in, by tables of the products over each byte of features.
 pub(super) struct Covariance {
-    /// Per product prior: its weight, and per byte of features and per pattern of differing
-    /// ones among them, the products of `1 + s_j` and of `1 − s_j` with the signs of the
-    /// differing features flipped.
-    nodes: Vec<(f64, Tables, Tables)>,
+    /// Each product prior's weight.
+    weights: [f64; NODES.len()],
+    /// Per byte of features and per pattern of differing ones among them, the products of
+    /// `1 + s_j` and of `1 − s_j` with the signs of the differing features flipped.
+    tables: Vec<[Products; 256]>,
 }
 
 impl Covariance {
     pub(super) fn new(prior: &Prior) -> Self {
-        let table = |scales: &[f64], sign: f64| -> Tables {
-            scales
-                .chunks(8)
-                .map(|chunk| {
-                    let mut t = [1.0; 256];
-                    for (pattern, p) in t.iter_mut().enumerate() {
-                        for (j, &s) in chunk.iter().enumerate() {
-                            let s = if pattern >> j & 1 == 1 { -s } else { s };
-                            *p *= 1.0 + sign * s;
+        let nodes = prior.nodes();
+        let mut weights = [0.0; NODES.len()];
+        for (w, (weight, _)) in weights.iter_mut().zip(&nodes) {
+            *w = *weight;
+        }
+        let m = prior.relevance.len();
+        let tables = (0..m.div_ceil(8))
+            .map(|c| {
+                let mut t = [[1.0; 8]; 256];
+                for (pattern, p) in t.iter_mut().enumerate() {
+                    for (q, (_, scales)) in nodes.iter().enumerate() {
+                        for (j, &s) in scales.iter().enumerate().skip(8 * c).take(8) {
+                            let s = if pattern >> (j - 8 * c) & 1 == 1 {
+                                -s
+                            } else {
+                                s
+                            };
+                            p[q] *= 1.0 + s;
+                            p[NODES.len() + q] *= 1.0 - s;
                         }
                     }
-                    t
-                })
-                .collect()
-        };
-        let nodes = prior
-            .nodes()
-            .into_iter()
-            .map(|(w, scales)| (w, table(&scales, 1.0), table(&scales, -1.0)))
+                }
+                t
+            })
             .collect();
-        Covariance { nodes }
+        Covariance { weights, tables }
     }
 
     /// The prior covariance of `g` at two coalitions that differ in the features of `differ`.
     pub(super) fn at(&self, differ: u64) -> f64 {
-        self.nodes
-            .iter()
-            .map(|(w, plus, minus)| {
-                let (mut p, mut q) = (1.0, 1.0);
-                for (c, (a, b)) in plus.iter().zip(minus).enumerate() {
-                    let pattern = (differ >> (8 * c) & 0xff) as usize;
-                    p *= a[pattern];
-                    q *= b[pattern];
-                }
-                w * (p - q) / 2.0
-            })
+        let mut acc = [1.0; 8];
+        for (c, table) in self.tables.iter().enumerate() {
+            let p = &table[(differ >> (8 * c) & 0xff) as usize];
+            for (a, p) in acc.iter_mut().zip(p) {
+                *a *= p;
+            }
+        }
+        let q = NODES.len();
+        (0..q)
+            .map(|i| self.weights[i] * (acc[i] - acc[q + i]) / 2.0)
             .sum()
     }
 }
@@ -126,9 +134,86 @@ pub(super) fn relevance(m: usize, masks: &[u64], y: &[Vec<f64>]) -> Vec<f64> {
     size.iter().map(|s| s / mean + MIN_RELEVANCE).collect()
 }
 
+/// The `q`-point Gauss–Legendre rule on [0, 1] (nodes and weights), exact for polynomials of
+/// degree below `2q`: the roots of the Legendre polynomial by Newton's method.
+pub(super) fn gauss_legendre(q: usize) -> Vec<(f64, f64)> {
+    (0..q)
+        .map(|k| {
+            let mut x = (std::f64::consts::PI * (k as f64 + 0.75) / (q as f64 + 0.5)).cos();
+            let mut derivative = 1.0;
+            for _ in 0..100 {
+                // P_q(x) and P_{q−1}(x) by the three-term recurrence.
+                let (mut p, mut previous) = (1.0, 0.0);
+                for j in 1..=q {
+                    (p, previous) = (
+                        ((2 * j - 1) as f64 * x * p - (j - 1) as f64 * previous) / j as f64,
+                        p,
+                    );
+                }
+                derivative = q as f64 * (x * p - previous) / (x * x - 1.0);
+                let step = p / derivative;
+                x -= step;
+                if step.abs() < 1e-15 {
+                    break;
+                }
+            }
+            let weight = 2.0 / ((1.0 - x * x) * derivative * derivative);
+            ((1.0 - x) / 2.0, weight / 2.0)
+        })
+        .collect()
+}
+
+/// For each `i`, `Σ_{S ⊆ others, |S| even} Π_{l∈S} u_l / (|S| + 1)`: the integral over
+/// `t ∈ [0, 1]` of the even part of `Π_{l≠i} (1 + u_l t)`, a polynomial of degree below
+/// `u.len()`, by `rule` (exact with `⌈len/2⌉` points) and products before and after `i`.
+pub(super) fn even_sums(u: &[f64], rule: &[(f64, f64)]) -> Vec<f64> {
+    let n = u.len();
+    let mut out = vec![0.0; n];
+    let (mut plus, mut minus) = (vec![1.0; n + 1], vec![1.0; n + 1]);
+    for &(t, w) in rule {
+        // Products of the features after each one.
+        for l in (0..n).rev() {
+            plus[l] = plus[l + 1] * (1.0 + u[l] * t);
+            minus[l] = minus[l + 1] * (1.0 - u[l] * t);
+        }
+        let (mut before_plus, mut before_minus) = (1.0, 1.0);
+        for (l, o) in out.iter_mut().enumerate() {
+            *o += w * (before_plus * plus[l + 1] + before_minus * minus[l + 1]) / 2.0;
+            before_plus *= 1.0 + u[l] * t;
+            before_minus *= 1.0 - u[l] * t;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_even_sums_match_the_elementary_symmetric_polynomials() {
+        // By the elementary symmetric polynomials of the others, e_k, as Σ_{k even} e_k/(k+1).
+        for m in [1usize, 2, 5, 12, 30] {
+            let u: Vec<f64> = (0..m)
+                .map(|l| ((l * 7 % 5) as f64 - 2.0) * 0.4 + 0.05)
+                .collect();
+            let got = even_sums(&u, &gauss_legendre(m.div_ceil(2)));
+            for (i, got) in got.iter().enumerate() {
+                let mut e = vec![0.0; m + 1];
+                e[0] = 1.0;
+                for (l, &a) in u.iter().enumerate().filter(|&(l, _)| l != i) {
+                    for q in (1..=l + 1).rev() {
+                        e[q] += a * e[q - 1];
+                    }
+                }
+                let want: f64 = (0..m).step_by(2).map(|q| e[q] / (q + 1) as f64).sum();
+                assert!(
+                    (got - want).abs() < 1e-10 * want.abs().max(1.0),
+                    "m {m}, i {i}: {got} vs {want}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_covariance_is_the_prior_sum_over_odd_sets() {
