@@ -31,7 +31,8 @@ use std::collections::HashMap;
 use faer::prelude::*;
 use faer::{Mat, Side};
 
-use super::prior::{Covariance, Prior, even_sums, gauss_legendre, relevance};
+use super::prior::{Covariance, Prior, even_sums, relevance};
+use crate::explain::image::ig::quadrature;
 
 /// The likelihood is searched on a grid over at most this many pairs (spread over all of
 /// them), and refined on at most `REFINE_POINTS`: on the 16-feature MLP of the benchmark, at
@@ -94,15 +95,12 @@ fn mask_of(members: &[usize]) -> u64 {
 
 /// The Cholesky factor of the covariance matrix of the points `masks` (with the jitter, and
 /// the noise variance relative to one value's prior variance).
-fn factor(masks: &[u64], prior: &Prior) -> Option<faer::linalg::solvers::Llt<f64>> {
+fn factor(masks: &[u64], cov: &Covariance, noise: f64) -> Option<faer::linalg::solvers::Llt<f64>> {
     let n = masks.len();
-    let cov = Covariance::new(prior);
-    let noise = prior.noise;
-    let diagonal = cov.at(0);
-    let jitter = (JITTER + noise) * diagonal;
+    let diagonal = cov.at(0) + cov.shift(JITTER, noise);
     let mut k = Mat::<f64>::zeros(n, n);
     for i in 0..n {
-        k[(i, i)] = diagonal + jitter;
+        k[(i, i)] = diagonal;
         for j in 0..i {
             let c = cov.at(masks[i] ^ masks[j]);
             k[(i, j)] = c;
@@ -121,7 +119,7 @@ pub(super) fn targets(y: &[Vec<f64>], rows: &[usize]) -> Mat<f64> {
 /// The log marginal likelihood with each target's scale profiled out, up to a constant.
 fn log_likelihood(masks: &[u64], y: &Mat<f64>, prior: &Prior) -> f64 {
     let n = y.nrows();
-    let Some(llt) = factor(masks, prior) else {
+    let Some(llt) = factor(masks, &Covariance::new(prior), prior.noise) else {
         return f64::NEG_INFINITY;
     };
     let alpha = llt.solve(y);
@@ -162,7 +160,8 @@ impl OddKriging {
             None => Self::search(&masks, &y, relevance(m, &masks, &y), noisy)?,
         };
         // The posterior on every point.
-        let llt = factor(&masks, &prior)?;
+        let cov = Covariance::new(&prior);
+        let llt = factor(&masks, &cov, prior.noise)?;
         let all: Vec<usize> = (0..n).collect();
         let alpha = llt.solve(targets(&y, &all));
         // [K⁻¹]_ii = Σ_j (L⁻¹)_ji², from the inverse of the triangular factor.
@@ -187,7 +186,7 @@ impl OddKriging {
         // Cov(φ_i, g(x)) = Σ_{T∋i, odd} (2/|T|) τ_T χ_T(x): per product prior, with
         // u_l = β_q w_l x_l, 2 u_i Σ over even sets S of the others of Π_{l∈S} u_l / (|S| + 1).
         let nodes = prior.nodes();
-        let rule = gauss_legendre(m.div_ceil(2));
+        let rule = quadrature(m.div_ceil(2), true);
         let psi: Vec<Vec<f64>> = masks
             .iter()
             .map(|&mask| {
@@ -217,8 +216,7 @@ impl OddKriging {
                 phi
             })
             .collect();
-        let cov = Covariance::new(&prior);
-        let shrink = (JITTER + prior.noise) * cov.at(0);
+        let shrink = cov.shift(JITTER, prior.noise);
         let at_points = masks
             .iter()
             .enumerate()

@@ -6,6 +6,7 @@ use faer::prelude::*;
 use faer::{Mat, Side};
 
 use super::kriging::targets;
+use crate::explain::image::ig::quadrature;
 
 /// A relevance is at least this (relative to the mean one), so that every odd set keeps some
 /// prior variance and the posterior still interpolates every observed pair (from 1e-3 the
@@ -22,20 +23,16 @@ pub(super) struct Prior {
     pub relevance: Vec<f64>,
 }
 
-/// The three-point Gauss–Legendre rule on [0, 1]: nodes and weights.
-const NODES: [(f64, f64); 3] = [
-    (0.112_701_665_379_258_31, 5.0 / 18.0),
-    (0.5, 8.0 / 18.0),
-    (0.887_298_334_620_741_7, 5.0 / 18.0),
-];
+/// The product priors summed: the points of a Gauss–Legendre rule on [0, 1].
+const PRIORS: usize = 3;
 
 impl Prior {
     /// The product priors it sums: each one's weight and its `β_q w_j` per feature.
     pub(super) fn nodes(&self) -> Vec<(f64, Vec<f64>)> {
         let m = self.relevance.len() as i32;
-        NODES
-            .iter()
-            .map(|&(t, w)| {
+        quadrature(PRIORS, true)
+            .into_iter()
+            .map(|(t, w)| {
                 let beta = self.rho.sqrt() * t / (1.0 - t);
                 let scales = self.relevance.iter().map(|r| beta * r).collect();
                 (w * (1.0 - t).powi(m), scales)
@@ -48,13 +45,13 @@ impl Prior {
 /// product priors: `Π (1 + s_j)` for each, then `Π (1 − s_j)` for each, then padding to a
 /// cache line, so that one load and one vector multiply serve them all.
 type Products = [f64; 8];
-const _: () = assert!(2 * NODES.len() <= 8);
+const _: () = assert!(2 * PRIORS <= 8);
 
 /// The prior covariance of `g` at two coalitions as a function of the features they differ
 /// in, by tables of the products over each byte of features.
 pub(super) struct Covariance {
     /// Each product prior's weight.
-    weights: [f64; NODES.len()],
+    weights: [f64; PRIORS],
     /// Per byte of features and per pattern of differing ones among them, the products of
     /// `1 + s_j` and of `1 − s_j` with the signs of the differing features flipped.
     tables: Vec<[Products; 256]>,
@@ -63,7 +60,7 @@ pub(super) struct Covariance {
 impl Covariance {
     pub(super) fn new(prior: &Prior) -> Self {
         let nodes = prior.nodes();
-        let mut weights = [0.0; NODES.len()];
+        let mut weights = [0.0; PRIORS];
         for (w, (weight, _)) in weights.iter_mut().zip(&nodes) {
             *w = *weight;
         }
@@ -80,7 +77,7 @@ impl Covariance {
                                 s
                             };
                             p[q] *= 1.0 + s;
-                            p[NODES.len() + q] *= 1.0 - s;
+                            p[PRIORS + q] *= 1.0 - s;
                         }
                     }
                 }
@@ -90,7 +87,14 @@ impl Covariance {
         Covariance { weights, tables }
     }
 
+    /// What is added to the covariance matrix's diagonal: the jitter and the noise variance,
+    /// both relative to one value's prior variance.
+    pub(super) fn shift(&self, jitter: f64, noise: f64) -> f64 {
+        (jitter + noise) * self.at(0)
+    }
+
     /// The prior covariance of `g` at two coalitions that differ in the features of `differ`.
+    #[inline]
     pub(super) fn at(&self, differ: u64) -> f64 {
         let mut acc = [1.0; 8];
         for (c, table) in self.tables.iter().enumerate() {
@@ -99,7 +103,7 @@ impl Covariance {
                 *a *= p;
             }
         }
-        let q = NODES.len();
+        let q = PRIORS;
         (0..q)
             .map(|i| self.weights[i] * (acc[i] - acc[q + i]) / 2.0)
             .sum()
@@ -134,38 +138,11 @@ pub(super) fn relevance(m: usize, masks: &[u64], y: &[Vec<f64>]) -> Vec<f64> {
     size.iter().map(|s| s / mean + MIN_RELEVANCE).collect()
 }
 
-/// The `q`-point Gauss–Legendre rule on [0, 1] (nodes and weights), exact for polynomials of
-/// degree below `2q`: the roots of the Legendre polynomial by Newton's method.
-pub(super) fn gauss_legendre(q: usize) -> Vec<(f64, f64)> {
-    (0..q)
-        .map(|k| {
-            let mut x = (std::f64::consts::PI * (k as f64 + 0.75) / (q as f64 + 0.5)).cos();
-            let mut derivative = 1.0;
-            for _ in 0..100 {
-                // P_q(x) and P_{q−1}(x) by the three-term recurrence.
-                let (mut p, mut previous) = (1.0, 0.0);
-                for j in 1..=q {
-                    (p, previous) = (
-                        ((2 * j - 1) as f64 * x * p - (j - 1) as f64 * previous) / j as f64,
-                        p,
-                    );
-                }
-                derivative = q as f64 * (x * p - previous) / (x * x - 1.0);
-                let step = p / derivative;
-                x -= step;
-                if step.abs() < 1e-15 {
-                    break;
-                }
-            }
-            let weight = 2.0 / ((1.0 - x * x) * derivative * derivative);
-            ((1.0 - x) / 2.0, weight / 2.0)
-        })
-        .collect()
-}
-
 /// For each `i`, `Σ_{S ⊆ others, |S| even} Π_{l∈S} u_l / (|S| + 1)`: the integral over
 /// `t ∈ [0, 1]` of the even part of `Π_{l≠i} (1 + u_l t)`, a polynomial of degree below
-/// `u.len()`, by `rule` (exact with `⌈len/2⌉` points) and products before and after `i`.
+/// `u.len()`, by `rule` (Gauss–Legendre, exact with `⌈len/2⌉` points; with one point, for
+/// at most two features, the even part is constant and any rule is exact) and products
+/// before and after `i`.
 pub(super) fn even_sums(u: &[f64], rule: &[(f64, f64)]) -> Vec<f64> {
     let n = u.len();
     let mut out = vec![0.0; n];
@@ -197,7 +174,7 @@ mod tests {
             let u: Vec<f64> = (0..m)
                 .map(|l| ((l * 7 % 5) as f64 - 2.0) * 0.4 + 0.05)
                 .collect();
-            let got = even_sums(&u, &gauss_legendre(m.div_ceil(2)));
+            let got = even_sums(&u, &quadrature(m.div_ceil(2), true));
             for (i, got) in got.iter().enumerate() {
                 let mut e = vec![0.0; m + 1];
                 e[0] = 1.0;
