@@ -137,7 +137,9 @@ impl OddKriging {
     /// Fits the odd part `odd` of the game at one side of each pair (`sides`), together with
     /// its value at the full coalition, `(v(1) − v(0))/2` per target. `None` when the
     /// covariance cannot be factored. The prior (see [`OddKriging::prior`]) is searched for
-    /// unless given; with `noisy` false the values are exact and there is no noise.
+    /// unless given; with `noisy` false the values are exact and there is no noise. With
+    /// `explain` false the fit is for its values alone (the cross-validation's fits on halves
+    /// of the pairs): no Shapley values and no left-out residuals.
     pub fn fit(
         m: usize,
         sides: &[&[usize]],
@@ -145,6 +147,7 @@ impl OddKriging {
         full: &[f64],
         prior: Option<Prior>,
         noisy: bool,
+        explain: bool,
     ) -> Option<Self> {
         if m == 0 || m > 63 || sides.is_empty() {
             return None;
@@ -164,30 +167,35 @@ impl OddKriging {
         let llt = factor(&masks, &cov, prior.noise)?;
         let all: Vec<usize> = (0..n).collect();
         let alpha = llt.solve(targets(&y, &all));
-        // [K⁻¹]_ii = Σ_j (L⁻¹)_ji², from the inverse of the triangular factor.
-        let mut l_inv = Mat::<f64>::zeros(n, n);
-        faer::linalg::triangular_inverse::invert_lower_triangular(
-            l_inv.as_mut(),
-            llt.L(),
-            faer::Par::Seq,
-        );
-        let inverse_diagonal: Vec<f64> = (0..n)
-            .map(|i| (i..n).map(|j| l_inv[(j, i)].powi(2)).sum())
-            .collect();
         let k = alpha.ncols();
         let alpha: Vec<Vec<f64>> = (0..k)
             .map(|t| (0..n).map(|i| alpha[(i, t)]).collect())
             .collect();
-        let left_out = alpha
-            .iter()
-            .map(|a| (1..n).map(|i| a[i] / inverse_diagonal[i]).collect())
-            .collect();
+        let left_out = match explain {
+            false => Vec::new(),
+            true => {
+                // [K⁻¹]_ii = Σ_j (L⁻¹)_ji², from the inverse of the triangular factor.
+                let mut l_inv = Mat::<f64>::zeros(n, n);
+                faer::linalg::triangular_inverse::invert_lower_triangular(
+                    l_inv.as_mut(),
+                    llt.L(),
+                    faer::Par::Seq,
+                );
+                let inverse_diagonal: Vec<f64> = (0..n)
+                    .map(|i| (i..n).map(|j| l_inv[(j, i)].powi(2)).sum())
+                    .collect();
+                alpha
+                    .iter()
+                    .map(|a| (1..n).map(|i| a[i] / inverse_diagonal[i]).collect())
+                    .collect()
+            }
+        };
 
         // Cov(φ_i, g(x)) = Σ_{T∋i, odd} (2/|T|) τ_T χ_T(x): per product prior, with
         // u_l = β_q w_l x_l, 2 u_i Σ over even sets S of the others of Π_{l∈S} u_l / (|S| + 1).
         let nodes = prior.nodes();
         let rule = quadrature(m.div_ceil(2), true);
-        let psi: Vec<Vec<f64>> = masks
+        let psi: Vec<Vec<f64>> = masks[..if explain { n } else { 0 }]
             .iter()
             .map(|&mask| {
                 let mut psi = vec![0.0; m];
@@ -287,7 +295,11 @@ impl OddKriging {
         let score = |log_rho: f64| likelihood(&sub_masks, &sub_y, log_rho, noise);
         // The golden-section steps on the larger subset.
         let golden = (5f64.sqrt() - 1.0) / 2.0;
-        best_score = score(best);
+        // On at most SEARCH_POINTS points the two subsets are the same: the grid's best needs
+        // no second factorisation.
+        if n > SEARCH_POINTS || noise != 0.0 {
+            best_score = score(best);
+        }
         let (mut lo, mut hi) = (
             (best - GRID_STEP).max(LOG_RHO.0),
             (best + GRID_STEP).min(LOG_RHO.1),
@@ -374,7 +386,7 @@ mod tests {
         let odd: Vec<Vec<f64>> = sides.iter().map(|z| vec![g(z)]).collect();
         let refs: Vec<&[usize]> = sides.iter().map(Vec::as_slice).collect();
         let full = [w.iter().sum::<f64>()];
-        let fit = OddKriging::fit(m, &refs, &odd, &full, None, false).unwrap();
+        let fit = OddKriging::fit(m, &refs, &odd, &full, None, false, true).unwrap();
         let phi = fit.shapley(0);
         for (p, w) in phi.iter().zip(w) {
             assert!((p - 2.0 * w).abs() < 1e-4, "{p} vs {}", 2.0 * w);
@@ -413,8 +425,16 @@ mod tests {
             .map(|z| vec![(v(z) - v(&rest(z))) / 2.0])
             .collect();
         let refs: Vec<&[usize]> = sides.iter().map(Vec::as_slice).collect();
-        let fit =
-            OddKriging::fit(m, &refs, &odd, &[(v(&full) - v(&[])) / 2.0], None, false).unwrap();
+        let fit = OddKriging::fit(
+            m,
+            &refs,
+            &odd,
+            &[(v(&full) - v(&[])) / 2.0],
+            None,
+            false,
+            true,
+        )
+        .unwrap();
         let fact = |n: usize| (1..=n).map(|x| x as f64).product::<f64>();
         for i in 0..m {
             let mut want = 0.0;

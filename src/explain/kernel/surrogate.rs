@@ -117,7 +117,8 @@ pub(super) fn adjust(
         other => other,
     };
     let full: Vec<f64> = (0..k).map(|t| (v[[1, t]] - v[[0, t]]) / 2.0).collect();
-    // A fit on the pairs `rows` (indices into `sides`).
+    // A fit on the pairs `rows` (indices into `sides`); given a prior, for its predictions
+    // alone.
     let kriging = |rows: &[usize], prior: Option<Prior>| -> Option<OddKriging> {
         if m > kriging::MAX_FEATURES
             || rows.len() < m + MIN_SPARE_PAIRS
@@ -127,7 +128,8 @@ pub(super) fn adjust(
         }
         let zs: Vec<&[usize]> = rows.iter().map(|&i| sides[i].0).collect();
         let y: Vec<Vec<f64>> = rows.iter().map(|&i| odd[i].clone()).collect();
-        OddKriging::fit(m, &zs, &y, &full, prior, est.background_sampled)
+        let explain = prior.is_none();
+        OddKriging::fit(m, &zs, &y, &full, prior, est.background_sampled, explain)
     };
     let chosen = |rows: &[usize], terms: Terms| -> Option<Fitted> {
         if !terms_fit || rows.len() < m + MIN_SPARE_PAIRS {
