@@ -300,7 +300,6 @@ impl Drawer {
     /// One pair of `stratum`, as the members of its smaller side (for a middle size, the side
     /// with feature 0).
     pub fn draw(&mut self, index: usize, stratum: &Stratum, rng: &mut ChaCha8Rng) -> Vec<usize> {
-        let m = self.m;
         let s = if stratum.sizes.len() == 1 {
             stratum.sizes[0].0
         } else {
@@ -315,35 +314,50 @@ impl Drawer {
             }
             pick
         };
-        let mut best: Option<(u64, Vec<usize>)> = None;
-        for _ in 0..self.candidates {
-            let z = loop {
-                let mut z = sample(rng, m, s).into_vec();
-                z.sort_unstable();
-                if 2 * s == m && z.first() != Some(&0) {
-                    z = complement(m, &z);
+        let mut z = self.candidate(index, stratum, s, rng);
+        if self.balancing() {
+            let mut score = self.alignment(&z);
+            for _ in 1..self.candidates {
+                let other = self.candidate(index, stratum, s, rng);
+                let other_score = self.alignment(&other);
+                if other_score < score {
+                    (z, score) = (other, other_score);
                 }
-                if stratum.population.is_none() || !self.seen[index].contains(&z) {
-                    break z;
-                }
-            };
-            if self.candidates == 1 || self.drawn.len() >= BALANCED_PAIRS * m.div_ceil(64) {
-                best = Some((0, z));
-                break;
             }
-            let score = self.alignment(&z);
-            if best.as_ref().is_none_or(|b| score < b.0) {
-                best = Some((score, z));
-            }
+            self.drawn.extend(self.bits(&z));
         }
-        let (_, z) = best.expect("at least one candidate");
         if stratum.population.is_some() {
             self.seen[index].insert(z.clone());
         }
-        if self.candidates > 1 && self.drawn.len() < BALANCED_PAIRS * m.div_ceil(64) {
-            self.drawn.extend(self.bits(&z));
-        }
         z
+    }
+
+    /// A pair of size `s` at random, one not drawn before if the stratum is drawn without
+    /// replacement.
+    fn candidate(
+        &self,
+        index: usize,
+        stratum: &Stratum,
+        s: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<usize> {
+        let m = self.m;
+        loop {
+            let mut z = sample(rng, m, s).into_vec();
+            z.sort_unstable();
+            if 2 * s == m && z.first() != Some(&0) {
+                z = complement(m, &z);
+            }
+            if stratum.population.is_none() || !self.seen[index].contains(&z) {
+                return z;
+            }
+        }
+    }
+
+    /// Whether candidates compete for the next pair: more than one, and fewer than
+    /// [`BALANCED_PAIRS`] pairs drawn so far.
+    fn balancing(&self) -> bool {
+        self.candidates > 1 && self.drawn.len() < BALANCED_PAIRS * self.m.div_ceil(64)
     }
 
     fn bits(&self, z: &[usize]) -> Vec<u64> {

@@ -133,6 +133,63 @@ fn log_likelihood(masks: &[u64], y: &Mat<f64>, prior: &Prior) -> f64 {
     -0.5 * n as f64 * fit - 0.5 * y.ncols() as f64 * log_det
 }
 
+/// The Shapley values of the posterior mean per target, `Σ_i α_i Cov(φ, g(x_i))`.
+fn shapley_values(m: usize, masks: &[u64], prior: &Prior, alpha: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    // Cov(φ_i, g(x)) = Σ_{T∋i, odd} (2/|T|) τ_T χ_T(x): per product prior, with
+    // u_l = β_q w_l x_l, 2 u_i Σ over even sets S of the others of Π_{l∈S} u_l / (|S| + 1).
+    let nodes = prior.nodes();
+    let rule = quadrature(m.div_ceil(2), true);
+    let psi: Vec<Vec<f64>> = masks
+        .iter()
+        .map(|&mask| {
+            let mut psi = vec![0.0; m];
+            for (weight, scales) in &nodes {
+                let u: Vec<f64> = scales
+                    .iter()
+                    .enumerate()
+                    .map(|(l, &s)| if mask >> l & 1 == 1 { s } else { -s })
+                    .collect();
+                for ((p, e), u) in psi.iter_mut().zip(even_sums(&u, &rule)).zip(&u) {
+                    *p += weight * 2.0 * u * e;
+                }
+            }
+            psi
+        })
+        .collect();
+    alpha
+        .iter()
+        .map(|a| {
+            let mut phi = vec![0.0; m];
+            for (p, &w) in psi.iter().zip(a) {
+                for (f, q) in phi.iter_mut().zip(p) {
+                    *f += w * q;
+                }
+            }
+            phi
+        })
+        .collect()
+}
+
+/// Per target, each pair's odd residual when it is left out of the fit, `[K⁻¹y]_i / [K⁻¹]_ii`
+/// (the first point, the full coalition, is not a pair).
+fn left_out_residuals(llt: &faer::linalg::solvers::Llt<f64>, alpha: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = llt.L().nrows();
+    // [K⁻¹]_ii = Σ_j (L⁻¹)_ji², from the inverse of the triangular factor.
+    let mut l_inv = Mat::<f64>::zeros(n, n);
+    faer::linalg::triangular_inverse::invert_lower_triangular(
+        l_inv.as_mut(),
+        llt.L(),
+        faer::Par::Seq,
+    );
+    let inverse_diagonal: Vec<f64> = (0..n)
+        .map(|i| (i..n).map(|j| l_inv[(j, i)].powi(2)).sum())
+        .collect();
+    alpha
+        .iter()
+        .map(|a| (1..n).map(|i| a[i] / inverse_diagonal[i]).collect())
+        .collect()
+}
+
 impl OddKriging {
     /// Fits the odd part `odd` of the game at one side of each pair (`sides`), together with
     /// its value at the full coalition, `(v(1) − v(0))/2` per target. `None` when the
@@ -171,59 +228,14 @@ impl OddKriging {
         let alpha: Vec<Vec<f64>> = (0..k)
             .map(|t| (0..n).map(|i| alpha[(i, t)]).collect())
             .collect();
-        let left_out = match explain {
-            false => Vec::new(),
-            true => {
-                // [K⁻¹]_ii = Σ_j (L⁻¹)_ji², from the inverse of the triangular factor.
-                let mut l_inv = Mat::<f64>::zeros(n, n);
-                faer::linalg::triangular_inverse::invert_lower_triangular(
-                    l_inv.as_mut(),
-                    llt.L(),
-                    faer::Par::Seq,
-                );
-                let inverse_diagonal: Vec<f64> = (0..n)
-                    .map(|i| (i..n).map(|j| l_inv[(j, i)].powi(2)).sum())
-                    .collect();
-                alpha
-                    .iter()
-                    .map(|a| (1..n).map(|i| a[i] / inverse_diagonal[i]).collect())
-                    .collect()
-            }
+        // The Shapley values and left-out residuals, unless the fit is for its values alone.
+        let (phi, left_out) = match explain {
+            true => (
+                shapley_values(m, &masks, &prior, &alpha),
+                left_out_residuals(&llt, &alpha),
+            ),
+            false => (vec![vec![0.0; m]; k], Vec::new()),
         };
-
-        // Cov(φ_i, g(x)) = Σ_{T∋i, odd} (2/|T|) τ_T χ_T(x): per product prior, with
-        // u_l = β_q w_l x_l, 2 u_i Σ over even sets S of the others of Π_{l∈S} u_l / (|S| + 1).
-        let nodes = prior.nodes();
-        let rule = quadrature(m.div_ceil(2), true);
-        let psi: Vec<Vec<f64>> = masks[..if explain { n } else { 0 }]
-            .iter()
-            .map(|&mask| {
-                let mut psi = vec![0.0; m];
-                for (weight, scales) in &nodes {
-                    let u: Vec<f64> = scales
-                        .iter()
-                        .enumerate()
-                        .map(|(l, &s)| if mask >> l & 1 == 1 { s } else { -s })
-                        .collect();
-                    for ((p, e), u) in psi.iter_mut().zip(even_sums(&u, &rule)).zip(&u) {
-                        *p += weight * 2.0 * u * e;
-                    }
-                }
-                psi
-            })
-            .collect();
-        let phi = alpha
-            .iter()
-            .map(|a| {
-                let mut phi = vec![0.0; m];
-                for (p, &w) in psi.iter().zip(a) {
-                    for (f, q) in phi.iter_mut().zip(p) {
-                        *f += w * q;
-                    }
-                }
-                phi
-            })
-            .collect();
         let shrink = cov.shift(JITTER, prior.noise);
         let at_points = masks
             .iter()
